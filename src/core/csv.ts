@@ -1,0 +1,119 @@
+import { InputError } from './errors.ts';
+import { HOUR_MS, toIso } from './time.ts';
+
+export interface ActualRow {
+  readonly hour: number;
+  readonly value: number;
+}
+
+export interface CsvRowProblem {
+  readonly file: string;
+  readonly line: number;
+  readonly reason: string;
+}
+
+export interface ParsedActuals {
+  /** Valid rows sorted by hour, one per hour. */
+  readonly rows: ActualRow[];
+  /** One entry per rejected line; those lines are skipped, the good rows are kept. */
+  readonly problems: CsvRowProblem[];
+}
+
+export interface ParseCsvOptions {
+  /** Name used in messages, usually the path. */
+  readonly file: string;
+  /** Value column; default: the second column of the header. */
+  readonly valueColumn?: string;
+  /** Timestamp column; default 'ts_utc'. */
+  readonly timeColumn?: string;
+}
+
+// Full ISO 8601 date-time with an explicit offset or Z; local-time strings are ambiguous around DST.
+const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+export function formatProblem(p: CsvRowProblem): string {
+  return `${p.file}:${p.line}: ${p.reason}`;
+}
+
+/**
+ * Parses hourly actuals from CSV text (`ts_utc,value` with a header).
+ * Header problems throw an InputError; row problems are collected so the good rows can still be imported.
+ */
+export function parseActualsCsv(text: string, options: ParseCsvOptions): ParsedActuals {
+  const { file } = options;
+  const lines = text.split(/\r?\n/);
+  const headerLine = lines[0]?.replace(/^\uFEFF/, '').trim() ?? '';
+  if (headerLine === '') throw new InputError(`${file}:1: the file is empty; expected a header such as "ts_utc,value"`);
+  const header = headerLine.split(',').map((h) => h.trim());
+  const timeColumn = options.timeColumn ?? 'ts_utc';
+  const timeIndex = header.indexOf(timeColumn);
+  if (timeIndex < 0) {
+    throw new InputError(`${file}:1: no "${timeColumn}" column in header "${headerLine}"`);
+  }
+  const valueIndex = options.valueColumn ? header.indexOf(options.valueColumn) : timeIndex === 0 ? 1 : 0;
+  if (valueIndex < 0 || valueIndex >= header.length || valueIndex === timeIndex) {
+    const wanted = options.valueColumn ? `"${options.valueColumn}"` : 'a value column';
+    throw new InputError(`${file}:1: no ${wanted} column in header "${headerLine}"`);
+  }
+
+  const problems: CsvRowProblem[] = [];
+  const byHour = new Map<number, { value: number; line: number }>();
+  const conflicted = new Set<number>();
+  for (let i = 1; i < lines.length; i++) {
+    const raw = lines[i]!.trim();
+    if (raw === '') continue;
+    const line = i + 1;
+    const cells = raw.split(',');
+    if (cells.length !== header.length) {
+      problems.push({ file, line, reason: `expected ${header.length} fields, found ${cells.length}` });
+      continue;
+    }
+    const ts = cells[timeIndex]!.trim();
+    const valueText = cells[valueIndex]!.trim();
+    if (!ISO_WITH_OFFSET.test(ts)) {
+      problems.push({ file, line, reason: `unparseable timestamp "${ts}" (need ISO 8601 with Z or an offset)` });
+      continue;
+    }
+    const ms = Date.parse(ts.replace(' ', 'T').replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+    if (!Number.isFinite(ms)) {
+      problems.push({ file, line, reason: `invalid date "${ts}"` });
+      continue;
+    }
+    if (ms % HOUR_MS !== 0) {
+      problems.push({ file, line, reason: `timestamp "${ts}" is not on the hour` });
+      continue;
+    }
+    if (!NUMBER.test(valueText)) {
+      const reason = /^[+-]?(inf|infinity|nan)$/i.test(valueText) ? 'non-finite' : 'unparseable';
+      problems.push({ file, line, reason: `${reason} value "${valueText}"` });
+      continue;
+    }
+    const value = Number(valueText);
+    if (!Number.isFinite(value)) {
+      problems.push({ file, line, reason: `non-finite value "${valueText}"` });
+      continue;
+    }
+    if (value < 0) {
+      problems.push({ file, line, reason: `negative value ${valueText}` });
+      continue;
+    }
+    const seen = byHour.get(ms);
+    if (seen) {
+      if (seen.value !== value) {
+        problems.push({
+          file,
+          line,
+          reason: `duplicate hour ${toIso(ms)} with a different value (${valueText} here, ${seen.value} on line ${seen.line})`,
+        });
+        conflicted.add(ms);
+      }
+      continue;
+    }
+    byHour.set(ms, { value, line });
+  }
+  // An hour given twice with different values is ambiguous: keep neither.
+  for (const ms of conflicted) byHour.delete(ms);
+  const rows = [...byHour.entries()].map(([hour, { value }]) => ({ hour, value })).sort((a, b) => a.hour - b.hour);
+  return { rows, problems };
+}

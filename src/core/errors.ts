@@ -1,0 +1,51 @@
+/** Base of every error Pulse raises on purpose; the message says what to do. */
+export class PulseError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'PulseError';
+  }
+}
+
+/** Input (a file, a payload, a flag) is wrong; the message names where. */
+export class InputError extends PulseError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'InputError';
+  }
+}
+
+export class ConfigurationError extends PulseError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ConfigurationError';
+  }
+}
+
+export class DatabaseError extends PulseError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'DatabaseError';
+  }
+}
+
+/** A model file is missing, corrupt or does not match its metadata. */
+export class ModelError extends PulseError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ModelError';
+  }
+}
+
+export class SourceError extends PulseError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'SourceError';
+  }
+}
+
+export class NotFoundError extends PulseError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'NotFoundError';
+  }
+}
