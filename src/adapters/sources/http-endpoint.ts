@@ -1,0 +1,164 @@
+/**
+ * A generic HTTPS endpoint serving hourly actuals as CSV or JSON, read through a configured mapping:
+ * GET {url}?{fromParam}=<ISO>&{toParam}=<ISO> (half-open range, UTC), then either a CSV with a header
+ * naming `timeField` and `valueField`, or JSON whose items (at `itemsPath`, or the body itself) are
+ * objects with those fields.
+ */
+import { parseActualsCsv, formatProblem } from '../../core/csv.ts';
+import { PulseError, SourceError } from '../../core/errors.ts';
+import type { ActualsSource, FetchedActual, HourRange } from '../../core/ports/actuals-source.ts';
+import { toIso } from '../../core/time.ts';
+import { checkHourStart, checkRange, checkValue, collectInRange } from './items.ts';
+import {
+  DEFAULT_TRANSPORT,
+  describeRequest,
+  redact,
+  sendWithRetry,
+  type TransportOptions,
+} from './transport.ts';
+
+export interface HttpSourceMapping {
+  readonly url: string;
+  readonly format: 'csv' | 'json';
+  readonly timeField: string;
+  readonly valueField: string;
+  /** Dotted path to the items array in a JSON body, e.g. 'data.items'; absent: the body is the array. */
+  readonly itemsPath?: string;
+  /** Query parameter names for the range bounds; default 'from' and 'to'. */
+  readonly fromParam?: string;
+  readonly toParam?: string;
+  /** Extra request headers (e.g. an API key); never written into messages. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface HttpSourceOptions extends HttpSourceMapping {
+  /** Name used in messages and by the ingest run; default 'http'. */
+  readonly name?: string;
+  readonly transport?: TransportOptions;
+}
+
+function walk(body: unknown, path: string): { found: true; value: unknown } | { found: false; at: string } {
+  let current = body;
+  const seen: string[] = [];
+  for (const key of path.split('.')) {
+    seen.push(key);
+    if (typeof current !== 'object' || current === null || !(key in current)) {
+      return { found: false, at: seen.join('.') };
+    }
+    current = (current as Record<string, unknown>)[key];
+  }
+  return { found: true, value: current };
+}
+
+export class HttpActualsSource implements ActualsSource {
+  readonly name: string;
+  private readonly transport: TransportOptions;
+
+  constructor(private readonly options: HttpSourceOptions) {
+    this.name = options.name ?? 'http';
+    this.transport = options.transport ?? DEFAULT_TRANSPORT;
+    // Fail at construction, not at the first scheduled run.
+    new URL(options.url);
+  }
+
+  async fetch(range: HourRange, signal?: AbortSignal): Promise<FetchedActual[]> {
+    try {
+      return await this.fetchRange(range, signal);
+    } catch (error) {
+      // Messages never quote headers or the query, but a server may echo an API key into its body.
+      if (!(error instanceof SourceError)) throw error;
+      const secrets = [
+        ...Object.values(this.options.headers ?? {}),
+        ...new URL(this.options.url).searchParams.values(),
+      ];
+      const message = redact(error.message, secrets);
+      throw message === error.message ? error : new SourceError(message);
+    }
+  }
+
+  private async fetchRange(range: HourRange, signal: AbortSignal | undefined): Promise<FetchedActual[]> {
+    checkRange(this.name, range);
+    if (range.from === range.to) return [];
+    const url = new URL(this.options.url);
+    url.searchParams.set(this.options.fromParam ?? 'from', toIso(range.from));
+    url.searchParams.set(this.options.toParam ?? 'to', toIso(range.to));
+    const accept = this.options.format === 'csv' ? 'text/csv' : 'application/json';
+    const request = {
+      source: this.name,
+      method: 'GET' as const,
+      url,
+      headers: { Accept: accept, ...this.options.headers },
+    };
+    const where = describeRequest(request);
+    const reply = await sendWithRetry(request, this.transport, signal);
+    if (reply.status < 200 || reply.status > 299) throw new SourceError(`${where}: HTTP ${reply.status}`);
+    return this.options.format === 'csv'
+      ? this.parseCsv(where, reply.text, range)
+      : this.parseJson(where, reply.text, range);
+  }
+
+  private parseCsv(where: string, text: string, range: HourRange): FetchedActual[] {
+    if (text.trim() === '') return [];
+    let parsed;
+    try {
+      parsed = parseActualsCsv(text, {
+        file: 'CSV',
+        timeColumn: this.options.timeField,
+        valueColumn: this.options.valueField,
+      });
+    } catch (error) {
+      if (error instanceof PulseError) throw new SourceError(`${where}: malformed body, ${error.message}`);
+      throw error;
+    }
+    // A partial import would hide the bad hour until someone notices a gap: refuse the whole reply.
+    const [first, ...rest] = parsed.problems;
+    if (first) {
+      const more =
+        rest.length > 0 ? ` (and ${rest.length} more bad line${rest.length === 1 ? '' : 's'})` : '';
+      throw new SourceError(
+        `${where}: ${formatProblem(first).replace(/^CSV:(\d+):/, 'CSV line $1:')}${more}`,
+      );
+    }
+    return collectInRange(
+      where,
+      parsed.rows.map((row, index) => ({ ...row, index })),
+      range,
+      (i) => `row ${i + 1}`,
+    );
+  }
+
+  private parseJson(where: string, text: string, range: HourRange): FetchedActual[] {
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (error) {
+      throw new SourceError(`${where}: malformed body, not JSON (${(error as Error).message})`);
+    }
+    const { itemsPath, timeField, valueField } = this.options;
+    let items: unknown = body;
+    if (itemsPath) {
+      const found = walk(body, itemsPath);
+      if (!found.found)
+        throw new SourceError(`${where}: malformed body, no "${found.at}" (items path "${itemsPath}")`);
+      items = found.value;
+    }
+    const label = itemsPath ?? 'body';
+    if (!Array.isArray(items)) throw new SourceError(`${where}: malformed body, "${label}" is not an array`);
+    const checked = items.map((item: unknown, index) => {
+      if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+        throw new SourceError(`${where}: ${label}[${index}] is not an object`);
+      }
+      const record = item as Record<string, unknown>;
+      const hour = checkHourStart(record[timeField]);
+      if (!hour.ok) throw new SourceError(`${where}: ${label}[${index}].${timeField}: ${hour.reason}`);
+      const value = checkValue(record[valueField]);
+      if (!value.ok) throw new SourceError(`${where}: ${label}[${index}].${valueField}: ${value.reason}`);
+      return { hour: hour.value, value: value.value, index };
+    });
+    return collectInRange(where, checked, range, (i) => `${label}[${i}]`);
+  }
+}
+
+export function createHttpSource(options: HttpSourceOptions): HttpActualsSource {
+  return new HttpActualsSource(options);
+}
