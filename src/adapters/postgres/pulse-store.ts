@@ -1,0 +1,264 @@
+import type { ActualRow } from '../../core/csv.ts';
+import { DatabaseError } from '../../core/errors.ts';
+import type { PredictionRow } from '../../core/predictions.ts';
+import type {
+  ActualsStore,
+  ActualsUpsertResult,
+  EvaluationStore,
+  ForecastStore,
+  HistoryRequest,
+  LatestWindowsRequest,
+  RollupSummary,
+  RunFinish,
+  RunStart,
+  ScoreRequest,
+  ScoreResult,
+} from '../../core/ports/stores.ts';
+import type { SeriesHistory, SeriesInfo } from '../../core/series.ts';
+import { HOUR_MS } from '../../core/time.ts';
+import type { Sql } from './client.ts';
+import { toSeriesInfo, type SeriesRow } from './series-repository.ts';
+
+interface HistoryRow extends SeriesRow {
+  first_hour: number | null;
+  hours: number[] | null;
+  vals: number[] | null;
+}
+
+/** Largest number of prediction rows per statement: keeps one statement's arrays to a few MB. */
+const WRITE_CHUNK_ROWS = 100_000;
+
+/**
+ * The PostgreSQL adapter of the core's store ports. Every method is one set-based statement (or one
+ * short transaction), whatever the number of series or rows.
+ */
+export class PostgresPulseStore implements ForecastStore, EvaluationStore, ActualsStore {
+  constructor(private readonly sql: Sql) {}
+
+  async startRun(run: RunStart): Promise<number> {
+    const [row] = await this.sql<{ id: string }[]>`
+      insert into runs (function_name, trigger, scheduled_for)
+      values (${run.functionName}, ${run.trigger}, ${run.scheduledFor === null ? null : new Date(run.scheduledFor)})
+      returning id`;
+    return Number(row!.id);
+  }
+
+  async finishRun(runId: number, f: RunFinish): Promise<void> {
+    await this.sql`
+      update runs set
+        finished_at = now(), duration_ms = ${f.durationMs}, outcome = ${f.outcome},
+        series_count = ${f.seriesCount}, rows_written = ${f.rowsWritten}, fallback_count = ${f.fallbackCount},
+        failed_count = ${f.failedCount}, error = ${f.error}, details = ${this.sql.json(f.details as never)}
+      where id = ${runId}`;
+  }
+
+  async findSeries(names: readonly string[]): Promise<SeriesInfo[]> {
+    const rows = await this.sql<SeriesRow[]>`
+      select id, name, unit, timezone, country, model_version, min_plausible, max_plausible
+      from series where name = any(${names as string[]}) order by id`;
+    return rows.map(toSeriesInfo);
+  }
+
+  async readLatestWindows(request: LatestWindowsRequest): Promise<SeriesHistory[]> {
+    const names = request.seriesNames ? [...request.seriesNames] : null;
+    const rows = await this.sql<HistoryRow[]>`
+      select s.id, s.name, s.unit, s.timezone, s.country, s.model_version, s.min_plausible, s.max_plausible,
+             extract(epoch from l.origin)::float8 * 1000 - ${(request.hours - 1) * HOUR_MS}::float8 as first_hour,
+             w.hours, w.vals
+      from series s
+      cross join lateral (
+        select max(a.hour) as origin from actuals a
+        where a.series_id = s.id and a.hour <= ${new Date(request.asOf - HOUR_MS)}
+      ) l
+      cross join lateral (
+        select array_agg(extract(epoch from a.hour)::float8 * 1000 order by a.hour) as hours,
+               array_agg(a.value order by a.hour) as vals
+        from actuals a
+        where a.series_id = s.id
+          and a.hour > l.origin - ${request.hours} * interval '1 hour' and a.hour <= l.origin
+      ) w
+      where s.active and l.origin is not null
+        and (${names}::text[] is null or s.name = any(${names}::text[]))
+      order by s.id`;
+    return rows.map((r) => toHistory(r, r.first_hour!, request.hours));
+  }
+
+  async readHistory(request: HistoryRequest): Promise<SeriesHistory[]> {
+    const names = request.seriesNames ? [...request.seriesNames] : null;
+    const length = Math.round((request.to - request.from) / HOUR_MS) + 1;
+    const rows = await this.sql<HistoryRow[]>`
+      select s.id, s.name, s.unit, s.timezone, s.country, s.model_version, s.min_plausible, s.max_plausible,
+             w.hours, w.vals
+      from series s
+      cross join lateral (
+        select array_agg(extract(epoch from a.hour)::float8 * 1000 order by a.hour) as hours,
+               array_agg(a.value order by a.hour) as vals
+        from actuals a
+        where a.series_id = s.id and a.hour between ${new Date(request.from)} and ${new Date(request.to)}
+      ) w
+      where s.active and (${names}::text[] is null or s.name = any(${names}::text[]))
+      order by s.id`;
+    return rows.map((r) => toHistory(r, request.from, length));
+  }
+
+  async writePredictions(rows: readonly PredictionRow[], runId: number | null): Promise<number> {
+    let inserted = 0;
+    for (let i = 0; i < rows.length; i += WRITE_CHUNK_ROWS) {
+      inserted += await this.writePredictionChunk(rows.slice(i, i + WRITE_CHUNK_ROWS), runId);
+    }
+    return inserted;
+  }
+
+  private async writePredictionChunk(rows: readonly PredictionRow[], runId: number | null): Promise<number> {
+    if (rows.length === 0) return 0;
+    const col = <T>(pick: (r: PredictionRow) => T) => rows.map(pick);
+    // An existing forecast under the same key is kept: a repeated or concurrent run changes nothing.
+    const result = await this.sql`
+      insert into predictions (series_id, model_version, horizon, target_hour, method, value, lower_bound,
+                               upper_bound, issued_at, last_input_hour, quality, reason, run_id)
+      select series_id, model_version, horizon, to_timestamp(target_ms / 1000.0), method, value, lower_bound,
+             upper_bound, to_timestamp(issued_ms / 1000.0), to_timestamp(last_input_ms / 1000.0), quality, reason,
+             ${runId}
+      from unnest(
+        ${col((r) => r.seriesId)}::int[], ${col((r) => r.modelVersion)}::text[], ${col((r) => r.horizon)}::int[],
+        ${col((r) => r.targetHour)}::float8[], ${col((r) => r.method)}::text[], ${col((r) => r.value)}::float8[],
+        ${col((r) => r.lower)}::float8[], ${col((r) => r.upper)}::float8[], ${col((r) => r.issuedAt)}::float8[],
+        ${col((r) => r.lastInputHour)}::float8[], ${col((r) => r.quality)}::text[], ${col((r) => r.reason)}::text[]
+      ) as t(series_id, model_version, horizon, target_ms, method, value, lower_bound, upper_bound, issued_ms,
+             last_input_ms, quality, reason)
+      on conflict (series_id, model_version, horizon, target_hour) do nothing`;
+    return result.count;
+  }
+
+  async upsertActuals(
+    seriesId: number,
+    rows: readonly ActualRow[],
+    receivedAt: number,
+  ): Promise<ActualsUpsertResult> {
+    if (rows.length === 0) return { inserted: 0, revised: 0, unchanged: 0 };
+    const [counts] = await this.sql<{ inserted: number; revised: number }[]>`
+      with upserted as (
+        insert into actuals as a (series_id, hour, value, first_received_at, last_received_at)
+        select ${seriesId}, to_timestamp(hour_ms / 1000.0), value, ${new Date(receivedAt)}, ${new Date(receivedAt)}
+        from unnest(${rows.map((r) => r.hour)}::float8[], ${rows.map((r) => r.value)}::float8[]) as t(hour_ms, value)
+        on conflict (series_id, hour) do update
+          set value = excluded.value,
+              last_received_at = excluded.last_received_at,
+              revision_count = a.revision_count + 1
+          where a.value is distinct from excluded.value
+        returning (xmax = 0) as inserted
+      )
+      select count(*) filter (where inserted)::int as inserted, count(*) filter (where not inserted)::int as revised
+      from upserted`;
+    const inserted = counts!.inserted;
+    const revised = counts!.revised;
+    return { inserted, revised, unchanged: rows.length - inserted - revised };
+  }
+
+  async scorePredictions(request: ScoreRequest): Promise<ScoreResult> {
+    const [counts] = await this.sql<{ scored: number; rescored: number }[]>`
+      with candidates as (
+        select p.series_id, p.model_version, p.horizon, p.target_hour, p.value as predicted, p.quality,
+               a.value as actual, abs(a.value - pa.value) as persistence_abs_error,
+               case when p.lower_bound is null or p.upper_bound is null then null
+                    else a.value between p.lower_bound and p.upper_bound end as covered
+        from predictions p
+        join actuals a on a.series_id = p.series_id and a.hour = p.target_hour
+        left join actuals pa on pa.series_id = p.series_id and pa.hour = p.last_input_hour
+        left join evaluations e on e.series_id = p.series_id and e.model_version = p.model_version
+                               and e.horizon = p.horizon and e.target_hour = p.target_hour
+        where p.target_hour between ${new Date(request.since)} and ${new Date(request.until)}
+          and p.value is not null
+          and (e.series_id is null
+               or e.actual <> a.value
+               or e.persistence_abs_error is distinct from abs(a.value - pa.value))
+      ),
+      written as (
+        insert into evaluations as e (series_id, model_version, horizon, target_hour, predicted, actual, error,
+                                      abs_error, squared_error, pct_error, persistence_abs_error, covered, quality,
+                                      scored_at)
+        select series_id, model_version, horizon, target_hour, predicted, actual, predicted - actual,
+               abs(predicted - actual), (predicted - actual) ^ 2,
+               case when actual > 0 then abs(predicted - actual) / actual * 100 end,
+               persistence_abs_error, covered, quality, ${new Date(request.now)}
+        from candidates
+        on conflict (series_id, model_version, horizon, target_hour) do update set
+          actual = excluded.actual, error = excluded.error, abs_error = excluded.abs_error,
+          squared_error = excluded.squared_error, pct_error = excluded.pct_error,
+          persistence_abs_error = excluded.persistence_abs_error, covered = excluded.covered,
+          scored_at = excluded.scored_at
+        returning (xmax = 0) as inserted
+      )
+      select count(*) filter (where inserted)::int as scored, count(*) filter (where not inserted)::int as rescored
+      from written`;
+    return { scored: counts!.scored, rescored: counts!.rescored };
+  }
+
+  async refreshRollups(now: number): Promise<RollupSummary[]> {
+    const windowEnd = new Date(Math.floor(now / HOUR_MS) * HOUR_MS);
+    return this.sql.begin(async (tx) => {
+      await tx`delete from metric_rollups`;
+      const rows = await tx<
+        {
+          series_name: string;
+          model_version: string;
+          horizon: number;
+          window_name: string;
+          n: number;
+          mape: number | null;
+          fallback_rate: number | null;
+        }[]
+      >`
+        with windows (window_name, hours) as (values ('24h', 24), ('7d', 168), ('30d', 720)),
+        agg as (
+          select e.series_id, e.model_version, coalesce(e.horizon, 0) as horizon, w.window_name,
+                 count(*)::int as n,
+                 avg(e.abs_error) as mae,
+                 sqrt(avg(e.squared_error)) as rmse,
+                 avg(e.pct_error) as mape,
+                 avg(e.error) as bias,
+                 avg(e.persistence_abs_error) as persistence_mae,
+                 avg(case when e.covered then 100.0 when not e.covered then 0.0 end) as coverage,
+                 avg(case when e.quality = 'fallback' then 100.0 else 0.0 end) as fallback_rate
+          from evaluations e
+          join windows w on e.target_hour > ${windowEnd}::timestamptz - w.hours * interval '1 hour'
+                        and e.target_hour <= ${windowEnd}::timestamptz
+          group by grouping sets ((e.series_id, e.model_version, w.window_name, e.horizon),
+                                  (e.series_id, e.model_version, w.window_name))
+        ),
+        written as (
+          insert into metric_rollups (series_id, model_version, horizon, window_name, window_end, n, mae, rmse,
+                                      mape, bias, persistence_mae, skill, coverage, fallback_rate)
+          select series_id, model_version, horizon, window_name, ${windowEnd}, n, mae, rmse, mape, bias,
+                 persistence_mae, case when persistence_mae > 0 then 1 - mae / persistence_mae end, coverage,
+                 fallback_rate
+          from agg
+          returning series_id, model_version, horizon, window_name, n, mape, fallback_rate
+        )
+        select s.name as series_name, w.model_version, w.horizon, w.window_name, w.n, w.mape, w.fallback_rate
+        from written w join series s on s.id = w.series_id`;
+      return rows.map((r) => ({
+        seriesName: r.series_name,
+        modelVersion: r.model_version,
+        horizon: r.horizon,
+        windowName: r.window_name,
+        n: r.n,
+        mape: r.mape,
+        fallbackRate: r.fallback_rate,
+      }));
+    }) as Promise<RollupSummary[]>;
+  }
+}
+
+function toHistory(row: HistoryRow, start: number, length: number): SeriesHistory {
+  const values = new Float64Array(length).fill(NaN);
+  const hours = row.hours ?? [];
+  const vals = row.vals ?? [];
+  for (let i = 0; i < hours.length; i++) {
+    const index = Math.round((hours[i]! - start) / HOUR_MS);
+    if (index < 0 || index >= length)
+      throw new DatabaseError(`actual of ${row.name} outside the requested range`);
+    values[index] = vals[i]!;
+  }
+  return { series: toSeriesInfo(row), start, values };
+}

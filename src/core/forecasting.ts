@@ -1,0 +1,224 @@
+import { seasonalNaive } from './baselines.ts';
+import type { Forecaster, ForecastResult, ForecastWindow } from './forecaster.ts';
+import type { FallbackReason, PredictionRow } from './predictions.ts';
+import type { SeriesHistory, SeriesInfo } from './series.ts';
+import { HOUR_MS } from './time.ts';
+import { checkWindow, DEFAULT_WINDOW_CHECKS, type WindowCheckOptions } from './validation.ts';
+
+/** One forecast to make: from the window of `history` that ends at `origin`, issued at `issuedAt`. */
+export interface ForecastOrigin {
+  readonly history: SeriesHistory;
+  readonly origin: number;
+  readonly issuedAt: number;
+}
+
+/** Chooses the model of a series (its assigned version, or the default). */
+export interface ForecasterResolver {
+  forecasterFor(series: SeriesInfo): Forecaster;
+}
+
+export interface ForecastFailure {
+  readonly seriesName: string;
+  readonly origin: number;
+  readonly reason: string;
+}
+
+export interface ForecastOutcome {
+  readonly rows: PredictionRow[];
+  readonly okOrigins: number;
+  readonly fallbackOrigins: number;
+  /** Origins for which not even a baseline could be made; stored as 'missed' rows. */
+  readonly failures: ForecastFailure[];
+  readonly fallbackReasons: Partial<Record<FallbackReason, number>>;
+}
+
+export interface ForecastOptions {
+  readonly checks?: WindowCheckOptions;
+  /** Hours ahead to forecast; default: the model's horizons. */
+  readonly horizons?: number;
+}
+
+/**
+ * The forecasting step, free of I/O: check every window, run each model once over all its trusted
+ * windows, and replace what cannot be trusted with a flagged baseline forecast.
+ */
+export async function forecastOrigins(
+  origins: readonly ForecastOrigin[],
+  resolver: ForecasterResolver,
+  options: ForecastOptions = {},
+): Promise<ForecastOutcome> {
+  const checks = options.checks ?? DEFAULT_WINDOW_CHECKS;
+  const rows: PredictionRow[] = [];
+  const failures: ForecastFailure[] = [];
+  const fallbackReasons: Partial<Record<FallbackReason, number>> = {};
+  const batches = new Map<Forecaster, { origins: ForecastOrigin[]; windows: ForecastWindow[] }>();
+  const fallbacks: {
+    origin: ForecastOrigin;
+    forecaster: Forecaster;
+    reason: FallbackReason;
+    detail: string;
+  }[] = [];
+
+  for (const o of origins) {
+    const forecaster = resolver.forecasterFor(o.history.series);
+    const window = windowEndingAt(o.history, o.origin, forecaster.windowHours);
+    if (!window) {
+      fallbacks.push({
+        origin: o,
+        forecaster,
+        reason: 'insufficient-history',
+        detail: `needs ${forecaster.windowHours} h of history`,
+      });
+      continue;
+    }
+    const failure = checkWindow(window, o.history.series, o.origin, o.issuedAt, checks);
+    if (failure) {
+      fallbacks.push({ origin: o, forecaster, ...failure });
+      continue;
+    }
+    let batch = batches.get(forecaster);
+    if (!batch) batches.set(forecaster, (batch = { origins: [], windows: [] }));
+    batch.origins.push(o);
+    batch.windows.push({
+      seriesId: o.history.series.id,
+      calendar: o.history.series,
+      origin: o.origin,
+      values: window,
+    });
+  }
+
+  let okOrigins = 0;
+  for (const [forecaster, batch] of batches) {
+    let results: ForecastResult[];
+    try {
+      results = await forecaster.forecast(batch.windows);
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      for (const origin of batch.origins)
+        fallbacks.push({ origin, forecaster, reason: 'model-error', detail });
+      continue;
+    }
+    const horizons = options.horizons ?? forecaster.horizons;
+    batch.origins.forEach((o, i) => {
+      const result = results[i]!;
+      if (!allFinite(result.values, horizons)) {
+        fallbacks.push({
+          origin: o,
+          forecaster,
+          reason: 'model-error',
+          detail: 'the model returned a non-finite value',
+        });
+        return;
+      }
+      okOrigins++;
+      for (let h = 1; h <= horizons; h++) {
+        rows.push(
+          row(o, forecaster.version, h, forecaster.version, result.values[h - 1]!, 'ok', null, result, h),
+        );
+      }
+    });
+  }
+
+  let fallbackOrigins = 0;
+  for (const { origin: o, forecaster, reason, detail } of fallbacks) {
+    const horizons = options.horizons ?? forecaster.horizons;
+    const baseline = fallbackForecast(o.history, o.origin, horizons, checks);
+    const why = `${reason}: ${detail}`;
+    if (!baseline) {
+      failures.push({ seriesName: o.history.series.name, origin: o.origin, reason: why });
+      for (let h = 1; h <= horizons; h++)
+        rows.push(row(o, forecaster.version, h, 'none', null, 'missed', why));
+      continue;
+    }
+    fallbackOrigins++;
+    fallbackReasons[reason] = (fallbackReasons[reason] ?? 0) + 1;
+    for (let h = 1; h <= horizons; h++) {
+      rows.push(row(o, forecaster.version, h, baseline.method, baseline.values[h - 1]!, 'fallback', why));
+    }
+  }
+  return { rows, okOrigins, fallbackOrigins, failures, fallbackReasons };
+}
+
+/** The `hours` values ending at `origin`, as a view (no copy); null when history does not reach back far enough. */
+export function windowEndingAt(history: SeriesHistory, origin: number, hours: number): Float64Array | null {
+  const end = (origin - history.start) / HOUR_MS + 1;
+  const begin = end - hours;
+  if (begin < 0 || end > history.values.length) return null;
+  return history.values.subarray(begin, end);
+}
+
+/**
+ * A baseline for a window the model cannot be trusted with, using only plausible values at or before the
+ * origin: last week's same hours, else yesterday's, else the newest plausible value. Null when none exists.
+ */
+export function fallbackForecast(
+  history: SeriesHistory,
+  origin: number,
+  horizons: number,
+  checks: WindowCheckOptions = DEFAULT_WINDOW_CHECKS,
+): { method: string; values: Float64Array } | null {
+  const recent = windowEndingAt(history, origin, Math.min(336, (origin - history.start) / HOUR_MS + 1));
+  if (!recent || recent.length === 0) return null;
+  const usable = usableValues(recent, history.series, checks.plausibleFactor);
+  for (const season of [168, 24]) {
+    if (usable.length < season) continue;
+    const values = seasonalNaive(usable, season, horizons);
+    if (allFinite(values, horizons)) return { method: `seasonal-naive-${season}h`, values };
+  }
+  for (let i = usable.length - 1; i >= Math.max(0, usable.length - 24); i--) {
+    if (!Number.isNaN(usable[i]!))
+      return { method: 'persistence', values: new Float64Array(horizons).fill(usable[i]!) };
+  }
+  return null;
+}
+
+/** A copy of the window where implausible values are NaN, so baselines never repeat a spike. */
+function usableValues(values: Float64Array, series: SeriesInfo, factor: number): Float64Array {
+  const copy = Float64Array.from(values);
+  const finite = copy.filter((v) => !Number.isNaN(v)).sort();
+  if (finite.length === 0) return copy;
+  const level = finite[finite.length >> 1]!;
+  const low = series.minPlausible ?? level / factor;
+  const high = series.maxPlausible ?? level * factor;
+  for (let i = 0; i < copy.length; i++) if (copy[i]! < low || copy[i]! > high) copy[i] = NaN;
+  return copy;
+}
+
+function allFinite(values: ArrayLike<number>, n: number): boolean {
+  if (values.length < n) return false;
+  for (let i = 0; i < n; i++) if (!Number.isFinite(values[i]!)) return false;
+  return true;
+}
+
+function row(
+  o: ForecastOrigin,
+  modelVersion: string,
+  horizon: number,
+  method: string,
+  value: number | null,
+  quality: PredictionRow['quality'],
+  reason: string | null,
+  result?: ForecastResult,
+  index?: number,
+): PredictionRow {
+  const i = (index ?? horizon) - 1;
+  return {
+    seriesId: o.history.series.id,
+    modelVersion,
+    horizon,
+    targetHour: o.origin + horizon * HOUR_MS,
+    method,
+    value,
+    lower: result?.lower ? result.lower[i]! : null,
+    upper: result?.upper ? result.upper[i]! : null,
+    issuedAt: o.issuedAt,
+    lastInputHour: o.origin,
+    quality,
+    reason,
+  };
+}
+
+/** Every series uses the same forecaster (baselines, tests, single-model deployments). */
+export function singleForecaster(forecaster: Forecaster): ForecasterResolver & { maxWindowHours: number } {
+  return { forecasterFor: () => forecaster, maxWindowHours: forecaster.windowHours };
+}

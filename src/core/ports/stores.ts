@@ -1,0 +1,97 @@
+import type { ActualRow } from '../csv.ts';
+import type { PredictionRow } from '../predictions.ts';
+import type { SeriesHistory, SeriesInfo } from '../series.ts';
+
+export type FunctionName = 'forecast' | 'evaluate' | 'ingest' | 'backfill';
+export type RunOutcome = 'success' | 'partial' | 'failed' | 'skipped';
+
+export interface RunStart {
+  readonly functionName: FunctionName;
+  readonly trigger: string;
+  readonly scheduledFor: number | null;
+}
+
+export interface RunFinish {
+  readonly outcome: RunOutcome;
+  readonly durationMs: number;
+  readonly seriesCount: number;
+  readonly rowsWritten: number;
+  readonly fallbackCount: number;
+  readonly failedCount: number;
+  readonly error: string | null;
+  readonly details: Record<string, unknown>;
+}
+
+/** Where runs are recorded for health monitoring. */
+export interface RunLog {
+  startRun(run: RunStart): Promise<number>;
+  finishRun(runId: number, finish: RunFinish): Promise<void>;
+}
+
+export interface LatestWindowsRequest {
+  /** Only actuals of hours that ended by this time are used. */
+  readonly asOf: number;
+  /** Hours of history to return per series, ending at its newest actual. */
+  readonly hours: number;
+  /** Series names; undefined = every active series. */
+  readonly seriesNames?: readonly string[];
+}
+
+export interface HistoryRequest {
+  readonly seriesNames?: readonly string[];
+  readonly from: number;
+  readonly to: number;
+}
+
+export interface ForecastStore extends RunLog {
+  /** Newest history of each series (one query for all). */
+  readLatestWindows(request: LatestWindowsRequest): Promise<SeriesHistory[]>;
+  /** History of each series over [from, to] (one query for all). */
+  readHistory(request: HistoryRequest): Promise<SeriesHistory[]>;
+  /** Keyed upsert: a forecast already stored under the same key is kept, never overwritten. Returns rows inserted. */
+  writePredictions(rows: readonly PredictionRow[], runId: number | null): Promise<number>;
+  findSeries(names: readonly string[]): Promise<SeriesInfo[]>;
+}
+
+export interface ScoreRequest {
+  /** Score predictions whose target hour lies in [since, until]. */
+  readonly since: number;
+  readonly until: number;
+  readonly now: number;
+}
+
+export interface ScoreResult {
+  readonly scored: number;
+  readonly rescored: number;
+}
+
+export interface RollupSummary {
+  readonly seriesName: string;
+  readonly modelVersion: string;
+  readonly horizon: number;
+  readonly windowName: string;
+  readonly n: number;
+  readonly mape: number | null;
+  readonly fallbackRate: number | null;
+}
+
+export interface EvaluationStore extends RunLog {
+  /** Scores matured unscored predictions and re-scores those whose actual changed (set-based). */
+  scorePredictions(request: ScoreRequest): Promise<ScoreResult>;
+  /** Recomputes the 24 h / 7 d / 30 d rollups ending at `now` and returns them. */
+  refreshRollups(now: number): Promise<RollupSummary[]>;
+}
+
+export interface ActualsUpsertResult {
+  readonly inserted: number;
+  readonly revised: number;
+  readonly unchanged: number;
+}
+
+export interface ActualsStore {
+  upsertActuals(
+    seriesId: number,
+    rows: readonly ActualRow[],
+    receivedAt: number,
+  ): Promise<ActualsUpsertResult>;
+}

@@ -1,0 +1,102 @@
+import { forecastOrigins, type ForecastOrigin } from '../forecasting.ts';
+import type { ForecastStore } from '../ports/stores.ts';
+import { HOUR_MS, toIso } from '../time.ts';
+import { InputError } from '../errors.ts';
+import type { WindowCheckOptions } from '../validation.ts';
+import { recordRun } from './record-run.ts';
+import type { ForecastResolver } from './run-forecast.ts';
+
+export interface BackfillRequest {
+  /** First and last target hour to cover with 1-hour-ahead forecasts (inclusive). */
+  readonly from: number;
+  readonly to: number;
+  readonly seriesNames?: readonly string[];
+  readonly trigger: string;
+  readonly checks?: WindowCheckOptions;
+  /** Origins forecast and written per batch; bounds memory. */
+  readonly batchOrigins?: number;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface BackfillSummary {
+  readonly runId: number;
+  readonly seriesCount: number;
+  readonly origins: number;
+  readonly forecastsWritten: number;
+  readonly fallbackOrigins: number;
+  readonly missedOrigins: number;
+}
+
+/** One year is the most a single invoke may backfill, so a Lambda run stays well inside its timeout. */
+export const MAX_BACKFILL_HOURS = 366 * 24;
+
+/**
+ * Forecasts every hour of [from, to] as if made at its time: each origin sees only the actuals of the
+ * hours up to it (the window ends at the origin), and is issued one hour after it.
+ */
+export async function runBackfill(
+  store: ForecastStore,
+  resolver: ForecastResolver,
+  request: BackfillRequest,
+): Promise<BackfillSummary> {
+  const { from, to } = request;
+  if (!(from <= to))
+    throw new InputError(`backfill "from" (${toIso(from)}) must not be after "to" (${toIso(to)})`);
+  if ((to - from) / HOUR_MS + 1 > MAX_BACKFILL_HOURS) {
+    throw new InputError(
+      `backfill range ${toIso(from)} … ${toIso(to)} is longer than ${MAX_BACKFILL_HOURS} hours; split it`,
+    );
+  }
+  const firstOrigin = from - HOUR_MS;
+  const lastOrigin = to - HOUR_MS;
+  const historyHours = Math.max(resolver.maxWindowHours, 336);
+  return recordRun(
+    store,
+    { functionName: 'backfill', trigger: request.trigger, scheduledFor: null },
+    async (runId) => {
+      const histories = await store.readHistory({
+        seriesNames: request.seriesNames,
+        from: firstOrigin - (historyHours - 1) * HOUR_MS,
+        to: lastOrigin,
+      });
+      const origins: ForecastOrigin[] = [];
+      for (const history of histories) {
+        for (let origin = firstOrigin; origin <= lastOrigin; origin += HOUR_MS) {
+          origins.push({ history, origin, issuedAt: origin + HOUR_MS });
+        }
+      }
+      const batchSize = request.batchOrigins ?? 4096;
+      let written = 0;
+      let fallbackOrigins = 0;
+      let missedOrigins = 0;
+      for (let i = 0; i < origins.length; i += batchSize) {
+        const outcome = await forecastOrigins(origins.slice(i, i + batchSize), resolver, {
+          checks: request.checks,
+        });
+        written += await store.writePredictions(outcome.rows, runId);
+        fallbackOrigins += outcome.fallbackOrigins;
+        missedOrigins += outcome.failures.length;
+        request.onProgress?.(Math.min(i + batchSize, origins.length), origins.length);
+      }
+      const summary = {
+        seriesCount: histories.length,
+        origins: origins.length,
+        forecastsWritten: written,
+        fallbackOrigins,
+        missedOrigins,
+      };
+      return {
+        summary,
+        finish: {
+          outcome: missedOrigins === 0 ? 'success' : 'partial',
+          seriesCount: histories.length,
+          rowsWritten: written,
+          fallbackCount: fallbackOrigins,
+          failedCount: missedOrigins,
+          error: null,
+          details: { from: toIso(from), to: toIso(to), origins: origins.length },
+        },
+      };
+    },
+  );
+}
