@@ -19,7 +19,7 @@ describe('forecast then evaluate on the real database', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     store = new PostgresPulseStore(db.sql);
-    [{ id: seriesId }] = (await ensureSeries(db.sql, [{ name: 'grid', country: null }])) as [{ id: number }];
+    seriesId = (await ensureSeries(db.sql, [{ name: 'grid', country: null }]))[0]!.id;
     // 48 hours: value = 1000 + 10·i, so persistence errs by exactly 10·h at horizon h.
     const rows = Array.from({ length: 48 }, (_, i) => ({ hour: hour(i), value: 1000 + 10 * i }));
     await store.upsertActuals(seriesId, rows, hour(48));
@@ -76,9 +76,9 @@ describe('forecast then evaluate on the real database', () => {
     const [e] = await db.sql<{ abs_error: number; actual: number }[]>`
       select abs_error, actual from evaluations where target_hour = ${new Date(hour(49))}`;
     expect(e).toEqual({ abs_error: 60, actual: 1530 });
-    const [{ revision_count }] = await db.sql<{ revision_count: number }[]>`
+    const [actual] = await db.sql<{ revision_count: number }[]>`
       select revision_count from actuals where hour = ${new Date(hour(49))}`;
-    expect(revision_count).toBe(1);
+    expect(actual!.revision_count).toBe(1);
   });
 
   it('falls back to a flagged baseline when the window has a gap', async () => {
