@@ -218,8 +218,8 @@ export class PostgresPulseStore implements ForecastStore, EvaluationStore, Actua
                  avg(e.pct_error) as mape,
                  avg(e.error) as bias,
                  avg(e.persistence_abs_error) as persistence_mae,
-                 avg(case when e.covered then 100.0 when not e.covered then 0.0 end) as coverage,
-                 avg(case when e.quality = 'fallback' then 100.0 else 0.0 end) as fallback_rate
+                 avg(case when e.covered then 100.0 when not e.covered then 0.0 end)::float8 as coverage,
+                 avg(case when e.quality = 'fallback' then 100.0 else 0.0 end)::float8 as fallback_rate
           from evaluations e
           join windows w on e.target_hour > ${windowEnd}::timestamptz - w.hours * interval '1 hour'
                         and e.target_hour <= ${windowEnd}::timestamptz

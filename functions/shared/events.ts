@@ -1,0 +1,119 @@
+import { z } from 'zod';
+import { InputError } from '../../src/core/errors.ts';
+import { SERIES_NAME } from '../../src/core/series.ts';
+import { HOUR_MS } from '../../src/core/time.ts';
+
+const isoInstant = z
+  .string({ error: 'must be an ISO 8601 time string such as 2025-01-01T00:00:00Z' })
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/, {
+    error: 'must be an ISO 8601 time with Z or an offset, such as 2025-01-01T00:00:00Z',
+  })
+  .transform((v, ctx) => {
+    const ms = Date.parse(v);
+    if (!Number.isFinite(ms)) {
+      ctx.addIssue({ code: 'custom', message: `"${v}" is not a valid date` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const hourStart = isoInstant.refine((ms) => ms % HOUR_MS === 0, {
+  error: 'must be on the hour (minutes and seconds 0)',
+});
+
+const seriesList = z
+  .array(z.string().regex(SERIES_NAME, { error: 'is not a valid series name' }))
+  .min(1, { error: 'must name at least one series, or be left out for all' })
+  .max(1000)
+  .optional();
+
+/** EventBridge's scheduled event: its `time` is the run's clock, so a redelivered event repeats the same run. */
+const ScheduledEvent = z.object({
+  source: z.literal('aws.events'),
+  'detail-type': z.literal('Scheduled Event'),
+  time: isoInstant,
+});
+
+const BackfillPayload = z
+  .object({
+    mode: z.literal('backfill'),
+    from: hourStart,
+    to: hourStart,
+    series: seriesList,
+  })
+  .strict()
+  .refine((p) => p.from <= p.to, { error: '"from" must not be after "to"', path: ['from'] });
+
+const ForecastPayload = z
+  .object({ mode: z.literal('forecast'), at: isoInstant.optional(), series: seriesList })
+  .strict();
+
+const EvaluatePayload = z
+  .object({ mode: z.literal('evaluate'), since: isoInstant.optional(), at: isoInstant.optional() })
+  .strict();
+
+const IngestPayload = z.object({ mode: z.literal('ingest'), at: isoInstant.optional() }).strict();
+
+export type ForecastCommand =
+  | { kind: 'scheduled'; asOf: number; series?: undefined }
+  | { kind: 'forecast'; asOf: number | undefined; series?: string[] }
+  | { kind: 'backfill'; from: number; to: number; series?: string[] };
+
+export type EvaluateCommand = { kind: 'evaluate'; now: number | undefined; since?: number };
+export type IngestCommand = { kind: 'ingest'; now: number | undefined };
+
+function fail(what: string, error: z.ZodError): never {
+  const problems = error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'payload'}: ${i.message}`);
+  throw new InputError(`invalid ${what}: ${problems.join('; ')}`);
+}
+
+function isObject(event: unknown): event is Record<string, unknown> {
+  return typeof event === 'object' && event !== null && !Array.isArray(event);
+}
+
+/** The forecast function's event: a schedule tick, a manual forecast, or a backfill. */
+export function parseForecastEvent(event: unknown): ForecastCommand {
+  if (!isObject(event)) throw new InputError('invalid forecast event: payload: must be a JSON object');
+  if (event.source === 'aws.events') {
+    const parsed = ScheduledEvent.safeParse(event);
+    if (!parsed.success) fail('scheduled event', parsed.error);
+    return { kind: 'scheduled', asOf: parsed.data.time };
+  }
+  if (event.mode === 'backfill') {
+    const parsed = BackfillPayload.safeParse(event);
+    if (!parsed.success) fail('backfill payload', parsed.error);
+    return { kind: 'backfill', from: parsed.data.from, to: parsed.data.to, series: parsed.data.series };
+  }
+  if (event.mode === 'forecast') {
+    const parsed = ForecastPayload.safeParse(event);
+    if (!parsed.success) fail('forecast payload', parsed.error);
+    return { kind: 'forecast', asOf: parsed.data.at, series: parsed.data.series };
+  }
+  throw new InputError(
+    `invalid forecast event: mode: expected "backfill" or "forecast" (or a scheduled event), got ${JSON.stringify(event.mode ?? null)}`,
+  );
+}
+
+export function parseEvaluateEvent(event: unknown): EvaluateCommand {
+  if (!isObject(event)) throw new InputError('invalid evaluate event: payload: must be a JSON object');
+  if (event.source === 'aws.events') {
+    const parsed = ScheduledEvent.safeParse(event);
+    if (!parsed.success) fail('scheduled event', parsed.error);
+    return { kind: 'evaluate', now: parsed.data.time };
+  }
+  const parsed = EvaluatePayload.safeParse(event);
+  if (!parsed.success) fail('evaluate payload', parsed.error);
+  return { kind: 'evaluate', now: parsed.data.at, since: parsed.data.since };
+}
+
+export function parseIngestEvent(event: unknown): IngestCommand {
+  if (!isObject(event)) throw new InputError('invalid ingest event: payload: must be a JSON object');
+  if (event.source === 'aws.events') {
+    const parsed = ScheduledEvent.safeParse(event);
+    if (!parsed.success) fail('scheduled event', parsed.error);
+    return { kind: 'ingest', now: parsed.data.time };
+  }
+  const parsed = IngestPayload.safeParse(event);
+  if (!parsed.success) fail('ingest payload', parsed.error);
+  return { kind: 'ingest', now: parsed.data.at };
+}

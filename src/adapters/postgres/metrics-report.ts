@@ -1,0 +1,46 @@
+import type { Sql } from './client.ts';
+
+export interface MetricsRow {
+  series: string;
+  model_version: string;
+  horizon: number;
+  n: number;
+  mae: number | null;
+  rmse: number | null;
+  mape: number | null;
+  bias: number | null;
+  skill: number | null;
+  coverage: number | null;
+  fallback_rate: number | null;
+}
+
+export interface MetricsQuery {
+  readonly seriesNames?: readonly string[];
+  /** Target hours [from, to]; default: everything scored. */
+  readonly from?: number;
+  readonly to?: number;
+  /** Horizons to list one by one; the 'all horizons' row is always included (horizon 0). */
+  readonly horizons: readonly number[];
+}
+
+/** Error metrics per series, model and horizon over a period, straight from the evaluations (one query). */
+export async function metricsByHorizon(sql: Sql, query: MetricsQuery): Promise<MetricsRow[]> {
+  const names = query.seriesNames ? [...query.seriesNames] : null;
+  const from = query.from === undefined ? null : new Date(query.from);
+  const to = query.to === undefined ? null : new Date(query.to);
+  return sql<MetricsRow[]>`
+    select s.name as series, e.model_version, coalesce(e.horizon, 0) as horizon, count(*)::int as n,
+           avg(e.abs_error) as mae, sqrt(avg(e.squared_error)) as rmse, avg(e.pct_error) as mape,
+           avg(e.error) as bias,
+           case when avg(e.persistence_abs_error) > 0 then 1 - avg(e.abs_error) / avg(e.persistence_abs_error) end as skill,
+           avg(case when e.covered then 100.0 when not e.covered then 0.0 end)::float8 as coverage,
+           avg(case when e.quality = 'fallback' then 100.0 else 0.0 end)::float8 as fallback_rate
+    from evaluations e
+    join series s on s.id = e.series_id
+    where (${names}::text[] is null or s.name = any(${names}::text[]))
+      and (${from}::timestamptz is null or e.target_hour >= ${from}::timestamptz)
+      and (${to}::timestamptz is null or e.target_hour <= ${to}::timestamptz)
+    group by grouping sets ((s.name, e.model_version, e.horizon), (s.name, e.model_version))
+    having e.horizon is null or e.horizon = any(${[...query.horizons]}::int[])
+    order by s.name, e.model_version, coalesce(e.horizon, 0)`;
+}

@@ -1,0 +1,110 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { loadOnnxForecaster } from '../../adapters/onnx/forecaster.ts';
+import { formatBacktestTable, runBacktest, summarizeBacktest } from '../../core/backtest.ts';
+import { persistence, seasonalNaive168, seasonalNaive24 } from '../../core/baselines.ts';
+import { dayOfIso, utcOfLocal } from '../../core/calendar/localTime.ts';
+import { parseActualsCsv, formatProblem } from '../../core/csv.ts';
+import { InputError } from '../../core/errors.ts';
+import type { Forecaster, SeriesCalendar } from '../../core/forecaster.ts';
+import { toHourlySeries } from '../../core/hourly-series.ts';
+import { HOUR_MS, toIso } from '../../core/time.ts';
+
+interface BacktestFlags {
+  csv: string;
+  from: string;
+  to: string;
+  model?: string;
+  modelDir: string;
+  json?: string;
+  country?: string;
+  timezone?: string;
+}
+
+const BASELINES: Record<string, Forecaster> = {
+  persistence,
+  'seasonal-naive-24h': seasonalNaive24,
+  'seasonal-naive-168h': seasonalNaive168,
+};
+
+/** A local date (whole day in the series' zone) or an ISO instant; `end` picks the day's last hour. */
+export function parseBoundary(text: string, timezone: string, end: boolean, flag: string): number {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(text)) {
+    const day = dayOfIso(text);
+    if (Number.isFinite(day))
+      return end ? utcOfLocal(timezone, day + 1, 0) - HOUR_MS : utcOfLocal(timezone, day, 0);
+  }
+  const ms = Date.parse(text);
+  if (!Number.isFinite(ms) || !/[zZ]|[+-]\d{2}:?\d{2}$/.test(text)) {
+    throw new InputError(`${flag} "${text}" is neither a date (YYYY-MM-DD) nor an ISO time with an offset`);
+  }
+  return Math.floor(ms / HOUR_MS) * HOUR_MS;
+}
+
+/** `pulse backtest`: rolling-origin evaluation of a model (or a baseline) on a CSV of actuals. */
+export function registerBacktestCommand(program: Command): Command {
+  return program
+    .command('backtest')
+    .description(
+      'rolling-origin evaluation of the model against persistence and seasonal naive on a CSV of hourly actuals',
+    )
+    .requiredOption('--csv <file>', 'hourly actuals, header ts_utc,<value>')
+    .requiredOption('--from <date>', 'first target day (YYYY-MM-DD, series-local) or ISO time')
+    .requiredOption('--to <date>', 'last target day (YYYY-MM-DD, series-local, inclusive) or ISO time')
+    .option(
+      '--model <version>',
+      'model version in --model-dir (default: the registry default), or persistence | seasonal-naive-24h | seasonal-naive-168h',
+    )
+    .option('--model-dir <dir>', 'directory with <version>.onnx/.json and registry.json', 'model-artifacts')
+    .option('--json <file>', 'write the full report as JSON')
+    .option('--country <code>', "holiday calendar (default: the model metadata's)")
+    .option('--timezone <iana>', "local time zone (default: the model metadata's)")
+    .action(async (flags: BacktestFlags) => {
+      const baseline = flags.model ? BASELINES[flags.model] : undefined;
+      let forecaster: Forecaster;
+      let calendar: SeriesCalendar;
+      if (baseline) {
+        forecaster = baseline;
+        calendar = { country: flags.country ?? null, timezone: flags.timezone ?? 'UTC' };
+      } else {
+        const model = await loadOnnxForecaster(flags.modelDir, flags.model);
+        forecaster = model;
+        calendar = {
+          country: flags.country ?? model.metadata.calendar.country,
+          timezone: flags.timezone ?? model.metadata.calendar.timezone,
+        };
+      }
+      let text: string;
+      try {
+        text = await readFile(flags.csv, 'utf8');
+      } catch (e) {
+        throw new InputError(`--csv ${flags.csv} cannot be read: ${(e as Error).message}`, { cause: e });
+      }
+      const parsed = parseActualsCsv(text, { file: flags.csv });
+      for (const p of parsed.problems.slice(0, 5)) console.error(`skipped ${formatProblem(p)}`);
+      const series = toHourlySeries(parsed.rows);
+      const from = parseBoundary(flags.from, calendar.timezone, false, '--from');
+      const to = parseBoundary(flags.to, calendar.timezone, true, '--to');
+      if (to < from) throw new InputError(`--to ${flags.to} is before --from ${flags.from}`);
+      const report = await runBacktest(series, { forecaster, calendar, from, to });
+      if (report.origins === 0)
+        throw new InputError(
+          `no complete windows with actuals between ${toIso(from)} and ${toIso(to)} in ${flags.csv}`,
+        );
+      const summary = summarizeBacktest(report);
+      console.log(
+        `${forecaster.version} on ${flags.csv}, targets ${summary.from} … ${summary.to}, ${report.origins} origins`,
+      );
+      console.log(formatBacktestTable(report));
+      // NaN (no interval, no holiday hours) arrives as null after the summary's JSON rounding.
+      const f = (x: number | null, d = 2): string => (x !== null && Number.isFinite(x) ? x.toFixed(d) : '—');
+      console.log(
+        `1 h: MAPE ${f(summary.h1.mape)} %, MAE ${f(summary.h1.mae, 1)}, RMSE ${f(summary.h1.rmse, 1)}, holiday MAPE ${f(summary.h1.holidayMape)} % (${summary.h1.holidayHours} h), ` +
+          `MAE ${f(summary.h1.maeRatioVsPersistence)}× better than persistence; 24 h: MAPE ${f(summary.h24.mape)} %; 10–90 % coverage ${f(summary.coverage === null ? null : summary.coverage * 100, 1)} %`,
+      );
+      if (flags.json) {
+        await writeFile(flags.json, JSON.stringify({ summary, report }, null, 2) + '\n');
+        console.log(`wrote ${flags.json}`);
+      }
+    });
+}

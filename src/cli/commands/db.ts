@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import { runMigrations } from '../../adapters/postgres/migrate.ts';
+import { withDatabase, say } from '../context.ts';
+import {
+  isLocalDatabaseRunning,
+  LOCAL_DATA_DIR,
+  LOCAL_PORT,
+  localUrl,
+  stopLocalDatabase,
+} from '../local-database.ts';
+
+export function registerDbCommand(program: Command): void {
+  const db = program.command('db').description('manage the local embedded PostgreSQL');
+  db.command('start')
+    .description(`start the local database (data in .pulse/pg, port ${LOCAL_PORT}) and migrate it`)
+    .action(async () => {
+      await withDatabase(async (handle) =>
+        say(`database ready: ${handle.url.replace(/:[^:@/]+@/, ':***@')}`),
+      );
+    });
+  db.command('stop')
+    .description('stop the local database')
+    .action(async () => {
+      say(
+        (await stopLocalDatabase(LOCAL_DATA_DIR))
+          ? 'local database stopped'
+          : 'local database was not running',
+      );
+    });
+  db.command('migrate')
+    .description('apply pending schema migrations (DATABASE_URL or the local database)')
+    .action(async () => {
+      await withDatabase(async ({ sql }) => {
+        const { applied } = await runMigrations(sql);
+        say(applied.length ? `applied ${applied.join(', ')}` : 'schema is up to date');
+      });
+    });
+  db.command('status')
+    .description('show whether the local database runs')
+    .action(() => {
+      const running = isLocalDatabaseRunning(LOCAL_DATA_DIR);
+      say(running ? `running: ${localUrl().replace(/:[^:@/]+@/, ':***@')}` : 'not running');
+    });
+}

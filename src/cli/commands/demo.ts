@@ -1,0 +1,233 @@
+import type { Command } from 'commander';
+import postgres from 'postgres';
+import { syncHolidays } from '../../adapters/postgres/holidays-repository.ts';
+import { PostgresPulseStore } from '../../adapters/postgres/pulse-store.ts';
+import { ensureSeries } from '../../adapters/postgres/series-repository.ts';
+import { connect } from '../../adapters/postgres/client.ts';
+import { runMigrations } from '../../adapters/postgres/migrate.ts';
+import type { ActualRow } from '../../core/csv.ts';
+import { InputError } from '../../core/errors.ts';
+import type { ActualsSource } from '../../core/ports/actuals-source.ts';
+import type { SeriesInfo } from '../../core/series.ts';
+import { generateSyntheticSeries, SYNTHETIC_CALENDAR } from '../../core/synthetic.ts';
+import { floorToHour, HOUR_MS, toIso } from '../../core/time.ts';
+import { runIngest } from '../../core/use-cases/run-ingest.ts';
+import { note, say } from '../context.ts';
+import { loadHandlers, scheduledEvent } from '../handlers.ts';
+import { seriesDefaultsFor } from '../known-datasets.ts';
+import { openDatabase, stopLocalDatabase, LOCAL_DATA_DIR } from '../local-database.ts';
+import { ProgressBar } from '../progress.ts';
+import { metricsTable } from './metrics.ts';
+import { readActualsFile, reportProblems } from './import.ts';
+
+export interface DemoOptions {
+  readonly csv?: string;
+  readonly series?: string;
+  readonly country?: string;
+  readonly timezone?: string;
+  /** Days replayed hour by hour through the scheduled handlers. */
+  readonly days: number;
+  /** Days backfilled before the replay. */
+  readonly backfillDays: number;
+  /** Hours after an hour ends before its actual is published. */
+  readonly delayHours: number;
+  readonly report?: string;
+  readonly keepDb?: boolean;
+  readonly verbose?: boolean;
+}
+
+const DEMO_DATABASE = 'pulse_demo';
+const minutes = (n: number) => n * 60_000;
+
+/**
+ * The whole pipeline on one machine: load a series, backfill a year, then replay the last days hour by
+ * hour — ingest what would have been published, forecast at minute 7, evaluate at minute 17 — through the
+ * same handlers the Lambda functions run, and print the metrics.
+ */
+export async function runDemo(options: DemoOptions): Promise<{ reportPath: string | null; table: string }> {
+  const t0 = performance.now();
+  const { rows, series: definition } = await loadDemoData(options);
+  if (rows.length < (options.days + 21) * 24) {
+    throw new InputError(
+      `the demo needs at least ${options.days + 21} days of hourly data; found ${rows.length} hours`,
+    );
+  }
+  const local = await openDatabase({ log: note });
+  await local.close();
+  const demoUrl = await recreateDemoDatabase(local.url);
+  const sql = connect(demoUrl);
+  try {
+    await runMigrations(sql);
+    const [series] = await ensureSeries(sql, [definition]);
+    const store = new PostgresPulseStore(sql);
+    const lastHour = rows[rows.length - 1]!.hour;
+    const replayStart = floorToHour(lastHour) - (options.days * 24 - 1) * HOUR_MS;
+    const firstHour = rows[0]!.hour;
+    const backfillFrom = Math.max(
+      replayStart - options.backfillDays * 24 * HOUR_MS,
+      firstHour + 15 * 24 * HOUR_MS,
+    );
+
+    const known = rows.filter((r) => r.hour < replayStart);
+    await store.upsertActuals(series!.id, known, replayStart);
+    const years = [new Date(firstHour).getUTCFullYear(), new Date(lastHour).getUTCFullYear() + 1];
+    await syncHolidays(sql, years[0]!, years[1]!);
+    say(
+      `loaded ${known.length} hours of ${series!.name} (${toIso(firstHour)} … ${toIso(replayStart - HOUR_MS)})`,
+    );
+
+    const handlers = await loadHandlers(demoUrl, { verbose: options.verbose });
+    const tBackfill = performance.now();
+    const backfill = (await handlers.forecast({
+      mode: 'backfill',
+      from: toIso(backfillFrom),
+      to: toIso(replayStart - HOUR_MS),
+      series: [series!.name],
+    })) as { forecastsWritten: number; fallbackOrigins: number };
+    await handlers.evaluate({ mode: 'evaluate', at: toIso(replayStart), since: toIso(backfillFrom) });
+    say(
+      `backfilled ${toIso(backfillFrom)} … ${toIso(replayStart - HOUR_MS)}: ${backfill.forecastsWritten} forecasts ` +
+        `(${backfill.fallbackOrigins} fallback origins) and scored them in ${((performance.now() - tBackfill) / 1000).toFixed(1)} s`,
+    );
+
+    await replay(store, series!, handlers, rows, replayStart, lastHour, options);
+
+    const table = await metricsTable(sql, { seriesNames: [series!.name] });
+    say(
+      `\nForecast accuracy of ${series!.name}, ${toIso(backfillFrom)} … ${toIso(lastHour)} (skill = 1 − MAE / persistence MAE):\n`,
+    );
+    say(table);
+    const reportPath = await writeDemoReport(sql, series!.name, options.report);
+    if (reportPath) say(`\nreport: ${reportPath}`);
+    say(
+      `done in ${((performance.now() - t0) / 1000).toFixed(1)} s; data in database "${DEMO_DATABASE}" (${demoUrl.replace(/:[^:@/]+@/, ':***@')})`,
+    );
+    return { reportPath, table };
+  } finally {
+    await sql.end({ timeout: 2 });
+    if (local.startedHere && !options.keepDb) await stopLocalDatabase(LOCAL_DATA_DIR);
+  }
+}
+
+async function loadDemoData(
+  options: DemoOptions,
+): Promise<{ rows: ActualRow[]; series: { name: string; country: string | null; timezone: string } }> {
+  if (options.csv) {
+    const parsed = await readActualsFile(options.csv);
+    reportProblems(parsed);
+    return { rows: parsed.rows, series: seriesDefaultsFor(options.csv, options) };
+  }
+  const end = floorToHour(Date.now()) - 2 * HOUR_MS;
+  const rows = generateSyntheticSeries({ from: end - 2 * 365 * 24 * HOUR_MS, to: end, seed: 7 });
+  return {
+    rows,
+    series: {
+      name: options.series ?? 'synthetic',
+      country: options.country ?? SYNTHETIC_CALENDAR.country,
+      timezone: options.timezone ?? SYNTHETIC_CALENDAR.timezone,
+    },
+  };
+}
+
+/** A fresh demo database each run, so the demo is repeatable and never touches the "pulse" database. */
+async function recreateDemoDatabase(localUrl: string): Promise<string> {
+  const adminUrl = localUrl.replace(/\/[^/]+$/, '/postgres');
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
+  try {
+    await admin.unsafe(`drop database if exists ${DEMO_DATABASE} with (force)`); // constant name
+    await admin.unsafe(`create database ${DEMO_DATABASE}`);
+  } finally {
+    await admin.end();
+  }
+  return localUrl.replace(/\/[^/]+$/, `/${DEMO_DATABASE}`);
+}
+
+async function replay(
+  store: PostgresPulseStore,
+  series: SeriesInfo,
+  handlers: Awaited<ReturnType<typeof loadHandlers>>,
+  rows: readonly ActualRow[],
+  replayStart: number,
+  lastHour: number,
+  options: DemoOptions,
+): Promise<void> {
+  const firstTick = replayStart + HOUR_MS;
+  const lastTick = lastHour + (1 + options.delayHours) * HOUR_MS;
+  const ticks = Math.round((lastTick - firstTick) / HOUR_MS) + 1;
+  const progress = new ProgressBar(`replaying ${options.days} days`, false);
+  let published = replayStart; // hours before this are public
+  const source: ActualsSource = {
+    name: 'demo-replay',
+    // What the publisher would show at the time of the call: hours that ended `delayHours` ago.
+    async fetch(range) {
+      return rows.filter((r) => r.hour >= range.from && r.hour < range.to && r.hour < published);
+    },
+  };
+  let fallbacks = 0;
+  for (let i = 0, tick = firstTick; tick <= lastTick; i++, tick += HOUR_MS) {
+    published = Math.min(tick - options.delayHours * HOUR_MS, lastHour + HOUR_MS);
+    await runIngest(store, source, {
+      series,
+      now: tick + minutes(2),
+      trigger: 'schedule',
+      trailingHours: 48,
+    });
+    const run = (await handlers.forecast(scheduledEvent(tick + minutes(7)))) as { fallbackSeries: number };
+    fallbacks += run.fallbackSeries;
+    await handlers.evaluate(scheduledEvent(tick + minutes(17)));
+    progress.update(i + 1, ticks, `${toIso(tick)}${fallbacks ? ` · ${fallbacks} fallback runs` : ''}`);
+  }
+}
+
+async function writeDemoReport(
+  sql: ReturnType<typeof connect>,
+  seriesName: string,
+  out?: string,
+): Promise<string | null> {
+  try {
+    const reportModule = '../../adapters/report/index.ts';
+    const report = (await import(reportModule)) as {
+      writeReport?: (sql: unknown, options: { series?: string; out: string }) => Promise<string>;
+    };
+    if (!report.writeReport) return null;
+    return await report.writeReport(sql, { series: seriesName, out: out ?? '.pulse/report.html' });
+  } catch (error) {
+    note(`report not written: ${(error as Error).message}`);
+    return null;
+  }
+}
+
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('run the whole pipeline locally on synthetic data (or --csv FILE) and print the metrics')
+    .option('--csv <file>', 'use this CSV of hourly actuals instead of synthetic data')
+    .option('--series <name>', 'series name (default: synthetic, or the CSV file name)')
+    .option('--country <code>', 'holiday calendar for the CSV series, e.g. TR')
+    .option('--timezone <iana>', 'time zone for the CSV series, e.g. Europe/Istanbul')
+    .option('--days <n>', 'days to replay hour by hour', (v) => positiveInt('days', v), 7)
+    .option(
+      '--backfill-days <n>',
+      'days to backfill before the replay',
+      (v) => positiveInt('backfill-days', v),
+      365,
+    )
+    .option(
+      '--delay-hours <n>',
+      'publication delay of actuals after the hour ends',
+      (v) => positiveInt('delay-hours', v, 0),
+      1,
+    )
+    .option('--report <file>', 'where to write the HTML report', '.pulse/report.html')
+    .option('--keep-db', 'leave the local database running afterwards')
+    .action(async (options: DemoOptions) => {
+      await runDemo({ ...options, verbose: program.opts().verbose });
+    });
+}
+
+function positiveInt(name: string, value: string, min = 1): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min)
+    throw new InputError(`--${name} must be an integer ≥ ${min}, got "${value}"`);
+  return n;
+}

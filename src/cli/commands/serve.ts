@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import { note, withDatabase } from '../context.ts';
+import { loadHandlers, scheduledEvent } from '../handlers.ts';
+
+/** Minutes past the hour at which each job runs, as the EventBridge rules in AWS. */
+export const SCHEDULE = { ingest: 2, forecast: 7, evaluate: 17 } as const;
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description(
+      'run ingest (minute 2), forecast (minute 7) and evaluate (minute 17) every hour, without AWS',
+    )
+    .action(async () => {
+      await withDatabase(async ({ url }) => {
+        const handlers = await loadHandlers(url, { verbose: true });
+        const ingest = process.env.INGEST_SOURCE
+          ? (await import('../../../functions/ingest/index.ts')).handler
+          : null;
+        if (!ingest) note('INGEST_SOURCE is not set: ingest is skipped (import actuals with "pulse import")');
+        note(
+          `serving: ingest :0${SCHEDULE.ingest}, forecast :0${SCHEDULE.forecast}, evaluate :${SCHEDULE.evaluate} — Ctrl-C to stop`,
+        );
+        const jobs: Record<number, ((event: unknown) => Promise<unknown>) | null> = {
+          [SCHEDULE.ingest]: ingest,
+          [SCHEDULE.forecast]: handlers.forecast,
+          [SCHEDULE.evaluate]: handlers.evaluate,
+        };
+        let stopping = false;
+        process.once('SIGINT', () => (stopping = true));
+        process.once('SIGTERM', () => (stopping = true));
+        while (!stopping) {
+          const now = Date.now();
+          const nextMinute = Math.ceil((now + 1) / 60_000) * 60_000;
+          await new Promise((r) => setTimeout(r, Math.min(nextMinute - now, 1_000)));
+          if (Date.now() < nextMinute || stopping) continue;
+          const job = jobs[new Date(nextMinute).getUTCMinutes()];
+          if (!job) continue;
+          try {
+            const result = await job(scheduledEvent(nextMinute));
+            note(`${new Date(nextMinute).toISOString()} ${JSON.stringify(result)}`);
+          } catch (error) {
+            note(`${new Date(nextMinute).toISOString()} failed: ${(error as Error).message}`); // next tick retries
+          }
+        }
+      });
+    });
+}

@@ -1,0 +1,23 @@
+import { Command } from 'commander';
+import { registerBacktestCommand } from './commands/backtest.ts';
+import { registerDbCommand } from './commands/db.ts';
+import { registerDemoCommand } from './commands/demo.ts';
+import { registerImportCommand } from './commands/import.ts';
+import { registerMetricsCommand } from './commands/metrics.ts';
+import { registerRunCommands } from './commands/run.ts';
+import { registerServeCommand } from './commands/serve.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('pulse')
+    .description('Pulse: hourly energy-consumption forecasting that runs itself')
+    .option('-v, --verbose', 'show logs and full stack traces')
+    .showHelpAfterError();
+  registerDbCommand(program);
+  registerImportCommand(program);
+  registerRunCommands(program);
+  registerMetricsCommand(program);
+  registerDemoCommand(program);
+  registerServeCommand(program);
+  registerBacktestCommand(program);
+  return program;
+}
