@@ -44,7 +44,8 @@ export function parseActualsCsv(text: string, options: ParseCsvOptions): ParsedA
   const { file } = options;
   const lines = text.split(/\r?\n/);
   const headerLine = lines[0]?.replace(/^\uFEFF/, '').trim() ?? '';
-  if (headerLine === '') throw new InputError(`${file}:1: the file is empty; expected a header such as "ts_utc,value"`);
+  if (headerLine === '')
+    throw new InputError(`${file}:1: the file is empty; expected a header such as "ts_utc,value"`);
   const header = headerLine.split(',').map((h) => h.trim());
   const timeColumn = options.timeColumn ?? 'ts_utc';
   const timeIndex = header.indexOf(timeColumn);
@@ -72,7 +73,11 @@ export function parseActualsCsv(text: string, options: ParseCsvOptions): ParsedA
     const ts = cells[timeIndex]!.trim();
     const valueText = cells[valueIndex]!.trim();
     if (!ISO_WITH_OFFSET.test(ts)) {
-      problems.push({ file, line, reason: `unparseable timestamp "${ts}" (need ISO 8601 with Z or an offset)` });
+      problems.push({
+        file,
+        line,
+        reason: `unparseable timestamp "${ts}" (need ISO 8601 with Z or an offset)`,
+      });
       continue;
     }
     const ms = Date.parse(ts.replace(' ', 'T').replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
@@ -114,6 +119,8 @@ export function parseActualsCsv(text: string, options: ParseCsvOptions): ParsedA
   }
   // An hour given twice with different values is ambiguous: keep neither.
   for (const ms of conflicted) byHour.delete(ms);
-  const rows = [...byHour.entries()].map(([hour, { value }]) => ({ hour, value })).sort((a, b) => a.hour - b.hour);
+  const rows = [...byHour.entries()]
+    .map(([hour, { value }]) => ({ hour, value }))
+    .sort((a, b) => a.hour - b.hour);
   return { rows, problems };
 }
