@@ -1,0 +1,3 @@
+export * from './holidays.ts';
+export * from './localTime.ts';
+export * from './turkey.ts';

@@ -1,0 +1,180 @@
+import { holidayKindOfLocal } from './calendar/holidays.ts';
+import { DAY_MS, offsetMs, weekdayOfDay } from './calendar/localTime.ts';
+import type { ForecastWindow, SeriesCalendar } from './forecaster.ts';
+import { HOUR_MS, type HourMs } from './time.ts';
+
+/**
+ * The one source of truth for model inputs: the trainer writes these tensors to disk and the ONNX
+ * adapter builds the very same ones at inference. Changing anything here changes the model contract,
+ * so bump FEATURES_VERSION (the metadata records it and the adapter refuses a mismatch).
+ *
+ * Input `history` [n, windowHours]: raw MWh, oldest first; the last column is the origin's actual.
+ *   The ONNX graph normalises it itself (ratios to the newest value), so serving needs no scaler.
+ * Input `calendar` [n, CALENDAR_FEATURES] float 0/1 flags and cycles, in the series' local time:
+ *   [0, 24)     local hour of the origin, one-hot (targets are origin + h, so this fixes their hours)
+ *   [24, 31)    local weekday of the origin, one-hot, Monday first
+ *   [31, 33)    sin, cos of 2π · (local day of year) / 365.25
+ *   [33, 153)   per horizon h = 1…24 (5 each): target hour is holiday, half-day, bridge, Saturday, Sunday
+ *   [153, 225)  per horizon (3 each): holiday, half-day, bridge of target − 24 h (what seasonal naive sees)
+ *   [225, 297)  per horizon (3 each): holiday, half-day, bridge of target − 168 h
+ */
+export const FEATURES_VERSION = 'pulse-features-v1';
+export const HORIZONS = 24;
+export const CALENDAR_FEATURES = 297;
+
+const HOUR_OFFSET = 0;
+const WEEKDAY_OFFSET = 24;
+const SEASON_OFFSET = 31;
+const TARGET_OFFSET = 33;
+const LAG24_OFFSET = TARGET_OFFSET + HORIZONS * 5;
+const LAG168_OFFSET = LAG24_OFFSET + HORIZONS * 3;
+
+export interface FeatureSpec {
+  readonly windowHours: number;
+  readonly horizons: number;
+}
+
+export interface FeatureTensors {
+  readonly n: number;
+  /** [n, windowHours] raw MWh. */
+  readonly history: Float32Array;
+  /** [n, CALENDAR_FEATURES]. */
+  readonly calendar: Float32Array;
+}
+
+/** Names of the calendar columns in order, written into the model metadata. */
+export function calendarFeatureNames(): string[] {
+  const names: string[] = [];
+  for (let h = 0; h < 24; h++) names.push(`origin_hour_${h}`);
+  for (const d of ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']) names.push(`origin_weekday_${d}`);
+  names.push('day_of_year_sin', 'day_of_year_cos');
+  for (let h = 1; h <= HORIZONS; h++) {
+    for (const f of ['holiday', 'half_day', 'bridge', 'saturday', 'sunday']) names.push(`t${h}_${f}`);
+  }
+  for (const lag of [24, 168]) {
+    for (let h = 1; h <= HORIZONS; h++) {
+      for (const f of ['holiday', 'half_day', 'bridge']) names.push(`t${h}_minus_${lag}h_${f}`);
+    }
+  }
+  return names;
+}
+
+// Per-hour codes over a span, so each window costs array reads rather than time-zone arithmetic.
+const KIND_HOLIDAY = 1;
+const KIND_HALF = 2;
+const KIND_BRIDGE = 3;
+
+interface HourTable {
+  readonly start: HourMs;
+  readonly kind: Uint8Array;
+  readonly hour: Uint8Array;
+  /** 0 = Monday … 6 = Sunday. */
+  readonly weekday: Uint8Array;
+  readonly dayOfYear: Uint16Array;
+}
+
+function buildHourTable(calendar: SeriesCalendar, start: HourMs, end: HourMs): HourTable {
+  const n = Math.round((end - start) / HOUR_MS) + 1;
+  const table: HourTable = {
+    start,
+    kind: new Uint8Array(n),
+    hour: new Uint8Array(n),
+    weekday: new Uint8Array(n),
+    dayOfYear: new Uint16Array(n),
+  };
+  let lastDay = NaN;
+  let doy = 0;
+  for (let i = 0; i < n; i++) {
+    const utc = start + i * HOUR_MS;
+    const local = utc + offsetMs(calendar.timezone, utc);
+    const day = Math.floor(local / DAY_MS);
+    const hour = Math.floor((local - day * DAY_MS) / HOUR_MS);
+    if (day !== lastDay) {
+      const year = new Date(day * DAY_MS).getUTCFullYear();
+      doy = day - Math.floor(Date.UTC(year, 0, 1) / DAY_MS);
+      lastDay = day;
+    }
+    const kind = holidayKindOfLocal(calendar.country, day, hour);
+    table.kind[i] =
+      kind === 'holiday'
+        ? KIND_HOLIDAY
+        : kind === 'half-day'
+          ? KIND_HALF
+          : kind === 'bridge'
+            ? KIND_BRIDGE
+            : 0;
+    table.hour[i] = hour;
+    table.weekday[i] = weekdayOfDay(day);
+    table.dayOfYear[i] = doy;
+  }
+  return table;
+}
+
+function calendarKey(c: SeriesCalendar): string {
+  return `${c.country ?? '-'}|${c.timezone}`;
+}
+
+/**
+ * Builds the model's input tensors for `windows` (each must hold at least `spec.windowHours` values;
+ * the newest `windowHours` are used).
+ */
+export function buildFeatures(windows: readonly ForecastWindow[], spec: FeatureSpec): FeatureTensors {
+  const { windowHours } = spec;
+  if (spec.horizons !== HORIZONS)
+    throw new RangeError(`features are built for ${HORIZONS} horizons, not ${spec.horizons}`);
+  const n = windows.length;
+  const history = new Float32Array(n * windowHours);
+  const calendar = new Float32Array(n * CALENDAR_FEATURES);
+
+  // One hour table per calendar covering every hour any window looks at.
+  const groups = new Map<string, { calendar: SeriesCalendar; min: number; max: number }>();
+  for (const w of windows) {
+    const key = calendarKey(w.calendar);
+    const g = groups.get(key);
+    const lo = w.origin - 168 * HOUR_MS;
+    const hi = w.origin + HORIZONS * HOUR_MS;
+    if (!g) groups.set(key, { calendar: w.calendar, min: lo, max: hi });
+    else {
+      if (lo < g.min) g.min = lo;
+      if (hi > g.max) g.max = hi;
+    }
+  }
+  const tables = new Map<string, HourTable>();
+  for (const [key, g] of groups) tables.set(key, buildHourTable(g.calendar, g.min, g.max));
+
+  for (let i = 0; i < n; i++) {
+    const w = windows[i]!;
+    const values = w.values;
+    if (values.length < windowHours) {
+      throw new RangeError(
+        `window ${i} (origin ${new Date(w.origin).toISOString()}) has ${values.length} values, need ${windowHours}`,
+      );
+    }
+    const from = values.length - windowHours;
+    const hRow = i * windowHours;
+    for (let k = 0; k < windowHours; k++) history[hRow + k] = values[from + k]!;
+
+    const t = tables.get(calendarKey(w.calendar))!;
+    const o = Math.round((w.origin - t.start) / HOUR_MS);
+    const row = i * CALENDAR_FEATURES;
+    calendar[row + HOUR_OFFSET + t.hour[o]!] = 1;
+    calendar[row + WEEKDAY_OFFSET + t.weekday[o]!] = 1;
+    const angle = (2 * Math.PI * t.dayOfYear[o]!) / 365.25;
+    calendar[row + SEASON_OFFSET] = Math.sin(angle);
+    calendar[row + SEASON_OFFSET + 1] = Math.cos(angle);
+    for (let h = 1; h <= HORIZONS; h++) {
+      const target = o + h;
+      const kind = t.kind[target]!;
+      const base = row + TARGET_OFFSET + (h - 1) * 5;
+      if (kind !== 0) calendar[base + kind - 1] = 1;
+      const wd = t.weekday[target]!;
+      if (wd === 5) calendar[base + 3] = 1;
+      else if (wd === 6) calendar[base + 4] = 1;
+      const k24 = t.kind[target - 24]!;
+      if (k24 !== 0) calendar[row + LAG24_OFFSET + (h - 1) * 3 + k24 - 1] = 1;
+      const k168 = t.kind[target - 168]!;
+      if (k168 !== 0) calendar[row + LAG168_OFFSET + (h - 1) * 3 + k168 - 1] = 1;
+    }
+  }
+  return { n, history, calendar };
+}
