@@ -1,0 +1,97 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { GrafanaClient } from '@aws-sdk/client-grafana';
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GrafanaHttp } from './grafana-http.ts';
+import { withServiceAccountToken } from './service-account-token.ts';
+
+/** What the stack passes as the custom resource's properties (all strings, as CloudFormation sends them). */
+export interface ProvisioningConfig {
+  readonly WorkspaceId: string;
+  /** Host name of the workspace, e.g. g-abc123.grafana-workspace.eu-west-1.amazonaws.com. */
+  readonly WorkspaceEndpoint: string;
+  readonly ReaderSecretArn: string;
+  readonly DatabaseHost: string;
+  readonly DatabasePort: string;
+  readonly DatabaseName: string;
+  readonly DataSourceUid: string;
+  readonly FolderUid: string;
+}
+
+export const DATA_SOURCE_NAME = 'Pulse PostgreSQL';
+/** The PostgreSQL plugin's id since Grafana 10.2.3 (the older `postgres` is an alias). */
+export const DATA_SOURCE_TYPE = 'grafana-postgresql-datasource';
+export const FOLDER_TITLE = 'Pulse';
+
+export interface ProvisioningDeps {
+  readonly grafana: GrafanaClient;
+  readonly secrets: SecretsManagerClient;
+  /** The dashboards' JSON files; the bundle carries them in ./dashboards. */
+  readonly dashboardsDir: string;
+  /** Overrides https://<WorkspaceEndpoint> (tests point it at a local server). */
+  readonly baseUrl?: string;
+}
+
+export interface ProvisioningResult {
+  readonly dataSource: 'created' | 'updated';
+  readonly dashboards: string[];
+}
+
+export function loadDashboards(dir: string): Array<Record<string, unknown>> {
+  let files: string[];
+  try {
+    files = readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
+  } catch {
+    return []; // no dashboards generated yet: the data source is still worth provisioning
+  }
+  return files.map((f) => {
+    const parsed = JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as Record<string, unknown>;
+    // Accept both a bare dashboard model and the API's { dashboard: {...} } envelope.
+    return (parsed.dashboard as Record<string, unknown> | undefined) ?? parsed;
+  });
+}
+
+async function readerCredentials(
+  secrets: SecretsManagerClient,
+  secretId: string,
+): Promise<{ username: string; password: string }> {
+  const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
+  const value = JSON.parse(SecretString ?? '{}') as { username?: string; password?: string };
+  if (!value.username || !value.password) throw new Error(`secret ${secretId} has no username or password`);
+  return { username: value.username, password: value.password };
+}
+
+/** Upserts the folder, the read-only data source and every dashboard; safe to run any number of times. */
+export async function provision(
+  config: ProvisioningConfig,
+  deps: ProvisioningDeps,
+): Promise<ProvisioningResult> {
+  const dashboards = loadDashboards(deps.dashboardsDir);
+  const reader = await readerCredentials(deps.secrets, config.ReaderSecretArn);
+  const baseUrl = deps.baseUrl ?? `https://${config.WorkspaceEndpoint}`;
+  return withServiceAccountToken(deps.grafana, config.WorkspaceId, async (token) => {
+    const http = new GrafanaHttp(baseUrl, token);
+    await http.upsertFolder(config.FolderUid, FOLDER_TITLE);
+    const dataSource = await http.upsertDataSource({
+      uid: config.DataSourceUid,
+      name: DATA_SOURCE_NAME,
+      type: DATA_SOURCE_TYPE,
+      url: `${config.DatabaseHost}:${config.DatabasePort}`,
+      user: reader.username,
+      jsonData: {
+        database: config.DatabaseName,
+        sslmode: 'require',
+        postgresVersion: 1500, // the newest the plugin's version picker knows; 17 speaks the same SQL
+        timescaledb: false,
+        maxOpenConns: 5,
+        maxIdleConns: 2,
+        connMaxLifetime: 14400,
+      },
+      secureJsonData: { password: reader.password },
+    });
+    for (const dashboard of dashboards) await http.upsertDashboard(dashboard, config.FolderUid);
+    return { dataSource, dashboards: dashboards.map((d) => String(d.uid)) };
+  });
+}

@@ -1,0 +1,67 @@
+import { App, Validations, type AppProps } from 'aws-cdk-lib';
+import { InstanceType } from 'aws-cdk-lib/aws-ec2';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { GrafanaAuthentication } from './grafana.ts';
+import type { Egress } from './network.ts';
+import type { IngestSource } from './scheduled-functions.ts';
+import { PulseStack } from './pulse-stack.ts';
+
+/** The stack's name unless context `pulse:stackName` says otherwise. */
+export const DEFAULT_STACK_NAME = 'Pulse';
+
+function contextString(app: App, key: string): string | undefined {
+  const value: unknown = app.node.tryGetContext(key);
+  return value === undefined || value === null || value === '' ? undefined : String(value);
+}
+
+function contextNumber(app: App, key: string): number | undefined {
+  const value = contextString(app, key);
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new Error(`context ${key} must be a number, got ${value}`);
+  return n;
+}
+
+function grafanaAuthentication(app: App): GrafanaAuthentication | undefined {
+  const provider = contextString(app, 'pulse:grafanaAuth');
+  if (provider === undefined || provider === 'AWS_SSO') return provider ? { provider } : undefined;
+  if (provider !== 'SAML')
+    throw new Error(`context pulse:grafanaAuth must be AWS_SSO or SAML, got ${provider}`);
+  const idpMetadataUrl = contextString(app, 'pulse:samlMetadataUrl');
+  const admins = contextString(app, 'pulse:samlAdminRoleValues');
+  if (!idpMetadataUrl || !admins)
+    throw new Error('SAML needs context pulse:samlMetadataUrl and pulse:samlAdminRoleValues');
+  return { provider, idpMetadataUrl, adminRoleValues: admins.split(',').map((v) => v.trim()) };
+}
+
+/**
+ * The CDK app: one Pulse stack configured from context (`-c pulse:production=true` and friends, see
+ * docs/deploy.md), checked by cdk-nag's AwsSolutions pack on every synth.
+ */
+export function createPulseApp(props: AppProps = {}): { app: App; stack: PulseStack } {
+  const app = new App(props);
+  const egress = contextString(app, 'pulse:egress');
+  if (egress !== undefined && egress !== 'nat' && egress !== 'endpoints')
+    throw new Error(`context pulse:egress must be nat or endpoints, got ${egress}`);
+  const ingestSource = contextString(app, 'pulse:ingestSource');
+  if (ingestSource !== undefined && ingestSource !== 'epias' && ingestSource !== 'http') {
+    throw new Error(`context pulse:ingestSource must be epias or http, got ${ingestSource}`);
+  }
+  const instanceType = contextString(app, 'pulse:dbInstanceType');
+  const stack = new PulseStack(app, contextString(app, 'pulse:stackName') ?? DEFAULT_STACK_NAME, {
+    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+    description: 'Pulse: hourly energy-load forecasting (RDS PostgreSQL, Lambda, Amazon Managed Grafana)',
+    production: contextString(app, 'pulse:production') === 'true',
+    egress: egress as Egress | undefined,
+    databaseInstanceType: instanceType ? new InstanceType(instanceType) : undefined,
+    alarmEmail: contextString(app, 'pulse:alarmEmail'),
+    staleAfterHours: contextNumber(app, 'pulse:staleAfterHours'),
+    mapeThresholdPercent: contextNumber(app, 'pulse:mapeThresholdPercent'),
+    fallbackRateThresholdPercent: contextNumber(app, 'pulse:fallbackRateThresholdPercent'),
+    ingestSource: ingestSource as IngestSource | undefined,
+    ingestHttpUrl: contextString(app, 'pulse:ingestHttpUrl'),
+    grafanaAuthentication: grafanaAuthentication(app),
+  });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return { app, stack };
+}

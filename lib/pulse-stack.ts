@@ -1,0 +1,117 @@
+import { Stack, type StackProps } from 'aws-cdk-lib';
+import type { InstanceType } from 'aws-cdk-lib/aws-ec2';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { CfnOutput } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { PulseAlarms } from './alarms.ts';
+import { PulseDatabase } from './database.ts';
+import { PulseGrafana, type GrafanaAuthentication } from './grafana.ts';
+import { ModelLayer, OnnxRuntimeLayer } from './layers.ts';
+import { DatabaseMigrations } from './migrations.ts';
+import { PulseNetwork, type Egress } from './network.ts';
+import { ScheduledFunctions, type IngestSource } from './scheduled-functions.ts';
+
+export interface PulseStackProps extends StackProps {
+  /** Deletion protection, snapshot on delete, Multi-AZ, retained logs. @default false */
+  readonly production?: boolean;
+  /** @default 'nat' */
+  readonly egress?: Egress;
+  /** @default db.t4g.micro (db.t4g.small in production) */
+  readonly databaseInstanceType?: InstanceType;
+  /** Email address subscribed to the alarm topic. @default none */
+  readonly alarmEmail?: string;
+  /** @default 6 */
+  readonly staleAfterHours?: number;
+  /** @default 5 */
+  readonly mapeThresholdPercent?: number;
+  /** @default 20 */
+  readonly fallbackRateThresholdPercent?: number;
+  /** @default 'epias' */
+  readonly ingestSource?: IngestSource;
+  readonly ingestHttpUrl?: string;
+  /** @default a new secret, filled in after deploy */
+  readonly ingestSecret?: ISecret;
+  /** @default { provider: 'AWS_SSO' } */
+  readonly grafanaAuthentication?: GrafanaAuthentication;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+  /** @default the repository's model-artifacts/ */
+  readonly modelArtifactsDir?: string;
+}
+
+/** Everything Pulse needs in one account and region. */
+export class PulseStack extends Stack {
+  public readonly network: PulseNetwork;
+  public readonly database: PulseDatabase;
+  public readonly functions: ScheduledFunctions;
+  public readonly alarms: PulseAlarms;
+  public readonly grafana: PulseGrafana;
+  public readonly migrations: DatabaseMigrations;
+
+  constructor(scope: Construct, id: string, props: PulseStackProps = {}) {
+    super(scope, id, props);
+    const production = props.production ?? false;
+
+    this.network = new PulseNetwork(this, 'Network', { egress: props.egress });
+    this.database = new PulseDatabase(this, 'Database', {
+      vpc: this.network.vpc,
+      subnets: this.network.databaseSubnets,
+      clients: [this.network.functionsSecurityGroup, this.network.grafanaSecurityGroup],
+      rotationSecurityGroup: this.network.functionsSecurityGroup,
+      rotationSubnets: this.network.functionSubnets,
+      production,
+      instanceType: props.databaseInstanceType,
+    });
+    this.migrations = new DatabaseMigrations(this, 'Migrations', {
+      network: this.network,
+      database: this.database,
+    });
+
+    const onnxRuntime = new OnnxRuntimeLayer(this, 'OnnxRuntime');
+    const models = new ModelLayer(this, 'Models', { artifactsDir: props.modelArtifactsDir });
+    this.functions = new ScheduledFunctions(this, 'Functions', {
+      network: this.network,
+      database: this.database,
+      onnxRuntime,
+      models,
+      staleAfterHours: props.staleAfterHours,
+      logRetention: props.logRetention,
+      ingestSource: props.ingestSource,
+      ingestHttpUrl: props.ingestHttpUrl,
+      ingestSecret: props.ingestSecret,
+      production,
+    });
+    // The schedules start only once the schema and the login users exist.
+    this.functions.node.addDependency(this.migrations.trigger);
+
+    this.alarms = new PulseAlarms(this, 'Alarms', {
+      functions: {
+        Ingest: this.functions.ingest,
+        Forecast: this.functions.forecast,
+        Evaluate: this.functions.evaluate,
+      },
+      failedRuns: this.functions.failedRuns,
+      email: props.alarmEmail,
+      staleAfterHours: props.staleAfterHours,
+      mapeThresholdPercent: props.mapeThresholdPercent,
+      fallbackRateThresholdPercent: props.fallbackRateThresholdPercent,
+    });
+
+    this.grafana = new PulseGrafana(this, 'Grafana', {
+      network: this.network,
+      database: this.database,
+      authentication: props.grafanaAuthentication,
+    });
+    this.grafana.provisioning.node.addDependency(this.migrations.trigger);
+
+    new CfnOutput(this, 'ForecastFunctionName', { value: this.functions.forecast.functionName });
+    new CfnOutput(this, 'GrafanaUrl', { value: `https://${this.grafana.workspace.attrEndpoint}` });
+    new CfnOutput(this, 'GrafanaWorkspaceId', { value: this.grafana.workspace.attrId });
+    new CfnOutput(this, 'FailedRunsQueueUrl', { value: this.functions.failedRuns.queueUrl });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn });
+    if (this.functions.ingestSecret) {
+      new CfnOutput(this, 'IngestSecretArn', { value: this.functions.ingestSecret.secretArn });
+    }
+  }
+}

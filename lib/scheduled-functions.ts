@@ -1,0 +1,199 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { PulseDatabase } from './database.ts';
+import type { ModelLayer, OnnxRuntimeLayer } from './layers.ts';
+import type { PulseNetwork } from './network.ts';
+import { METRICS_NAMESPACE, PulseFunction } from './pulse-function.ts';
+
+/** When each function runs (UTC). Ingest first, so the forecast at minute 7 sees the newest actuals. */
+export const SCHEDULES = {
+  ingest: 'cron(2 * * * ? *)',
+  forecast: 'cron(7 * * * ? *)',
+  evaluate: 'cron(17 * * * ? *)',
+} as const;
+
+/** Where the runtime finds the model layer's files. */
+export const MODEL_DIR = '/opt/models';
+
+/** Retries of a failed asynchronous invoke before the event goes to the failed-runs queue. */
+export const ASYNC_RETRY_ATTEMPTS = 2;
+/** An event older than this (for example throttled behind a long backfill) is given up on, never dropped. */
+export const MAX_EVENT_AGE = Duration.hours(1);
+
+export type IngestSource = 'epias' | 'http';
+
+export interface ScheduledFunctionsProps {
+  readonly network: PulseNetwork;
+  readonly database: PulseDatabase;
+  readonly onnxRuntime: OnnxRuntimeLayer;
+  readonly models: ModelLayer;
+  /** Newest actual older than this makes the forecast fall back (and the staleness alarm fire). @default 6 */
+  readonly staleAfterHours?: number;
+  /** @default 'INFO' */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+  /** @default 'epias' */
+  readonly ingestSource?: IngestSource;
+  /** Required when ingestSource is 'http'. */
+  readonly ingestHttpUrl?: string;
+  /**
+   * Existing secret with the ingest source's credentials (EPİAŞ: `{"username","password"}`).
+   * @default a new secret that the operator fills in after the first deploy (see docs/deploy.md)
+   */
+  readonly ingestSecret?: ISecret;
+  /** Keep log groups and the failed-runs queue when the stack is deleted. @default false */
+  readonly production?: boolean;
+}
+
+/** Ingest, forecast and evaluate, their schedules, and the queue that keeps every failed run. */
+export class ScheduledFunctions extends Construct {
+  public readonly forecast: NodejsFunction;
+  public readonly evaluate: NodejsFunction;
+  /** Absent when the network has no internet egress (egress 'endpoints'). */
+  public readonly ingest?: NodejsFunction;
+  public readonly ingestSecret?: ISecret;
+  /** Events that failed all retries or expired: one message per lost run, kept 14 days. */
+  public readonly failedRuns: Queue;
+  public readonly rules: Record<string, Rule> = {};
+
+  constructor(scope: Construct, id: string, props: ScheduledFunctionsProps) {
+    super(scope, id);
+    const { network, database } = props;
+    const retain = props.production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    this.failedRuns = new Queue(this, 'FailedRuns', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: retain,
+    });
+    Validations.of(this.failedRuns).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself the dead-letter destination of the scheduled functions; a queue behind it would never be read.',
+    });
+
+    const common = {
+      DATABASE_SECRET_ARN: database.appSecret.secretArn,
+      DATABASE_HOST: database.host,
+      DATABASE_PORT: database.port,
+      DATABASE_NAME: database.databaseName,
+      DATABASE_SSL: 'require',
+      STALE_AFTER_HOURS: String(props.staleAfterHours ?? 6),
+      POWERTOOLS_SERVICE_NAME: 'pulse',
+      POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    };
+    const base = {
+      vpc: {
+        vpc: network.vpc,
+        subnets: network.functionSubnets,
+        securityGroup: network.functionsSecurityGroup,
+      },
+      secrets: [database.appSecret],
+      publishesMetrics: true,
+      logRetention: props.logRetention,
+      logRemovalPolicy: retain,
+      // One run at a time: a slow run or a manual backfill delays the next one instead of racing it.
+      reservedConcurrentExecutions: 1,
+    };
+
+    this.forecast = new PulseFunction(this, 'Forecast', {
+      ...base,
+      entry: 'functions/forecast/index.ts',
+      description: 'Pulse: forecast every active series (hourly) or backfill a range (manual invoke)',
+      memorySize: 1024,
+      timeout: Duration.minutes(10),
+      environment: { ...common, MODEL_DIR },
+      layers: [props.onnxRuntime.layer, props.models.layer],
+      layerModules: ['onnxruntime-node'],
+    }).fn;
+
+    this.evaluate = new PulseFunction(this, 'Evaluate', {
+      ...base,
+      entry: 'functions/evaluate/index.ts',
+      description: 'Pulse: score matured predictions and refresh the error rollups',
+      memorySize: 512,
+      timeout: Duration.minutes(5),
+      environment: common,
+    }).fn;
+
+    if (network.egress === 'nat') {
+      const source = props.ingestSource ?? 'epias';
+      if (source === 'http' && !props.ingestHttpUrl)
+        throw new Error("ingestHttpUrl is required when ingestSource is 'http'");
+      this.ingestSecret =
+        props.ingestSecret ??
+        new Secret(this, 'IngestCredentials', {
+          description:
+            'Pulse ingest source credentials (EPİAŞ Transparency Platform username and password); set after deploy',
+          generateSecretString: {
+            secretStringTemplate: JSON.stringify({ username: 'set-me' }),
+            generateStringKey: 'password',
+          },
+          removalPolicy: retain,
+        });
+      if (this.ingestSecret instanceof Secret) {
+        Validations.of(this.ingestSecret).acknowledge({
+          id: 'AwsSolutions-SMG4',
+          reason:
+            "Credentials of a third-party account (EPİAŞ); they can only be changed on the provider's site, so Secrets Manager cannot rotate them.",
+        });
+      }
+      this.ingest = new PulseFunction(this, 'Ingest', {
+        ...base,
+        entry: 'functions/ingest/index.ts',
+        description: 'Pulse: pull new and revised actuals from the configured source',
+        memorySize: 256,
+        timeout: Duration.minutes(5),
+        secrets: [database.appSecret, this.ingestSecret],
+        environment: {
+          ...common,
+          INGEST_SOURCE: source,
+          INGEST_SECRET_ARN: this.ingestSecret.secretArn,
+          ...(props.ingestHttpUrl ? { INGEST_HTTP_URL: props.ingestHttpUrl } : {}),
+        },
+      }).fn;
+    }
+
+    const scheduled: Array<[keyof typeof SCHEDULES, NodejsFunction | undefined]> = [
+      ['ingest', this.ingest],
+      ['forecast', this.forecast],
+      ['evaluate', this.evaluate],
+    ];
+    for (const [name, fn] of scheduled) {
+      if (!fn) continue;
+      // Lambda retries a failed run; what still fails, or waits too long, lands in the queue.
+      fn.configureAsyncInvoke({
+        retryAttempts: ASYNC_RETRY_ATTEMPTS,
+        maxEventAge: MAX_EVENT_AGE,
+        onFailure: new SqsDestination(this.failedRuns),
+      });
+      // EventBridge retries delivery (throttling, service errors); undeliverable events land in the same queue.
+      const rule = new Rule(this, `${capitalise(name)}Schedule`, {
+        description: `Pulse ${name} schedule`,
+        schedule: Schedule.expression(SCHEDULES[name]),
+      });
+      rule.addTarget(
+        new LambdaFunction(fn, {
+          retryAttempts: ASYNC_RETRY_ATTEMPTS,
+          maxEventAge: MAX_EVENT_AGE,
+          deadLetterQueue: this.failedRuns,
+        }),
+      );
+      this.rules[name] = rule;
+    }
+  }
+}
+
+function capitalise(word: string): string {
+  return word.charAt(0).toUpperCase() + word.slice(1);
+}

@@ -1,0 +1,373 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- CloudFormation JSON is untyped; the assertions are the types. */
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { SCHEDULES } from '../../lib/scheduled-functions.ts';
+import { synthPulse } from './synth.ts';
+
+// One synthesis for the whole file: bundling five functions and two layers is the slow part.
+const { template } = synthPulse();
+const resources = template.toJSON().Resources as Record<
+  string,
+  { Type: string; Properties: Record<string, any> }
+>;
+
+function logicalIdOf(type: string, props: Record<string, unknown>): string {
+  const found = Object.keys(template.findResources(type, { Properties: props }));
+  expect(found, `${type} matching ${JSON.stringify(props)}`).toHaveLength(1);
+  return found[0]!;
+}
+
+const functionId = (description: RegExp): string => {
+  const ids = Object.entries(resources)
+    .filter(
+      ([, r]) =>
+        r.Type === 'AWS::Lambda::Function' && description.test(String(r.Properties.Description ?? '')),
+    )
+    .map(([id]) => id);
+  expect(ids, `one function described ${description}`).toHaveLength(1);
+  return ids[0]!;
+};
+
+const forecastId = functionId(/^Pulse: forecast/);
+const evaluateId = functionId(/^Pulse: score/);
+const ingestId = functionId(/^Pulse: pull/);
+const migrateId = functionId(/^Pulse: apply database migrations/);
+const provisionerId = functionId(/^Pulse: provision the Grafana/);
+
+describe('schedules', () => {
+  it.each([
+    ['forecast', forecastId, 'cron(7 * * * ? *)'],
+    ['evaluate', evaluateId, 'cron(17 * * * ? *)'],
+    ['ingest', ingestId, 'cron(2 * * * ? *)'],
+  ])('invokes %s at its minute', (name, id, expression) => {
+    expect(SCHEDULES[name as keyof typeof SCHEDULES]).toBe(expression);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: expression,
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [id, 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('FailedRuns'), 'Arn'] } },
+        }),
+      ],
+    });
+  });
+});
+
+describe('functions', () => {
+  it('runs every function on Node 22 ARM64 with explicit memory and timeout', () => {
+    for (const id of [forecastId, evaluateId, ingestId, migrateId, provisionerId]) {
+      const fn = resources[id]!.Properties;
+      expect(fn.Runtime, id).toBe('nodejs22.x');
+      expect(fn.Architectures, id).toEqual(['arm64']);
+      expect(fn.MemorySize, id).toBeGreaterThanOrEqual(256);
+      expect(fn.Timeout, id).toBeGreaterThan(0);
+      expect(fn.LoggingConfig?.LogGroup, `${id} logs to its own log group`).toBeDefined();
+    }
+    expect(resources[forecastId]!.Properties).toMatchObject({ MemorySize: 1024, Timeout: 600 });
+  });
+
+  it('caps the scheduled functions at one concurrent run so runs never overlap', () => {
+    for (const id of [forecastId, evaluateId, ingestId]) {
+      expect(resources[id]!.Properties.ReservedConcurrentExecutions, id).toBe(1);
+    }
+  });
+
+  it('keeps log groups for a month', () => {
+    for (const id of [forecastId, evaluateId, ingestId, migrateId, provisionerId]) {
+      const groupRef = resources[id]!.Properties.LoggingConfig.LogGroup.Ref as string;
+      expect(resources[groupRef]!.Properties.RetentionInDays, id).toBe(30);
+    }
+  });
+
+  it('gives the forecast function the ONNX runtime and model layers and the handler environment', () => {
+    const fn = resources[forecastId]!.Properties;
+    const layerIds = (fn.Layers as Array<{ Ref: string }>).map((l) => l.Ref);
+    expect(layerIds.map((id) => resources[id]!.Type)).toEqual([
+      'AWS::Lambda::LayerVersion',
+      'AWS::Lambda::LayerVersion',
+    ]);
+    expect(layerIds.some((id) => id.startsWith('OnnxRuntime'))).toBe(true);
+    expect(layerIds.some((id) => id.startsWith('Models'))).toBe(true);
+    expect(fn.Environment.Variables).toMatchObject({
+      DATABASE_SECRET_ARN: { Ref: expect.stringMatching(/^DatabaseAppSecret/) },
+      DATABASE_HOST: { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseInstance/), 'Endpoint.Address'] },
+      DATABASE_NAME: 'pulse',
+      DATABASE_SSL: 'require',
+      MODEL_DIR: '/opt/models',
+      STALE_AFTER_HOURS: '6',
+      POWERTOOLS_SERVICE_NAME: 'pulse',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      POWERTOOLS_METRICS_NAMESPACE: 'Pulse',
+    });
+    expect(resources[evaluateId]!.Properties.Layers).toBeUndefined();
+  });
+
+  it('configures the ingest source and its credentials secret', () => {
+    expect(resources[ingestId]!.Properties.Environment.Variables).toMatchObject({
+      INGEST_SOURCE: 'epias',
+      INGEST_SECRET_ARN: { Ref: expect.stringMatching(/IngestCredentials/) },
+    });
+  });
+});
+
+describe('failed runs', () => {
+  it('retries an asynchronous invoke twice, then sends it to the encrypted failed-runs queue', () => {
+    const queueId = logicalIdOf('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    expect(resources[queueId]!.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+    for (const id of [forecastId, evaluateId, ingestId]) {
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: id },
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: 3600,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
+      });
+    }
+  });
+});
+
+describe('alarms', () => {
+  const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
+    (a) => a.Properties as Record<string, any>,
+  );
+  const byMetric = (name: string) => alarms.filter((a) => a.MetricName === name);
+
+  it('alarms on errors of each scheduled function', () => {
+    const errorAlarms = byMetric('Errors');
+    expect(errorAlarms.map((a) => a.Dimensions[0].Value.Ref).sort()).toEqual(
+      [evaluateId, forecastId, ingestId].sort(),
+    );
+  });
+
+  it('alarms when no forecast run succeeded for two hours, counting missing data as failure', () => {
+    expect(byMetric('ForecastRunSuccess')).toEqual([
+      expect.objectContaining({
+        Namespace: 'Pulse',
+        Dimensions: [{ Name: 'service', Value: 'pulse' }],
+        Statistic: 'Sum',
+        Period: 3600,
+        EvaluationPeriods: 2,
+        DatapointsToAlarm: 2,
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+      }),
+    ]);
+  });
+
+  it.each([
+    ['DataStalenessHours', 6],
+    ['RollingMape24h', 5],
+    ['FallbackRate', 20],
+  ])('alarms when %s exceeds %d', (metric, threshold) => {
+    expect(byMetric(metric)).toEqual([
+      expect.objectContaining({
+        Namespace: 'Pulse',
+        Threshold: threshold,
+        ComparisonOperator: 'GreaterThanThreshold',
+      }),
+    ]);
+  });
+
+  it('alarms when the failed-runs queue holds a message', () => {
+    expect(byMetric('ApproximateNumberOfMessagesVisible')).toEqual([
+      expect.objectContaining({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' }),
+    ]);
+  });
+
+  it('notifies a KMS-encrypted topic on alarm and on recovery', () => {
+    const topicId = logicalIdOf('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    for (const alarm of alarms) {
+      expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
+      expect(alarm.OKActions).toEqual([{ Ref: topicId }]);
+    }
+    expect(alarms).toHaveLength(8);
+  });
+});
+
+describe('database', () => {
+  it('is encrypted PostgreSQL 17, private, backed up, TLS only', () => {
+    template.hasResourceProperties('AWS::RDS::DBInstance', {
+      Engine: 'postgres',
+      EngineVersion: '17',
+      StorageEncrypted: true,
+      PubliclyAccessible: false,
+      BackupRetentionPeriod: 7,
+      Port: '5432',
+    });
+    template.hasResourceProperties('AWS::RDS::DBParameterGroup', { Parameters: { 'rds.force_ssl': '1' } });
+  });
+
+  it('is deletable outside production', () => {
+    template.hasResource('AWS::RDS::DBInstance', {
+      DeletionPolicy: 'Delete',
+      Properties: Match.objectLike({ DeletionProtection: false, MultiAZ: false }),
+    });
+  });
+
+  it('rotates the master, functions and Grafana secrets', () => {
+    const schedules = Object.values(template.findResources('AWS::SecretsManager::RotationSchedule'));
+    expect(schedules).toHaveLength(3);
+    for (const s of schedules) expect(s.Properties.RotationRules.ScheduleExpression).toBe('rate(30 days)');
+  });
+
+  it('admits only the functions and Grafana on the PostgreSQL port', () => {
+    const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')).map(
+      (r) => r.Properties,
+    );
+    const dbIngress = ingress.filter((r) =>
+      JSON.stringify(r.GroupId).includes('DatabaseInstanceSecurityGroup'),
+    );
+    const dbPort = [5432, { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseInstance/), 'Endpoint.Port'] }];
+    const sources = new Set<string>();
+    for (const rule of dbIngress) {
+      expect(rule.IpProtocol).toBe('tcp');
+      expect(dbPort).toContainEqual(rule.FromPort);
+      expect(rule.ToPort).toEqual(rule.FromPort);
+      sources.add(rule.SourceSecurityGroupId['Fn::GetAtt'][0]);
+    }
+    // The rotation functions share the functions' group, so they add no new source.
+    expect([...sources].sort()).toEqual([
+      expect.stringMatching(/^NetworkFunctionsSg/),
+      expect.stringMatching(/^NetworkGrafanaSg/),
+    ]);
+    // No CIDR ingress anywhere in the stack.
+    expect(ingress.filter((r) => r.CidrIp || r.CidrIpv6)).toEqual([]);
+    const dbSg = Object.values(
+      template.findResources('AWS::EC2::SecurityGroup', {
+        Properties: { GroupDescription: Match.stringLikeRegexp('Database') },
+      }),
+    );
+    for (const sg of dbSg) expect(sg.Properties.SecurityGroupIngress).toBeUndefined();
+  });
+
+  it('lets Grafana out to the database port and nowhere else', () => {
+    const grafanaSg = logicalIdOf('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('Managed Grafana'),
+    });
+    // No inline egress (allowAllOutbound is off): its only way out is the rule below.
+    expect(resources[grafanaSg]!.Properties.SecurityGroupEgress).toBeUndefined();
+    const egress = Object.values(template.findResources('AWS::EC2::SecurityGroupEgress')).map(
+      (r) => r.Properties,
+    );
+    expect(egress).toEqual([
+      expect.objectContaining({
+        GroupId: { 'Fn::GetAtt': [grafanaSg, 'GroupId'] },
+        FromPort: 5432,
+        ToPort: 5432,
+        IpProtocol: 'tcp',
+      }),
+    ]);
+  });
+
+  it('runs migrations at deploy time from the migrate function, with the SQL files in its bundle', () => {
+    template.hasResourceProperties('Custom::Trigger', {
+      HandlerArn: { Ref: Match.stringLikeRegexp('^MigrationsMigrateFunctionCurrentVersion') },
+    });
+    expect(resources[migrateId]!.Properties.Environment.Variables).toMatchObject({
+      PULSE_MIGRATIONS_DIR: '/var/task/migrations',
+      MASTER_SECRET_ARN: { Ref: expect.stringMatching(/^DatabaseMasterSecret/) },
+    });
+  });
+});
+
+describe('IAM', () => {
+  const policies = Object.entries(template.findResources('AWS::IAM::Policy'));
+  const statementsOf = (fnId: string) => {
+    const roleId = (resources[fnId]!.Properties.Role['Fn::GetAtt'] as string[])[0];
+    return policies
+      .filter(([, p]) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === roleId))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Array<Record<string, any>>);
+  };
+
+  it('lets each scheduled function read exactly its named secrets and put metrics in the Pulse namespace only', () => {
+    for (const [id, secrets] of [
+      [forecastId, ['DatabaseAppSecret']],
+      [evaluateId, ['DatabaseAppSecret']],
+      [ingestId, ['DatabaseAppSecret', 'IngestCredentials']],
+    ] as const) {
+      const statements = statementsOf(id);
+      const secretReads = statements.filter((s) =>
+        [s.Action].flat().includes('secretsmanager:GetSecretValue'),
+      );
+      const secretRefs = secretReads.flatMap((s) => [s.Resource].flat()).map((r: { Ref: string }) => r.Ref);
+      expect(
+        secretRefs.map((r) => secrets.find((name) => r.startsWith(name) || r.startsWith(`Functions${name}`))),
+      ).toEqual([...secrets]);
+      const metrics = statements.filter((s) => s.Action === 'cloudwatch:PutMetricData');
+      expect(metrics).toEqual([
+        expect.objectContaining({
+          Resource: '*',
+          Condition: { StringEquals: { 'cloudwatch:namespace': 'Pulse' } },
+        }),
+      ]);
+      // Nothing else may use a wildcard resource.
+      expect(
+        statements.filter((s) => s.Resource === '*' && s.Action !== 'cloudwatch:PutMetricData'),
+        id,
+      ).toEqual([]);
+      // And only the failed-runs queue for the destination.
+      const sends = statements.filter((s) => [s.Action].flat().includes('sqs:SendMessage'));
+      expect(sends.flatMap((s) => [s.Resource].flat())).toEqual([
+        { 'Fn::GetAtt': [expect.stringMatching(/FailedRuns/), 'Arn'] },
+      ]);
+    }
+  });
+
+  it('scopes the provisioner to the one workspace and the reader secret', () => {
+    const statements = statementsOf(provisionerId);
+    const grafana = statements.find((s) => [s.Action].flat().some((a: string) => a.startsWith('grafana:')))!;
+    expect(JSON.stringify(grafana.Resource)).toContain('/workspaces/');
+    expect(JSON.stringify(grafana.Resource)).toContain('GrafanaWorkspace');
+    const secretRefs = statements
+      .filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'))
+      .flatMap((s) => [s.Resource].flat());
+    expect(secretRefs).toEqual([{ Ref: expect.stringMatching(/^DatabaseReaderSecret/) }]);
+  });
+});
+
+describe('grafana', () => {
+  it('puts the workspace in the VPC with its own security group', () => {
+    const grafanaSg = logicalIdOf('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('Managed Grafana'),
+    });
+    template.hasResourceProperties('AWS::Grafana::Workspace', {
+      AuthenticationProviders: ['AWS_SSO'],
+      AccountAccessType: 'CURRENT_ACCOUNT',
+      PermissionType: 'CUSTOMER_MANAGED',
+      VpcConfiguration: {
+        SecurityGroupIds: [{ 'Fn::GetAtt': [grafanaSg, 'GroupId'] }],
+        SubnetIds: [
+          { Ref: Match.stringLikeRegexp('appSubnet1') },
+          { Ref: Match.stringLikeRegexp('appSubnet2') },
+        ],
+      },
+    });
+  });
+
+  it('provisions the data source and dashboards through a custom resource, after the migrations', () => {
+    const [id, cr] = Object.entries(template.findResources('Custom::PulseGrafanaProvisioning'))[0]!;
+    expect(cr.Properties).toMatchObject({
+      WorkspaceId: { 'Fn::GetAtt': [expect.stringMatching(/GrafanaWorkspace/), 'Id'] },
+      ReaderSecretArn: { Ref: expect.stringMatching(/^DatabaseReaderSecret/) },
+      DataSourceUid: 'pulse-postgres',
+      ContentHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    expect(cr.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^MigrationsRun/)]));
+    expect(id).toMatch(/GrafanaProvisioning/);
+  });
+
+  it('re-provisions after the read-only password rotates', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.secretsmanager'],
+        detail: {
+          eventName: ['RotationSucceeded'],
+          additionalEventData: { SecretId: [{ Ref: Match.stringLikeRegexp('DatabaseReaderSecret') }] },
+        },
+      },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [provisionerId, 'Arn'] } })],
+    });
+  });
+});
