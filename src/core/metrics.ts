@@ -55,3 +55,23 @@ export function summarizeErrors(predicted: ArrayLike<number>, actual: ArrayLike<
 export function skillScore(mae: number, referenceMae: number): number {
   return referenceMae > 0 ? 1 - mae / referenceMae : NaN;
 }
+
+/**
+ * Scores the naive forecast "the value `lagHours` before" over the hours in (from, to], looking values up
+ * by timestamp; an hour is skipped when either value is missing. The yardstick every model must beat.
+ */
+export function scoreNaiveBaseline(
+  rows: readonly { hour: number; value: number }[],
+  lagHours: number,
+  range: { after: number; until: number },
+): ErrorSummary {
+  const byHour = new Map<number, number>();
+  for (const r of rows) byHour.set(r.hour, r.value);
+  const acc = new ErrorAccumulator();
+  for (const r of rows) {
+    if (r.hour <= range.after || r.hour > range.until) continue;
+    const previous = byHour.get(r.hour - lagHours * 3_600_000);
+    if (previous !== undefined) acc.add(previous, r.value);
+  }
+  return acc.summary();
+}
