@@ -198,11 +198,11 @@ describe('dashboard SQL on a seeded database', () => {
     const forecast = rows('forecast/panel: Actual vs 1-hour-ahead forecast B');
     // Backfilled hours plus the live run's first hour.
     expect(forecast).toHaveLength((seed.lastHour - seed.backfillFrom) / HOUR_MS + 2);
-    const [{ fallbacks }] = await db.sql<{ fallbacks: number }[]>`
+    const [counted] = await db.sql<{ fallbacks: number }[]>`
       select count(*)::int as fallbacks from predictions
       where series_id = ${Number(id('south'))} and horizon = 1 and quality = 'fallback'`;
-    expect(fallbacks).toBeGreaterThan(0);
-    expect(forecast.filter((r) => r['fallback forecast'] !== null)).toHaveLength(fallbacks!);
+    expect(counted!.fallbacks).toBeGreaterThan(0);
+    expect(forecast.filter((r) => r['fallback forecast'] !== null)).toHaveLength(counted!.fallbacks);
     // Same scale as the actuals: typically a few percent off, never off by a factor (holidays are the worst).
     const byHour = new Map(actual.map((r) => [(r.time as Date).getTime(), r.actual as number]));
     const relative = forecast

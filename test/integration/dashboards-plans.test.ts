@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HOUR_MS } from '../../src/core/time.ts';
+import { dashboardQueries, type DashboardQuery } from '../helpers/dashboard-queries.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { expandGrafanaSql, type GrafanaQueryContext } from '../helpers/grafana-macros.ts';
+
+/**
+ * The panels that read forecasts and scores over time must stay on an index when the tables are large:
+ * a year of hourly data for 100 series, written directly in SQL (the forecasts' values do not matter to
+ * the planner, only the shape and size of the tables). Three horizons (1, 12, 24) stand in for 24 to
+ * keep the fill fast; one series is still 1 % of every table.
+ */
+const SERIES = 100;
+const YEAR_START = Date.UTC(2024, 0, 1);
+const YEAR_END = Date.UTC(2024, 11, 31, 23);
+const HORIZONS = [1, 12, 24];
+const MODEL = 'plan-model-v1';
+
+/** Panels whose time series come from predictions or evaluations. */
+const HOT_PANELS = [
+  'forecast/panel: Actual vs 1-hour-ahead forecast B',
+  'forecast/panel: Latest 24-hour-ahead forecast A',
+  'forecast/panel: Daily skill vs persistence A',
+  'forecast/panel: Rolling MAE A',
+  'forecast/panel: Rolling RMSE A',
+  'forecast/panel: Rolling MAPE A',
+  'forecast/panel: Error by horizon A',
+  'forecast/panel: Error by hour of day A',
+  'forecast/variable: model',
+  'operations/panel: Fallback rate A',
+  'operations/variable: model',
+];
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  Plans?: PlanNode[];
+}
+
+function scans(node: PlanNode): string[] {
+  const on = node['Relation Name'] ? ` on ${node['Relation Name']}` : '';
+  const using = node['Index Name'] ? ` using ${node['Index Name']}` : '';
+  const own = on || using ? [`${node['Node Type']}${on}${using}`] : [];
+  return [...own, ...(node.Plans ?? []).flatMap(scans)];
+}
+
+describe('dashboard query plans on a year of data for 100 series', () => {
+  let db: TestDatabase;
+  let oneSeries: string;
+  const queries = new Map<string, DashboardQuery>();
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const sql = db.sql;
+    const from = new Date(YEAR_START);
+    const to = new Date(YEAR_END);
+    await sql.begin(async (tx) => {
+      await tx`set local synchronous_commit = off`;
+      // Bulk fill of generated rows: skip the per-row foreign-key triggers (the rows are consistent by construction).
+      await tx`set local session_replication_role = replica`;
+      await tx`
+        insert into series (name, country, timezone)
+        select 'load-' || lpad(i::text, 3, '0'), 'TR', 'Europe/Istanbul' from generate_series(1, ${SERIES}) i`;
+      await tx`
+        insert into actuals (series_id, hour, value)
+        select s.id, h, 1000 + 300 * sin(extract(epoch from h) / 13751) + s.id
+        from series s, generate_series(${from}::timestamptz, ${to}::timestamptz, interval '1 hour') h`;
+      await tx`
+        insert into predictions (series_id, model_version, horizon, target_hour, method, value, lower_bound,
+                                 upper_bound, issued_at, last_input_hour, quality)
+        select s.id, ${MODEL}, hz, h, 'model', 1010 + s.id, 950, 1070,
+               h - (hz - 1) * interval '1 hour', h - hz * interval '1 hour',
+               case when (extract(epoch from h)::bigint / 3600 + s.id) % 53 = 0 then 'fallback' else 'ok' end
+        from series s, unnest(${HORIZONS}::int[]) hz,
+             generate_series(${from}::timestamptz, ${to}::timestamptz, interval '1 hour') h`;
+      await tx`
+        insert into evaluations (series_id, model_version, horizon, target_hour, predicted, actual, error,
+                                 abs_error, squared_error, pct_error, persistence_abs_error, covered, quality)
+        select p.series_id, p.model_version, p.horizon, p.target_hour, p.value, a.value, p.value - a.value,
+               abs(p.value - a.value), (p.value - a.value) ^ 2, abs(p.value - a.value) / a.value * 100,
+               15 * p.horizon, a.value between p.lower_bound and p.upper_bound, p.quality
+        from predictions p join actuals a on a.series_id = p.series_id and a.hour = p.target_hour`;
+    });
+    await sql`analyze`;
+    [{ id: oneSeries }] =
+      (await sql`select id::text as id from series where name = 'load-042'`) as unknown as [{ id: string }];
+    for (const name of ['forecast', 'operations']) {
+      for (const q of dashboardQueries(name)) queries.set(`${name}/${q.key}`, q);
+    }
+  }, 240_000);
+  afterAll(async () => db?.drop());
+
+  async function plan(key: string, rangeHours: number): Promise<string[]> {
+    const query = queries.get(key);
+    if (!query) throw new Error(`no query ${key}`);
+    const forecast = query.dashboard === 'forecast';
+    const context: GrafanaQueryContext = {
+      from: YEAR_END - rangeHours * HOUR_MS,
+      to: YEAR_END,
+      intervalMs: Math.max(query.minIntervalMs, HOUR_MS),
+      variables: forecast
+        ? { series: { value: oneSeries, multi: false }, model: { value: MODEL, multi: false } }
+        : {
+            series: {
+              value: Array.from({ length: SERIES }, (_, i) => String(i + 1)),
+              multi: true,
+              includeAll: true,
+            },
+            model: { value: [MODEL], multi: true, includeAll: true },
+          },
+    };
+    const [row] = (await db.sql.unsafe(
+      `explain (format json) ${expandGrafanaSql(query.rawSql, context)}`,
+    )) as unknown as [{ 'QUERY PLAN': [{ Plan: PlanNode }] }];
+    return scans(row['QUERY PLAN'][0].Plan);
+  }
+
+  it('filled the tables to size', async () => {
+    const [counts] = await db.sql<{ predictions: number; evaluations: number }[]>`
+      select (select count(*) from predictions)::int as predictions, (select count(*) from evaluations)::int as evaluations`;
+    const hours = (YEAR_END - YEAR_START) / HOUR_MS + 1;
+    expect(counts).toEqual({
+      predictions: SERIES * hours * HORIZONS.length,
+      evaluations: SERIES * hours * HORIZONS.length,
+    });
+  });
+
+  // Default range (7 days) and a whole year for one series; "All" series over 7 days on Operations.
+  for (const key of HOT_PANELS) {
+    for (const rangeHours of key.startsWith('operations') ? [168] : [168, 8760]) {
+      it(`reads ${key} over ${rangeHours / 24} days without a sequential scan of predictions or evaluations`, async () => {
+        const used = await plan(key, rangeHours);
+        expect(
+          used.filter((s) => /^Seq Scan on (predictions|evaluations)$/.test(s)),
+          used.join('\n'),
+        ).toEqual([]);
+        expect(
+          used.some((s) => / on (predictions|evaluations)/.test(s)),
+          used.join('\n'),
+        ).toBe(true);
+      });
+    }
+  }
+});
