@@ -18,7 +18,7 @@ export async function handler(event: unknown, context?: Context) {
       now: command.now ?? Date.now(),
       since: command.since,
       lookbackHours: config.evaluationLookbackHours,
-      trigger: command.now === undefined || command.since !== undefined ? 'manual' : 'schedule',
+      trigger: command.scheduled ? 'schedule' : 'manual',
     });
     const { rollups, ...counts } = summary;
     logger.info('evaluation finished', { ...counts, rollups: rollups.length });

@@ -35,7 +35,7 @@ export async function handler(event: unknown, context?: Context) {
     const summary = await runIngest(store, source, {
       series,
       now: command.now ?? Date.now(),
-      trigger: command.now === undefined ? 'manual' : 'schedule',
+      trigger: command.scheduled ? 'schedule' : 'manual',
       trailingHours: config.ingestTrailingHours,
     });
     logger.info('ingest finished', { ...summary, series: series.name, source: source.name });

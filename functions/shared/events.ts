@@ -59,8 +59,8 @@ export type ForecastCommand =
   | { kind: 'forecast'; asOf: number | undefined; series?: string[] }
   | { kind: 'backfill'; from: number; to: number; series?: string[] };
 
-export type EvaluateCommand = { kind: 'evaluate'; now: number | undefined; since?: number };
-export type IngestCommand = { kind: 'ingest'; now: number | undefined };
+export type EvaluateCommand = { kind: 'evaluate'; scheduled: boolean; now: number | undefined; since?: number };
+export type IngestCommand = { kind: 'ingest'; scheduled: boolean; now: number | undefined };
 
 function fail(what: string, error: z.ZodError): never {
   const problems = error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'payload'}: ${i.message}`);
@@ -99,11 +99,11 @@ export function parseEvaluateEvent(event: unknown): EvaluateCommand {
   if (event.source === 'aws.events') {
     const parsed = ScheduledEvent.safeParse(event);
     if (!parsed.success) fail('scheduled event', parsed.error);
-    return { kind: 'evaluate', now: parsed.data.time };
+    return { kind: 'evaluate', scheduled: true, now: parsed.data.time };
   }
   const parsed = EvaluatePayload.safeParse(event);
   if (!parsed.success) fail('evaluate payload', parsed.error);
-  return { kind: 'evaluate', now: parsed.data.at, since: parsed.data.since };
+  return { kind: 'evaluate', scheduled: false, now: parsed.data.at, since: parsed.data.since };
 }
 
 export function parseIngestEvent(event: unknown): IngestCommand {
@@ -111,9 +111,9 @@ export function parseIngestEvent(event: unknown): IngestCommand {
   if (event.source === 'aws.events') {
     const parsed = ScheduledEvent.safeParse(event);
     if (!parsed.success) fail('scheduled event', parsed.error);
-    return { kind: 'ingest', now: parsed.data.time };
+    return { kind: 'ingest', scheduled: true, now: parsed.data.time };
   }
   const parsed = IngestPayload.safeParse(event);
   if (!parsed.success) fail('ingest payload', parsed.error);
-  return { kind: 'ingest', now: parsed.data.at };
+  return { kind: 'ingest', scheduled: false, now: parsed.data.at };
 }
