@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PostgresPulseStore } from '../../src/adapters/postgres/pulse-store.ts';
+import { ensureSeries } from '../../src/adapters/postgres/series-repository.ts';
+import { generateSyntheticSeries } from '../../src/core/synthetic.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { lambdaContext, scheduled } from '../helpers/handlers.ts';
+
+interface Emf {
+  _aws: {
+    CloudWatchMetrics: {
+      Namespace: string;
+      Dimensions: string[][];
+      Metrics: { Name: string; Unit: string }[];
+    }[];
+  };
+  [key: string]: unknown;
+}
+
+/** Runs `work` and returns the CloudWatch embedded-metric-format documents it printed. */
+async function captureEmf(work: () => Promise<unknown>): Promise<Emf[]> {
+  const lines: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array) => (
+    lines.push(String(chunk)),
+    true
+  )) as typeof process.stdout.write;
+  try {
+    await work();
+  } finally {
+    process.stdout.write = write;
+  }
+  return lines
+    .flatMap((l) => l.split('\n'))
+    .filter((l) => l.includes('"_aws"'))
+    .map((l) => JSON.parse(l) as Emf);
+}
+
+describe('metrics the alarms watch', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    Object.assign(process.env, {
+      DATABASE_URL: db.url,
+      PULSE_DEFAULT_MODEL: 'seasonal-naive-168h',
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      POWERTOOLS_SERVICE_NAME: 'pulse',
+      POWERTOOLS_METRICS_NAMESPACE: 'Pulse',
+    });
+    delete process.env.POWERTOOLS_METRICS_DISABLED;
+    delete process.env.POWERTOOLS_DEV;
+    const [series] = await ensureSeries(db.sql, [
+      { name: 'grid', country: 'TR', timezone: 'Europe/Istanbul' },
+    ]);
+    const rows = generateSyntheticSeries({
+      from: Date.UTC(2025, 0, 1),
+      to: Date.UTC(2025, 0, 31, 23),
+      seed: 3,
+    });
+    await new PostgresPulseStore(db.sql).upsertActuals(series!.id, rows, Date.UTC(2025, 1, 1));
+  });
+  afterAll(async () => db.drop());
+
+  it('the forecast run publishes ForecastRunSuccess, FallbackRate and DataStalenessHours in namespace Pulse', async () => {
+    const { handler } = await import('../../functions/forecast/index.ts');
+    const docs = await captureEmf(() =>
+      handler(scheduled('2025-02-01T02:07:00Z'), lambdaContext('pulse-forecast')),
+    );
+    expect(docs).toHaveLength(1);
+    const doc = docs[0]!;
+    const directive = doc._aws.CloudWatchMetrics[0]!;
+    expect(directive.Namespace).toBe('Pulse');
+    expect(directive.Dimensions).toEqual([['service']]);
+    expect(doc.service).toBe('pulse');
+    expect(directive.Metrics.map((m) => m.Name).sort()).toEqual(
+      ['DataStalenessHours', 'FallbackRate', 'ForecastRunSuccess', 'ForecastsWritten'].sort(),
+    );
+    expect(doc.ForecastRunSuccess).toBe(1);
+    expect(doc.ForecastsWritten).toBe(24);
+    expect(doc.FallbackRate).toBe(0);
+    expect(doc.DataStalenessHours).toBeCloseTo(2 + 7 / 60, 9); // newest hour 23:00 ended at 00:00, run at 02:07
+  });
+
+  it('the evaluation publishes RollingMape24h', async () => {
+    const { handler } = await import('../../functions/evaluate/index.ts');
+    const store = new PostgresPulseStore(db.sql);
+    const [series] = await store.findSeries(['grid']);
+    await store.upsertActuals(
+      series!.id,
+      [{ hour: Date.UTC(2025, 1, 1, 0), value: 40_000 }],
+      Date.UTC(2025, 1, 1, 3),
+    );
+    const docs = await captureEmf(() =>
+      handler(scheduled('2025-02-01T03:17:00Z'), lambdaContext('pulse-evaluate')),
+    );
+    const doc = docs[0]!;
+    expect(doc._aws.CloudWatchMetrics[0]!.Metrics.map((m) => m.Name).sort()).toEqual([
+      'EvaluationsScored',
+      'RollingMape24h',
+    ]);
+    expect(doc.EvaluationsScored).toBe(1);
+    const [e] = await db.sql<{ pct_error: number }[]>`select pct_error from evaluations`;
+    expect(doc.RollingMape24h).toBeCloseTo(e!.pct_error, 9);
+  });
+});
