@@ -6,6 +6,7 @@ import type {
   ActualsUpsertResult,
   EvaluationStore,
   ForecastStore,
+  ForecastStream,
   HistoryRequest,
   LatestWindowsRequest,
   RollupSummary,
@@ -14,6 +15,7 @@ import type {
   ScoreRequest,
   ScoreResult,
 } from '../../core/ports/stores.ts';
+import { streamKey } from '../../core/ports/stores.ts';
 import type { SeriesHistory, SeriesInfo } from '../../core/series.ts';
 import { HOUR_MS } from '../../core/time.ts';
 import type { Sql } from './client.ts';
@@ -99,6 +101,25 @@ export class PostgresPulseStore implements ForecastStore, EvaluationStore, Actua
       where s.active and (${names}::text[] is null or s.name = any(${names}::text[]))
       order by s.id`;
     return rows.map((r) => toHistory(r, request.from, length));
+  }
+
+  async latestForecastOrigins(streams: readonly ForecastStream[]): Promise<Map<string, number>> {
+    const found = new Map<string, number>();
+    if (streams.length === 0) return found;
+    // Every origin stores a horizon-1 row, so the newest one is a backward index scan on the primary key.
+    const rows = await this.sql<{ series_id: number; model_version: string; origin_ms: number }[]>`
+      select s.series_id, s.model_version, l.origin_ms
+      from unnest(${streams.map((s) => s.seriesId)}::int[], ${streams.map((s) => s.modelVersion)}::text[])
+             as s(series_id, model_version)
+      cross join lateral (
+        select extract(epoch from max(p.target_hour))::float8 * 1000 - ${HOUR_MS}::float8 as origin_ms
+        from predictions p
+        where p.series_id = s.series_id and p.model_version = s.model_version and p.horizon = 1
+      ) l
+      where l.origin_ms is not null`;
+    for (const r of rows)
+      found.set(streamKey({ seriesId: r.series_id, modelVersion: r.model_version }), r.origin_ms);
+    return found;
   }
 
   async writePredictions(rows: readonly PredictionRow[], runId: number | null): Promise<number> {

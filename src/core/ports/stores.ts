@@ -51,6 +51,22 @@ export interface ForecastStore extends RunLog {
   /** Keyed upsert: a forecast already stored under the same key is kept, never overwritten. Returns rows inserted. */
   writePredictions(rows: readonly PredictionRow[], runId: number | null): Promise<number>;
   findSeries(names: readonly string[]): Promise<SeriesInfo[]>;
+  /**
+   * Per (series id, model version) asked for, the newest origin (last input hour) any stored forecast was
+   * made from, or nothing when none is stored. One query for all.
+   */
+  latestForecastOrigins(streams: readonly ForecastStream[]): Promise<Map<string, number>>;
+}
+
+/** A forecast stream: one series forecast by one model version. */
+export interface ForecastStream {
+  readonly seriesId: number;
+  readonly modelVersion: string;
+}
+
+/** Key of a stream in maps returned by the store. */
+export function streamKey(stream: ForecastStream): string {
+  return `${stream.seriesId}|${stream.modelVersion}`;
 }
 
 export interface ScoreRequest {

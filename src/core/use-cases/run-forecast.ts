@@ -1,7 +1,13 @@
-import { forecastOrigins, type ForecasterResolver, type ForecastFailure } from '../forecasting.ts';
-import type { ForecastStore } from '../ports/stores.ts';
+import {
+  forecastOrigins,
+  type ForecasterResolver,
+  type ForecastFailure,
+  type ForecastOrigin,
+} from '../forecasting.ts';
+import type { PredictionRow } from '../predictions.ts';
+import { streamKey, type ForecastStore } from '../ports/stores.ts';
 import type { WindowCheckOptions } from '../validation.ts';
-import { floorToHour, HOUR_MS } from '../time.ts';
+import { floorToHour, HOUR_MS, toIso } from '../time.ts';
 import { recordRun } from './record-run.ts';
 
 export interface ForecastResolver extends ForecasterResolver {
@@ -25,12 +31,17 @@ export interface ForecastRunSummary {
   readonly fallbackSeries: number;
   readonly failures: ForecastFailure[];
   readonly fallbackReasons: Record<string, number>;
+  /** Origins skipped since the previous forecast (missed runs, actuals arriving in a jump), stored as 'missed'. */
+  readonly missedOrigins: number;
   /** Hours since the newest actual of the stalest series ended; NaN when there is no series. */
   readonly maxStalenessHours: number;
 }
 
 /** Hours a fallback may need (two weeks), beyond the model's window. */
 const FALLBACK_HISTORY_HOURS = 336;
+
+/** Skipped origins further back than this are not recorded (a longer hole is an outage, see docs/reliability.md). */
+export const MAX_CATCH_UP_HOURS = 168;
 
 /**
  * The hourly job: read every series' newest window in one query, forecast 1…H hours past its newest
@@ -56,8 +67,11 @@ export async function runForecast(
         origin: history.start + (history.values.length - 1) * HOUR_MS,
         issuedAt: request.asOf,
       }));
+      // Read before this run writes: the previous forecast origin of each series.
+      const holes = await skippedOriginRows(store, resolver, origins, request.asOf);
       const outcome = await forecastOrigins(origins, resolver, { checks: request.checks });
       const written = await store.writePredictions(outcome.rows, runId);
+      await store.writePredictions(holes.rows, runId);
       const maxStalenessHours = origins.length
         ? Math.max(...origins.map((o) => (request.asOf - (o.origin + HOUR_MS)) / HOUR_MS))
         : NaN;
@@ -68,6 +82,7 @@ export async function runForecast(
         fallbackSeries: outcome.fallbackOrigins,
         failures: outcome.failures,
         fallbackReasons: outcome.fallbackReasons as Record<string, number>,
+        missedOrigins: holes.origins,
         maxStalenessHours,
       };
       return {
@@ -86,9 +101,62 @@ export async function runForecast(
           error: outcome.failures.length
             ? outcome.failures.map((f) => `${f.seriesName}: ${f.reason}`).join('; ')
             : null,
-          details: { fallbackReasons: outcome.fallbackReasons, maxStalenessHours },
+          details: {
+            fallbackReasons: outcome.fallbackReasons,
+            maxStalenessHours,
+            missedOrigins: holes.origins,
+          },
         },
       };
     },
   );
+}
+
+/**
+ * Catch-up after missed runs (or actuals that arrived many hours at once): the origins between a series'
+ * previous forecast and this run's origin were never forecast. Forecasting them now would use actuals (and
+ * revisions) received after they should have been issued, so they are recorded as 'missed' rows instead:
+ * value null, issued now, so the dashboards show the hole and evaluation skips it.
+ */
+async function skippedOriginRows(
+  store: ForecastStore,
+  resolver: ForecastResolver,
+  origins: readonly ForecastOrigin[],
+  asOf: number,
+): Promise<{ rows: PredictionRow[]; origins: number }> {
+  const streams = origins.map((o) => ({
+    seriesId: o.history.series.id,
+    modelVersion: resolver.forecasterFor(o.history.series).version,
+  }));
+  const previous = await store.latestForecastOrigins(streams);
+  const rows: PredictionRow[] = [];
+  let skipped = 0;
+  origins.forEach((o, i) => {
+    const stream = streams[i]!;
+    const last = previous.get(streamKey(stream));
+    if (last === undefined) return; // a new series or model: nothing was expected before
+    const forecaster = resolver.forecasterFor(o.history.series);
+    const first = Math.max(last + HOUR_MS, o.origin - MAX_CATCH_UP_HOURS * HOUR_MS);
+    const reason = `not-forecast: no run forecast from this origin before newer actuals arrived (recorded at ${toIso(asOf)})`;
+    for (let origin = first; origin < o.origin; origin += HOUR_MS) {
+      skipped++;
+      for (let h = 1; h <= forecaster.horizons; h++) {
+        rows.push({
+          seriesId: stream.seriesId,
+          modelVersion: stream.modelVersion,
+          horizon: h,
+          targetHour: origin + h * HOUR_MS,
+          method: 'none',
+          value: null,
+          lower: null,
+          upper: null,
+          issuedAt: asOf,
+          lastInputHour: origin,
+          quality: 'missed',
+          reason,
+        });
+      }
+    }
+  });
+  return { rows, origins: skipped };
 }
