@@ -22,18 +22,22 @@ export async function recordRun<T>(
     return { ...summary, runId };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
+    const failed: RunFinish = {
+      outcome: 'failed',
+      durationMs: performance.now() - t0,
+      seriesCount: 0,
+      rowsWritten: 0,
+      fallbackCount: 0,
+      failedCount: 0,
+      error: message,
+      details: {},
+    };
+    // A connection killed mid-write fails the first attempt too; the second one reconnects. Without it
+    // the run would show 'running' forever. The database may be what failed: the original error matters more.
     await log
-      .finishRun(runId, {
-        outcome: 'failed',
-        durationMs: performance.now() - t0,
-        seriesCount: 0,
-        rowsWritten: 0,
-        fallbackCount: 0,
-        failedCount: 0,
-        error: message,
-        details: {},
-      })
-      .catch(() => undefined); // the database may be what failed; the original error matters more
+      .finishRun(runId, failed)
+      .catch(() => log.finishRun(runId, failed))
+      .catch(() => undefined);
     throw error;
   }
 }
