@@ -70,22 +70,33 @@ function isAuthFailure(error: unknown): boolean {
   return AUTH_FAILED.has((error as { code?: string })?.code ?? '');
 }
 
+// The connection died under a running statement (server restart, failover, a terminated backend).
+const CONNECTION_LOST = new Set(['CONNECTION_CLOSED', 'CONNECTION_DESTROYED', '57P01', '57P02', '57P03']);
+
 function describeConnectionError(error: unknown, config: FunctionConfig): unknown {
   const code = (error as { code?: string })?.code;
+  if (code && CONNECTION_LOST.has(code)) {
+    return new DatabaseError(
+      `lost the connection to the database at ${where(config)} during the run (${code}); each write is one statement, so none is half-stored; the next run or a retry completes the work`,
+      { cause: error },
+    );
+  }
   if (
     code === 'ECONNREFUSED' ||
     code === 'CONNECT_TIMEOUT' ||
     code === 'ENOTFOUND' ||
     code === 'CONNECTION_ENDED'
   ) {
-    const where =
-      config.databaseHost ?? (config.databaseUrl ? new URL(config.databaseUrl).host : 'the database');
     return new DatabaseError(
-      `cannot reach the database at ${where} (${code}); is it running and reachable?`,
+      `cannot reach the database at ${where(config)} (${code}); is it running and reachable?`,
       {
         cause: error,
       },
     );
   }
   return error;
+}
+
+function where(config: FunctionConfig): string {
+  return config.databaseHost ?? (config.databaseUrl ? new URL(config.databaseUrl).host : 'the database');
 }
