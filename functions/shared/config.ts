@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { ConfigurationError } from '../../src/core/errors.ts';
 
-const optionalNumber = (fallback: number) =>
+const optionalNumber = <T extends number | undefined>(fallback: T) =>
   z
     .string()
     .optional()
     .transform((v, ctx) => {
-      if (v === undefined || v === '') return fallback;
+      if (v === undefined || v === '') return fallback as number | T;
       const n = Number(v);
       if (!Number.isFinite(n) || n <= 0) {
         ctx.addIssue({ code: 'custom', message: `must be a positive number, got "${v}"` });
@@ -20,12 +20,12 @@ const EnvironmentSchema = z
     DATABASE_URL: z.string().optional(),
     DATABASE_SECRET_ARN: z.string().optional(),
     DATABASE_HOST: z.string().optional(),
-    DATABASE_PORT: optionalNumber(5432),
+    // No default: unset, the port stored in the secret (else 5432) applies.
+    DATABASE_PORT: optionalNumber(undefined),
     DATABASE_NAME: z.string().optional(),
     DATABASE_SSL: z.enum(['require', 'disable']).optional(),
     MODEL_DIR: z.string().optional(),
     STALE_AFTER_HOURS: optionalNumber(6),
-    EVALUATION_LOOKBACK_HOURS: optionalNumber(35 * 24),
     INGEST_SERIES: z.string().optional(),
     INGEST_TRAILING_HOURS: optionalNumber(14 * 24),
     INGEST_SECRET_ARN: z.string().optional(),
@@ -40,12 +40,11 @@ export interface FunctionConfig {
   readonly databaseUrl?: string;
   readonly databaseSecretArn?: string;
   readonly databaseHost?: string;
-  readonly databasePort: number;
+  readonly databasePort?: number;
   readonly databaseName?: string;
   readonly databaseSsl: boolean;
   readonly modelDir: string;
   readonly staleAfterHours: number;
-  readonly evaluationLookbackHours: number;
   readonly ingestSeries: string;
   readonly ingestTrailingHours: number;
   readonly ingestSecretArn?: string;
@@ -69,7 +68,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     databaseSsl: (e.DATABASE_SSL ?? (e.DATABASE_URL ? 'disable' : 'require')) === 'require',
     modelDir: e.MODEL_DIR ?? (inLambda ? '/opt/models' : 'model-artifacts'),
     staleAfterHours: e.STALE_AFTER_HOURS,
-    evaluationLookbackHours: e.EVALUATION_LOOKBACK_HOURS,
     ingestSeries: e.INGEST_SERIES ?? 'turkey',
     ingestTrailingHours: e.INGEST_TRAILING_HOURS,
     ingestSecretArn: e.INGEST_SECRET_ARN,
