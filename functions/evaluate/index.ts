@@ -17,7 +17,6 @@ export async function handler(event: unknown, context?: Context) {
     const summary = await runEvaluation(new PostgresPulseStore(sql), {
       now: command.now ?? Date.now(),
       since: command.since,
-      lookbackHours: config.evaluationLookbackHours,
       trigger: command.scheduled ? 'schedule' : 'manual',
     });
     const { rollups, ...counts } = summary;

@@ -27,6 +27,9 @@ interface HistoryRow extends SeriesRow {
   vals: number[] | null;
 }
 
+/** The first evaluation ever (no watermark yet) looks this far back. */
+const DEFAULT_FIRST_LOOKBACK_MS = 35 * 24 * HOUR_MS;
+
 /** Largest number of prediction rows per statement: keeps one statement's arrays to a few MB. */
 const WRITE_CHUNK_ROWS = 100_000;
 
@@ -147,7 +150,7 @@ export class PostgresPulseStore implements ForecastStore, EvaluationStore, Actua
         ${col((r) => r.lastInputHour)}::float8[], ${col((r) => r.quality)}::text[], ${col((r) => r.reason)}::text[]
       ) as t(series_id, model_version, horizon, target_ms, method, value, lower_bound, upper_bound, issued_ms,
              last_input_ms, quality, reason)
-      on conflict (series_id, model_version, horizon, target_hour) do nothing`;
+      on conflict (series_id, target_hour, horizon, model_version) do nothing`;
     return result.count;
   }
 
@@ -165,7 +168,8 @@ export class PostgresPulseStore implements ForecastStore, EvaluationStore, Actua
         on conflict (series_id, hour) do update
           set value = excluded.value,
               last_received_at = excluded.last_received_at,
-              revision_count = a.revision_count + 1
+              revision_count = a.revision_count + 1,
+              changed_at = now()
           where a.value is distinct from excluded.value
         returning (xmax = 0) as inserted
       )
@@ -177,18 +181,51 @@ export class PostgresPulseStore implements ForecastStore, EvaluationStore, Actua
   }
 
   async scorePredictions(request: ScoreRequest): Promise<ScoreResult> {
-    const [counts] = await this.sql<{ scored: number; rescored: number }[]>`
-      with candidates as (
+    const sql = this.sql;
+    const until = new Date(request.until);
+    let watermark: Date | null = null;
+    if (request.since === undefined) {
+      const [last] = await sql<{ watermark: Date | null }[]>`
+        select (details ->> 'watermark')::timestamptz as watermark from runs
+        where function_name = 'evaluate' and outcome = 'success' and details ? 'watermark'
+        order by id desc limit 1`;
+      watermark = last?.watermark ?? null;
+    }
+    // Which predictions to look at: a window of target hours, or (the hourly case) only those whose actual
+    // — or whose persistence reference, up to 24 h before — changed since the last run. The overlap covers
+    // writes still uncommitted when the last run took its snapshot (statements time out after 2 minutes).
+    const since = new Date(request.since ?? request.until - DEFAULT_FIRST_LOOKBACK_MS);
+    const keys = watermark
+      ? sql`
+          with changed as (
+            select series_id, hour from actuals
+            where changed_at > ${watermark}::timestamptz - interval '10 minutes'
+          )
+          select p.series_id, p.target_hour, p.horizon, p.model_version
+          from changed c join predictions p on p.series_id = c.series_id and p.target_hour = c.hour
+          union
+          select p.series_id, p.target_hour, p.horizon, p.model_version
+          from changed c join predictions p on p.series_id = c.series_id
+           and p.target_hour > c.hour and p.target_hour <= c.hour + interval '24 hours'
+           and p.last_input_hour = c.hour`
+      : sql`
+          select series_id, target_hour, horizon, model_version from predictions
+          where target_hour between ${since} and ${until}`;
+    const [counts] = await sql<{ scored: number; rescored: number; watermark: Date }[]>`
+      with keys as (${keys}),
+      candidates as (
         select p.series_id, p.model_version, p.horizon, p.target_hour, p.value as predicted, p.quality,
                a.value as actual, abs(a.value - pa.value) as persistence_abs_error,
                case when p.lower_bound is null or p.upper_bound is null then null
                     else a.value between p.lower_bound and p.upper_bound end as covered
-        from predictions p
+        from keys k
+        join predictions p on p.series_id = k.series_id and p.target_hour = k.target_hour
+                          and p.horizon = k.horizon and p.model_version = k.model_version
         join actuals a on a.series_id = p.series_id and a.hour = p.target_hour
         left join actuals pa on pa.series_id = p.series_id and pa.hour = p.last_input_hour
-        left join evaluations e on e.series_id = p.series_id and e.model_version = p.model_version
-                               and e.horizon = p.horizon and e.target_hour = p.target_hour
-        where p.target_hour between ${new Date(request.since)} and ${new Date(request.until)}
+        left join evaluations e on e.series_id = p.series_id and e.target_hour = p.target_hour
+                               and e.horizon = p.horizon and e.model_version = p.model_version
+        where p.target_hour <= ${until}
           and p.value is not null
           and (e.series_id is null
                or e.actual <> a.value
@@ -203,16 +240,22 @@ export class PostgresPulseStore implements ForecastStore, EvaluationStore, Actua
                case when actual > 0 then abs(predicted - actual) / actual * 100 end,
                persistence_abs_error, covered, quality, ${new Date(request.now)}
         from candidates
-        on conflict (series_id, model_version, horizon, target_hour) do update set
+        on conflict (series_id, target_hour, horizon, model_version) do update set
           actual = excluded.actual, error = excluded.error, abs_error = excluded.abs_error,
           squared_error = excluded.squared_error, pct_error = excluded.pct_error,
           persistence_abs_error = excluded.persistence_abs_error, covered = excluded.covered,
           scored_at = excluded.scored_at
         returning (xmax = 0) as inserted
       )
-      select count(*) filter (where inserted)::int as scored, count(*) filter (where not inserted)::int as rescored
+      select count(*) filter (where inserted)::int as scored, count(*) filter (where not inserted)::int as rescored,
+             now() as watermark
       from written`;
-    return { scored: counts!.scored, rescored: counts!.rescored };
+    return {
+      scored: counts!.scored,
+      rescored: counts!.rescored,
+      // A window re-score does not look at other changes, so only incremental runs move the watermark.
+      watermark: request.since === undefined ? counts!.watermark.toISOString() : null,
+    };
   }
 
   async refreshRollups(now: number): Promise<RollupSummary[]> {
@@ -230,22 +273,34 @@ export class PostgresPulseStore implements ForecastStore, EvaluationStore, Actua
           fallback_rate: number | null;
         }[]
       >`
-        with windows (window_name, hours) as (values ('24h', 24), ('7d', 168), ('30d', 720)),
-        agg as (
-          select e.series_id, e.model_version, coalesce(e.horizon, 0) as horizon, w.window_name,
-                 count(*)::int as n,
-                 avg(e.abs_error) as mae,
-                 sqrt(avg(e.squared_error)) as rmse,
-                 avg(e.pct_error) as mape,
-                 avg(e.error) as bias,
-                 avg(e.persistence_abs_error) as persistence_mae,
-                 avg(case when e.covered then 100.0 when not e.covered then 0.0 end)::float8 as coverage,
-                 avg(case when e.quality = 'fallback' then 100.0 else 0.0 end)::float8 as fallback_rate
+        -- One pass over the last 30 days: sums per horizon and window, then the all-horizons row from them.
+        with sums as (
+          select e.series_id, e.model_version, e.horizon, w.window_name,
+                 count(*)::float8 as n, sum(e.abs_error) as abs_sum, sum(e.squared_error) as sq_sum,
+                 sum(e.pct_error) as pct_sum, count(e.pct_error)::float8 as pct_n, sum(e.error) as err_sum,
+                 sum(e.persistence_abs_error) as pers_sum, count(e.persistence_abs_error)::float8 as pers_n,
+                 count(*) filter (where e.covered)::float8 as covered_n, count(e.covered)::float8 as cover_n,
+                 count(*) filter (where e.quality = 'fallback')::float8 as fallback_n
           from evaluations e
-          join windows w on e.target_hour > ${windowEnd}::timestamptz - w.hours * interval '1 hour'
-                        and e.target_hour <= ${windowEnd}::timestamptz
-          group by grouping sets ((e.series_id, e.model_version, w.window_name, e.horizon),
-                                  (e.series_id, e.model_version, w.window_name))
+          cross join lateral (values ('24h', 24), ('7d', 168), ('30d', 720)) as w (window_name, hours)
+          where e.target_hour > ${windowEnd}::timestamptz - interval '720 hours'
+            and e.target_hour <= ${windowEnd}::timestamptz
+            and e.target_hour > ${windowEnd}::timestamptz - w.hours * interval '1 hour'
+          group by e.series_id, e.model_version, e.horizon, w.window_name
+        ),
+        all_horizons as (
+          select * from sums
+          union all
+          select series_id, model_version, 0, window_name, sum(n), sum(abs_sum), sum(sq_sum), sum(pct_sum),
+                 sum(pct_n), sum(err_sum), sum(pers_sum), sum(pers_n), sum(covered_n), sum(cover_n), sum(fallback_n)
+          from sums group by series_id, model_version, window_name
+        ),
+        agg as (
+          select series_id, model_version, horizon, window_name, n::int as n,
+                 abs_sum / n as mae, sqrt(sq_sum / n) as rmse, pct_sum / nullif(pct_n, 0) as mape,
+                 err_sum / n as bias, pers_sum / nullif(pers_n, 0) as persistence_mae,
+                 100 * covered_n / nullif(cover_n, 0) as coverage, 100 * fallback_n / n as fallback_rate
+          from all_horizons
         ),
         written as (
           insert into metric_rollups (series_id, model_version, horizon, window_name, window_end, n, mae, rmse,

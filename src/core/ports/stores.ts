@@ -70,8 +70,11 @@ export function streamKey(stream: ForecastStream): string {
 }
 
 export interface ScoreRequest {
-  /** Score predictions whose target hour lies in [since, until]. */
-  readonly since: number;
+  /**
+   * Re-examine every prediction with a target hour in [since, until]. Without it, only predictions whose
+   * actual arrived or changed since the last evaluation are examined (the hourly case).
+   */
+  readonly since?: number;
   readonly until: number;
   readonly now: number;
 }
@@ -79,6 +82,8 @@ export interface ScoreRequest {
 export interface ScoreResult {
   readonly scored: number;
   readonly rescored: number;
+  /** Database time up to which changes were seen (incremental runs only); recorded with the run. */
+  readonly watermark: string | null;
 }
 
 export interface RollupSummary {

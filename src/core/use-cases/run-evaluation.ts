@@ -1,13 +1,11 @@
 import type { EvaluationStore, RollupSummary } from '../ports/stores.ts';
-import { floorToHour, HOUR_MS } from '../time.ts';
+import { floorToHour } from '../time.ts';
 import { recordRun } from './record-run.ts';
 
 export interface EvaluationRequest {
   readonly now: number;
   readonly trigger: string;
-  /** Re-score predictions whose target hour lies this far back (revisions arrive for days). Default 35 days. */
-  readonly lookbackHours?: number;
-  /** Explicit range instead of the lookback (manual re-scoring after a backfill). */
+  /** Re-examine every prediction with a target hour since then (manual re-scoring, after a backfill). */
   readonly since?: number;
 }
 
@@ -22,21 +20,21 @@ export interface EvaluationSummary {
   readonly worstFallbackRate24h: number | null;
 }
 
-export const DEFAULT_EVALUATION_LOOKBACK_HOURS = 35 * 24;
-
 /** Scores every matured prediction (and re-scores revised ones), then refreshes the rolling metrics. */
 export async function runEvaluation(
   store: EvaluationStore,
   request: EvaluationRequest,
 ): Promise<EvaluationSummary> {
   const until = floorToHour(request.now);
-  const since =
-    request.since ?? until - (request.lookbackHours ?? DEFAULT_EVALUATION_LOOKBACK_HOURS) * HOUR_MS;
   return recordRun(
     store,
     { functionName: 'evaluate', trigger: request.trigger, scheduledFor: until },
     async () => {
-      const { scored, rescored } = await store.scorePredictions({ since, until, now: request.now });
+      const { scored, rescored, watermark } = await store.scorePredictions({
+        since: request.since,
+        until,
+        now: request.now,
+      });
       const rollups = await store.refreshRollups(request.now);
       const day = rollups.filter((r) => r.windowName === '24h' && r.horizon === 0);
       const worst = (values: (number | null)[]) => {
@@ -59,7 +57,7 @@ export async function runEvaluation(
           fallbackCount: 0,
           failedCount: 0,
           error: null,
-          details: { scored, rescored },
+          details: watermark ? { scored, rescored, watermark } : { scored, rescored },
         },
       };
     },

@@ -32,9 +32,11 @@ create table actuals (
   first_received_at timestamptz not null default now(),
   last_received_at timestamptz not null default now(),
   revision_count   integer not null default 0,
+  -- Database clock of the last insert or revision: evaluation scores what changed since its last run.
+  changed_at       timestamptz not null default now(),
   primary key (series_id, hour)
 );
-create index actuals_last_received_idx on actuals (last_received_at);
+create index actuals_changed_at_idx on actuals (changed_at);
 
 create table runs (
   id            bigint generated always as identity primary key,
@@ -69,13 +71,13 @@ create table predictions (
   last_input_hour timestamptz not null,
   quality         text not null check (quality in ('ok', 'fallback', 'missed')),
   reason          text,
-  run_id          bigint references runs (id),
+  run_id          bigint, -- the run that issued it; no foreign key: runs are a log, not a parent
   created_at      timestamptz not null default now(),
-  primary key (series_id, model_version, horizon, target_hour),
+  -- (series, target hour) first: evaluation joins actuals on it and dashboards read one series' period.
+  primary key (series_id, target_hour, horizon, model_version),
   check (target_hour = last_input_hour + horizon * interval '1 hour'),
   check ((quality = 'missed') = (value is null))
 );
-create index predictions_target_hour_idx on predictions (target_hour);
 
 create table evaluations (
   series_id             integer not null,
@@ -92,9 +94,9 @@ create table evaluations (
   covered               boolean,                   -- actual inside [lower, upper], null without interval
   quality               text not null,
   scored_at             timestamptz not null default now(),
-  primary key (series_id, model_version, horizon, target_hour),
-  foreign key (series_id, model_version, horizon, target_hour)
-    references predictions (series_id, model_version, horizon, target_hour)
+  primary key (series_id, target_hour, horizon, model_version),
+  foreign key (series_id, target_hour, horizon, model_version)
+    references predictions (series_id, target_hour, horizon, model_version)
 );
 create index evaluations_target_hour_idx on evaluations (target_hour);
 
