@@ -1,0 +1,2 @@
+export * from './forecaster.ts';
+export * from './metadata.ts';

@@ -1,0 +1,122 @@
+"""The network. Input: raw MWh history [n, W] and calendar features [n, C] (order: src/core/features.ts).
+Output: [n, H, Q] MWh quantiles (ascending). Normalisation lives in the graph: the history is divided by
+its newest value, the network predicts the ratio of each target to that value, and the output is
+multiplied back, so the served model needs no scaler and is level-free across series."""
+import torch
+from torch import nn
+
+# Ratios move by a few percent per hour; scaling them keeps activations near unit size.
+SCALE = 10.0
+
+
+class PulseNet(nn.Module):
+    def __init__(self, W, C, H, Q, hidden=512, layers=2, dropout=0.0):
+        super().__init__()
+        self.H, self.Q = H, Q
+        dims = [W + C] + [hidden] * layers
+        blocks = []
+        for a, b in zip(dims[:-1], dims[1:]):
+            blocks += [nn.Linear(a, b), nn.GELU()]
+            if dropout > 0:
+                blocks.append(nn.Dropout(dropout))
+        self.body = nn.Sequential(*blocks)
+        self.head = nn.Linear(hidden, H * Q)
+
+    def ratios(self, history, calendar):
+        """Predicted quantiles as (target / newest − 1) · SCALE, monotone in the quantile axis."""
+        last = history[:, -1:]
+        x = (history / last - 1.0) * SCALE
+        z = self.head(self.body(torch.cat([x, calendar], dim=1))).view(-1, self.H, self.Q)
+        mid = self.Q // 2
+        centre = z[:, :, mid : mid + 1]
+        # Quantiles below/above the median as cumulative softplus steps: never cross.
+        below = torch.cumsum(nn.functional.softplus(z[:, :, :mid].flip(2)), dim=2).flip(2)
+        above = torch.cumsum(nn.functional.softplus(z[:, :, mid + 1 :]), dim=2)
+        return torch.cat([centre - below, centre, centre + above], dim=2)
+
+    def forward(self, history, calendar):
+        last = history[:, -1:].unsqueeze(2)
+        return (1.0 + self.ratios(history, calendar) / SCALE) * last
+
+
+class Ensemble(nn.Module):
+    """Mean of the members' quantiles (each member is already monotone, so the mean is too), with the
+    distances from the median rescaled per horizon and side by `spread` [H, Q] (calibrated on the
+    validation split so the outer quantiles cover what they claim)."""
+
+    def __init__(self, members, H, Q):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.register_buffer("spread", torch.ones(H, Q))
+
+    def raw(self, history, calendar):
+        out = self.members[0](history, calendar)
+        for m in self.members[1:]:
+            out = out + m(history, calendar)
+        return out / len(self.members)
+
+    def forward(self, history, calendar):
+        out = self.raw(history, calendar)
+        mid = out.shape[2] // 2
+        centre = out[:, :, mid : mid + 1]
+        return centre + (out - centre) * self.spread
+
+
+def calibrate_spread(raw, target, quantiles):
+    """Per horizon and quantile, the factor on (q − median) that makes the share of targets below
+    the quantile equal its level on this data (exact on the calibration set)."""
+    H, Q = raw.shape[1], raw.shape[2]
+    mid = Q // 2
+    spread = torch.ones(H, Q)
+    centre = raw[:, :, mid]
+    for j, level in enumerate(quantiles):
+        if j == mid:
+            continue
+        dist = raw[:, :, j] - centre  # < 0 below the median, > 0 above
+        need = (target - centre) / dist  # factor at which the target sits exactly on the quantile
+        for h in range(H):
+            n = need[:, h]
+            side = (target[:, h] - centre[:, h]) * dist[:, h] > 0  # target on this quantile's side
+            # Targets on the other side are always beyond a lower / within an upper quantile.
+            frac_other = 1.0 - side.float().mean().item()
+            want = level if j < mid else 1.0 - level  # share that must fall outside, on this side
+            inside_needed = 1.0 - want - frac_other  # share on this side that must be inside
+            vals = torch.sort(n[side]).values
+            if len(vals) == 0:
+                continue
+            k = int(round(inside_needed * len(target[:, h]))) - 1
+            k = max(0, min(len(vals) - 1, k))
+            spread[h, j] = max(float(vals[k]), 0.05)
+    return spread
+
+
+def pinball_loss(pred, target, last, q, horizon_weights, sample_weights=None):
+    """Quantile loss on errors relative to the newest value (≈ MAPE for the median)."""
+    err = (target.unsqueeze(2) - pred) / last.unsqueeze(2)
+    loss = torch.maximum(q * err, (q - 1.0) * err).mean(dim=2)  # [n, H]
+    if sample_weights is not None:
+        loss = loss * sample_weights.unsqueeze(1)
+    return (loss.mean(dim=0) * horizon_weights).mean() * 100.0
+
+
+class HalfStoredLinear(nn.Module):
+    """A Linear whose parameters are stored as float16 (half the model file) and computed in float32.
+    PyTorch and ONNX both run the same rounded weights, so parity is unaffected."""
+
+    def __init__(self, linear):
+        super().__init__()
+        self.register_buffer("weight16", linear.weight.detach().half())
+        self.register_buffer("bias16", linear.bias.detach().half())
+
+    def forward(self, x):
+        return nn.functional.linear(x, self.weight16.float(), self.bias16.float())
+
+
+def store_half(module):
+    """Replaces every nn.Linear inside `module` by a HalfStoredLinear, in place."""
+    for name, child in module.named_children():
+        if isinstance(child, nn.Linear):
+            setattr(module, name, HalfStoredLinear(child))
+        else:
+            store_half(child)
+    return module
