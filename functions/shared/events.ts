@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { InputError } from '../../src/core/errors.ts';
 import { SERIES_NAME } from '../../src/core/series.ts';
-import { HOUR_MS } from '../../src/core/time.ts';
+import { hasValidIsoFields, HOUR_MS } from '../../src/core/time.ts';
 
 const isoInstant = z
   .string({ error: 'must be an ISO 8601 time string such as 2025-01-01T00:00:00Z' })
@@ -10,7 +10,7 @@ const isoInstant = z
   })
   .transform((v, ctx) => {
     const ms = Date.parse(v);
-    if (!Number.isFinite(ms)) {
+    if (!Number.isFinite(ms) || !hasValidIsoFields(v)) {
       ctx.addIssue({ code: 'custom', message: `"${v}" is not a valid date` });
       return z.NEVER;
     }
@@ -59,7 +59,12 @@ export type ForecastCommand =
   | { kind: 'forecast'; asOf: number | undefined; series?: string[] }
   | { kind: 'backfill'; from: number; to: number; series?: string[] };
 
-export type EvaluateCommand = { kind: 'evaluate'; scheduled: boolean; now: number | undefined; since?: number };
+export type EvaluateCommand = {
+  kind: 'evaluate';
+  scheduled: boolean;
+  now: number | undefined;
+  since?: number;
+};
 export type IngestCommand = { kind: 'ingest'; scheduled: boolean; now: number | undefined };
 
 function fail(what: string, error: z.ZodError): never {

@@ -1,5 +1,5 @@
 import { InputError } from './errors.ts';
-import { HOUR_MS, toIso } from './time.ts';
+import { hasValidIsoFields, HOUR_MS, toIso } from './time.ts';
 
 export interface ActualRow {
   readonly hour: number;
@@ -81,7 +81,7 @@ export function parseActualsCsv(text: string, options: ParseCsvOptions): ParsedA
       continue;
     }
     const ms = Date.parse(ts.replace(' ', 'T').replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
-    if (!Number.isFinite(ms)) {
+    if (!Number.isFinite(ms) || !hasValidIsoFields(ts)) {
       problems.push({ file, line, reason: `invalid date "${ts}"` });
       continue;
     }
