@@ -78,7 +78,7 @@ describe.runIf(existsSync(registryPath))('loadOnnxForecaster', () => {
   it('refuses an ONNX file whose sha256 differs from the metadata, naming file and both hashes', async () => {
     const bytes = readFileSync(join(MODEL_DIR, meta.onnx.file));
     const corrupt = Buffer.from(bytes);
-    corrupt[corrupt.length - 1] ^= 0xff;
+    corrupt[corrupt.length - 1] = corrupt[corrupt.length - 1]! ^ 0xff;
     const dir = copyWith('corrupt', (m) => m, corrupt);
     const actual = createHash('sha256').update(corrupt).digest('hex');
     clearOnnxForecasterCache();
