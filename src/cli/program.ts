@@ -4,6 +4,7 @@ import { registerDbCommand } from './commands/db.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerImportCommand } from './commands/import.ts';
 import { registerMetricsCommand } from './commands/metrics.ts';
+import { registerReportCommand } from './commands/report.ts';
 import { registerRunCommands } from './commands/run.ts';
 import { registerServeCommand } from './commands/serve.ts';
 
@@ -19,5 +20,6 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerServeCommand(program);
   registerBacktestCommand(program);
+  registerReportCommand(program);
   return program;
 }

@@ -3,7 +3,8 @@ import postgres from 'postgres';
 import { syncHolidays } from '../../adapters/postgres/holidays-repository.ts';
 import { PostgresPulseStore } from '../../adapters/postgres/pulse-store.ts';
 import { ensureSeries } from '../../adapters/postgres/series-repository.ts';
-import { connect } from '../../adapters/postgres/client.ts';
+import { connect, type Sql } from '../../adapters/postgres/client.ts';
+import { writeReport } from '../../adapters/report/index.ts';
 import { runMigrations } from '../../adapters/postgres/migrate.ts';
 import type { ActualRow } from '../../core/csv.ts';
 import { InputError } from '../../core/errors.ts';
@@ -180,19 +181,14 @@ async function replay(
 }
 
 async function writeDemoReport(
-  sql: ReturnType<typeof connect>,
+  sql: Sql,
   seriesName: string,
-  out?: string,
+  out = '.pulse/report.html',
 ): Promise<string | null> {
   try {
-    const reportModule = '../../adapters/report/index.ts';
-    const report = (await import(reportModule)) as {
-      writeReport?: (sql: unknown, options: { series?: string; out: string }) => Promise<string>;
-    };
-    if (!report.writeReport) return null;
-    return await report.writeReport(sql, { series: seriesName, out: out ?? '.pulse/report.html' });
+    return await writeReport(sql, { series: seriesName, out });
   } catch (error) {
-    note(`report not written: ${(error as Error).message}`);
+    note(`report not written: ${(error as Error).message}`); // the metrics above stand on their own
     return null;
   }
 }
