@@ -1,0 +1,301 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HOUR_MS, toIso } from '../../src/core/time.ts';
+import { createTestDatabase, serverUrl, type TestDatabase } from '../helpers/db.ts';
+import { startDatabaseProxy, type DatabaseProxy } from '../helpers/faults-proxy.ts';
+import {
+  caught,
+  expectNothingLost,
+  expectUnchanged,
+  forecastContent,
+  hour,
+  loadHandlers,
+  runsOf,
+  scheduledEvent,
+  seedSeries,
+  snapshotStore,
+  type Handlers,
+} from '../helpers/faults.ts';
+
+const HISTORY = 504;
+const AS_OF = hour(HISTORY) + 7 * 60_000;
+
+describe('the database goes away', () => {
+  let db: TestDatabase;
+  let proxy: DatabaseProxy;
+  let handlers: Handlers;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await seedSeries(db.sql, { name: 'grid' }, HISTORY);
+    proxy = await startDatabaseProxy(db.url);
+    handlers = await loadHandlers({ DATABASE_URL: proxy.url(db.name) });
+  });
+  afterAll(async () => {
+    await handlers.resetDatabase();
+    await proxy.close();
+    await db.drop();
+  });
+
+  it('stopped before a run: a clear error, nothing written; the next run catches up and marks the missed hour', async () => {
+    expect(await handlers.forecast(scheduledEvent(AS_OF))).toMatchObject({
+      okSeries: 1,
+      forecastsWritten: 24,
+    });
+    const before = await snapshotStore(db.sql);
+    const runsBefore = await runsOf(db.sql);
+
+    await proxy.stop(); // the open connection is cut and the port refuses new ones
+    await db.sql`insert into actuals (series_id, hour, value) select id, ${new Date(hour(HISTORY))}, 30000 from series`;
+    const afterInsert = await snapshotStore(db.sql);
+    const error = await caught(() => handlers.forecast(scheduledEvent(AS_OF + HOUR_MS)));
+    expect(error.name).toBe('DatabaseError');
+    expect(error.message).toBe(
+      `cannot reach the database at 127.0.0.1:${proxy.port} (ECONNREFUSED); is it running and reachable?`,
+    );
+    expectUnchanged(afterInsert, await snapshotStore(db.sql));
+    expect(await runsOf(db.sql)).toEqual(runsBefore); // nothing could be recorded: the alarm is Lambda's Errors
+
+    // The database is back two hours later; the hour in between had no run.
+    await proxy.start();
+    await db.sql`insert into actuals (series_id, hour, value) select id, ${new Date(hour(HISTORY + 1))}, 30100 from series`;
+    const summary = (await handlers.forecast(scheduledEvent(AS_OF + 2 * HOUR_MS))) as Record<string, unknown>;
+    expect(summary).toMatchObject({ okSeries: 1, forecastsWritten: 24, missedOrigins: 1 });
+    const rows = await db.sql<{ origin: Date; quality: string; n: number; issued: Date }[]>`
+      select last_input_hour as origin, quality, count(*)::int as n, max(issued_at) as issued from predictions
+      group by 1, 2 order by 1`;
+    expect(rows.map((r) => [r.origin.getTime(), r.quality, r.n])).toEqual([
+      [hour(HISTORY - 1), 'ok', 24],
+      [hour(HISTORY), 'missed', 24], // the origin the missed run would have used
+      [hour(HISTORY + 1), 'ok', 24],
+    ]);
+    expect(rows[1]!.issued.getTime()).toBe(AS_OF + 2 * HOUR_MS);
+    expectNothingLost(before, await snapshotStore(db.sql));
+  });
+});
+
+describe('killed in the middle of a write', () => {
+  let db: TestDatabase;
+  let reference: TestDatabase;
+  let handlers: Handlers;
+  // 6,000 hours of backfill: two write statements, of 4,096 and 1,904 origins × 24 horizons.
+  const ORIGINS = 6000;
+  const from = hour(336);
+  const to = hour(336 + ORIGINS - 1);
+  const payload = { mode: 'backfill', from: toIso(from), to: toIso(to) };
+
+  beforeAll(async () => {
+    [db, reference] = await Promise.all([createTestDatabase(), createTestDatabase()]);
+    await seedSeries(db.sql, { name: 'grid' }, 336 + ORIGINS);
+    await seedSeries(reference.sql, { name: 'grid' }, 336 + ORIGINS);
+    // The backend kills itself when the second write statement reaches this row, after thousands of
+    // that statement's rows are already inserted: the worst moment for a half-written batch.
+    const killAt = new Date(from + 5000 * HOUR_MS).toISOString();
+    await db.sql.begin(async (tx) => {
+      await tx`
+        create function fault_kill() returns trigger language plpgsql as $$
+        begin
+          if new.horizon = 24 and new.target_hour = current_setting('fault.kill_at')::timestamptz then
+            perform pg_terminate_backend(pg_backend_pid());
+            perform pg_sleep(0.5);
+          end if;
+          return new;
+        end $$`;
+      await tx`create trigger fault_kill before insert on predictions for each row execute function fault_kill()`;
+    });
+    // Read by the function's own session (a new connection sees database-level settings).
+    await db.sql.unsafe(`alter database ${db.name} set fault.kill_at = '${killAt}'`); // test-only constants
+    handlers = await loadHandlers({ DATABASE_URL: db.url });
+  });
+  afterAll(async () => {
+    await handlers.resetDatabase();
+    await Promise.all([db.drop(), reference.drop()]);
+  });
+
+  it('the run fails cleanly, no half batch is visible, and the repeated backfill completes it exactly', async () => {
+    const before = await snapshotStore(db.sql);
+    const error = await caught(() => handlers.forecast(payload));
+    expect(error.name).toBe('DatabaseError');
+    expect(error.message).toMatch(
+      /^lost the connection to the database at 127\.0\.0\.1:\d+ during the run \((CONNECTION_CLOSED|57P01)\); each write is one statement/,
+    );
+    const origins = await db.sql<{ n: number; complete: number; runs: number }[]>`
+      select count(*)::int as n, count(*) filter (where h = 24)::int as complete, count(distinct run_id)::int as runs
+      from (select last_input_hour, count(*)::int as h, min(run_id) as run_id from predictions group by 1) o`;
+    // Exactly the first statement's 4,096 origins, each with all 24 horizons; nothing of the killed one.
+    expect(origins[0]).toEqual({ n: 4096, complete: 4096, runs: 1 });
+    const [run] = (await runsOf(db.sql)).slice(-1);
+    expect(run).toMatchObject({ function_name: 'backfill', outcome: 'failed' });
+    expect(run!.error).toMatch(/CONNECTION_CLOSED|terminating connection/);
+    expectNothingLost(before, await snapshotStore(db.sql));
+
+    await db.sql`drop trigger fault_kill on predictions`;
+    const partial = await snapshotStore(db.sql);
+    const retry = (await handlers.forecast(payload)) as { forecastsWritten: number; origins: number };
+    expect(retry.origins).toBe(ORIGINS);
+    expect(retry.forecastsWritten).toBe((ORIGINS - 4096) * 24);
+    expectNothingLost(partial, await snapshotStore(db.sql));
+
+    const clean = await loadHandlers({ DATABASE_URL: reference.url });
+    await clean.forecast(payload);
+    await clean.resetDatabase();
+    handlers = await loadHandlers({ DATABASE_URL: db.url });
+    expect(await forecastContent(db.sql)).toEqual(await forecastContent(reference.sql));
+  });
+});
+
+describe('authentication failure and secret rotation', () => {
+  let db: TestDatabase;
+  const role = `pulse_fn_${randomBytes(4).toString('hex')}`;
+  const password = `Rot-${randomBytes(12).toString('hex')}`;
+  const stalePassword = `Old-${randomBytes(12).toString('hex')}`;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await seedSeries(db.sql, { name: 'grid' }, HISTORY);
+    // The functions' login: a member of pulse_app, as the deployment creates it.
+    await db.sql.unsafe(`create role ${role} login password '${password}' in role pulse_app`); // test constants
+  });
+  afterAll(async () => {
+    await db.drop();
+    await db.sql.end().catch(() => undefined);
+    const admin = (await import('postgres')).default(serverUrl(), { max: 1, onnotice: () => undefined });
+    await admin.unsafe(`drop role if exists ${role}`);
+    await admin.end();
+  });
+
+  async function withSecrets(replies: string[]) {
+    const { mockClient } = await import('aws-sdk-client-mock');
+    const { GetSecretValueCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+    const mock = mockClient(SecretsManagerClient);
+    const port = new URL(db.url).port;
+    const secret = (pw: string) =>
+      JSON.stringify({
+        username: role,
+        password: pw,
+        host: '127.0.0.1',
+        port: Number(port),
+        dbname: db.name,
+      });
+    let chain = mock.on(GetSecretValueCommand);
+    for (const pw of replies.slice(0, -1)) chain = chain.resolvesOnce({ SecretString: secret(pw) });
+    chain.resolves({ SecretString: secret(replies.at(-1)!) });
+    const handlers = await loadHandlers({
+      DATABASE_URL: undefined,
+      DATABASE_SECRET_ARN: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:pulse-db',
+      DATABASE_SSL: 'disable',
+      AWS_REGION: 'eu-central-1',
+    });
+    return { mock, handlers, calls: () => mock.commandCalls(GetSecretValueCommand).length };
+  }
+
+  it('a rotated password: the secret is read again once and the run succeeds as a pulse_app member', async () => {
+    const { mock, handlers, calls } = await withSecrets([stalePassword, password]);
+    try {
+      const before = await snapshotStore(db.sql);
+      expect(await handlers.forecast(scheduledEvent(AS_OF))).toMatchObject({
+        okSeries: 1,
+        forecastsWritten: 24,
+      });
+      expect(calls()).toBe(2);
+      expectNothingLost(before, await snapshotStore(db.sql));
+      // Evaluation works with the same least-privilege role (deletes rollups, writes evaluations).
+      await db.sql`insert into actuals (series_id, hour, value) select id, ${new Date(hour(HISTORY))}, 30000 from series`;
+      expect(await handlers.evaluate(scheduledEvent(hour(HISTORY + 1) + 17 * 60_000))).toMatchObject({
+        scored: 1,
+      });
+    } finally {
+      await handlers.resetDatabase();
+      mock.restore();
+    }
+  });
+
+  it('a wrong password after the refresh too: one clear error after exactly two reads, nothing written', async () => {
+    const { mock, handlers, calls } = await withSecrets([stalePassword]);
+    try {
+      const before = await snapshotStore(db.sql);
+      const error = await caught(() => handlers.forecast(scheduledEvent(AS_OF + HOUR_MS)));
+      expect(error.name).toBe('DatabaseError');
+      expect(error.message).toBe(
+        'database authentication failed twice, also after re-reading the secret; check the credentials and the role',
+      );
+      expect(error.message).not.toContain(stalePassword.slice(4, 12));
+      expect(calls()).toBe(2);
+      expectUnchanged(before, await snapshotStore(db.sql));
+    } finally {
+      await handlers.resetDatabase();
+      mock.restore();
+    }
+  });
+});
+
+describe('concurrent and repeated runs', () => {
+  let db: TestDatabase;
+  let solo: TestDatabase;
+  let soloBackfill: TestDatabase;
+  const backfill = { mode: 'backfill', from: toIso(hour(HISTORY - 24)), to: toIso(hour(HISTORY)) };
+
+  beforeAll(async () => {
+    [db, solo, soloBackfill] = await Promise.all([
+      createTestDatabase(),
+      createTestDatabase(),
+      createTestDatabase(),
+    ]);
+    for (const d of [db, solo, soloBackfill]) {
+      for (const [i, name] of ['east', 'west', 'north'].entries())
+        await seedSeries(d.sql, { name }, HISTORY, { seed: i + 1 });
+    }
+    const one = await loadHandlers({ DATABASE_URL: solo.url });
+    await one.forecast(scheduledEvent(AS_OF));
+    await one.resetDatabase();
+    const two = await loadHandlers({ DATABASE_URL: soloBackfill.url });
+    await two.forecast(backfill);
+    await two.resetDatabase();
+  });
+  afterAll(async () => Promise.all([db.drop(), solo.drop(), soloBackfill.drop()]));
+
+  it('two containers run the same scheduled event at once: the stored result of one run', async () => {
+    // Two module instances = two Lambda containers, each with its own connection.
+    const a = await loadHandlers({ DATABASE_URL: db.url });
+    const b = await loadHandlers({ DATABASE_URL: db.url });
+    const before = await snapshotStore(db.sql);
+    const [ra, rb] = (await Promise.all([
+      a.forecast(scheduledEvent(AS_OF)),
+      b.forecast(scheduledEvent(AS_OF)),
+    ])) as {
+      forecastsWritten: number;
+    }[];
+    expect(ra!.forecastsWritten + rb!.forecastsWritten).toBe(3 * 24);
+    expect(await forecastContent(db.sql)).toEqual(await forecastContent(solo.sql));
+    expectNothingLost(before, await snapshotStore(db.sql));
+
+    // EventBridge delivers the same event again (at-least-once): nothing changes, the run is recorded.
+    const stored = await snapshotStore(db.sql);
+    expect(await a.forecast(scheduledEvent(AS_OF))).toMatchObject({ forecastsWritten: 0, missedOrigins: 0 });
+    expectUnchanged(stored, await snapshotStore(db.sql));
+    const runs = await runsOf(db.sql);
+    expect(runs.map((r) => [r.function_name, r.trigger, r.outcome])).toEqual(
+      Array.from({ length: 3 }, () => ['forecast', 'schedule', 'success']),
+    );
+    await Promise.all([a.resetDatabase(), b.resetDatabase()]);
+  });
+
+  it('a backfill overlapping the scheduled run: one row per key, each exactly as one of the two alone would store it', async () => {
+    await db.sql`delete from evaluations`;
+    await db.sql`delete from predictions`;
+    const a = await loadHandlers({ DATABASE_URL: db.url });
+    const b = await loadHandlers({ DATABASE_URL: db.url });
+    await Promise.all([a.forecast(backfill), b.forecast(scheduledEvent(AS_OF))]);
+    const [together, scheduled, backfilled] = await Promise.all([
+      forecastContent(db.sql),
+      forecastContent(solo.sql),
+      forecastContent(soloBackfill.sql),
+    ]);
+    const keys = new Set([...scheduled.keys(), ...backfilled.keys()]);
+    expect(together.size).toBe(keys.size);
+    const overlap = [...scheduled.keys()].filter((k) => backfilled.has(k));
+    expect(overlap).toHaveLength(3 * 24); // both forecast from the newest hour
+    for (const [key, row] of together) expect([scheduled.get(key), backfilled.get(key)]).toContain(row);
+    await Promise.all([a.resetDatabase(), b.resetDatabase()]);
+  });
+});
