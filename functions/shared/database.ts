@@ -71,7 +71,15 @@ function isAuthFailure(error: unknown): boolean {
 }
 
 // The connection died under a running statement (server restart, failover, a terminated backend).
-const CONNECTION_LOST = new Set(['CONNECTION_CLOSED', 'CONNECTION_DESTROYED', '57P01', '57P02', '57P03']);
+const CONNECTION_LOST = new Set([
+  'CONNECTION_CLOSED',
+  'CONNECTION_DESTROYED',
+  'ECONNRESET',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+]);
 
 function describeConnectionError(error: unknown, config: FunctionConfig): unknown {
   const code = (error as { code?: string })?.code;
