@@ -202,6 +202,13 @@ describe('data faults, through the real forecast, evaluate and ingest handlers',
           select count(*)::int as n from evaluations where series_id = ${series.id}`;
         // Every stored forecast whose target hour now has an actual was scored.
         expect(scored!.n).toBe(rows.filter((r) => r.target_hour.getTime() <= hour(HISTORY)).length);
+        // No forecast of a forecast run used an actual that was received after the forecast was issued.
+        const [leaks] = await db.sql<{ n: number }[]>`
+          select count(*)::int as n from predictions p join runs r on r.id = p.run_id
+          where p.series_id = ${series.id} and r.function_name = 'forecast' and p.quality <> 'missed'
+            and exists (select 1 from actuals a where a.series_id = p.series_id
+                        and a.hour <= p.last_input_hour and a.first_received_at > p.issued_at)`;
+        expect(leaks!.n).toBe(0);
         expectNothingLost(before, await snapshotStore(db.sql));
       },
     );

@@ -117,7 +117,7 @@ describe('killed in the middle of a write', () => {
     const error = await caught(() => handlers.forecast(payload));
     expect(error.name).toBe('DatabaseError');
     expect(error.message).toMatch(
-      /^lost the connection to the database at 127\.0\.0\.1:\d+ during the run \((CONNECTION_CLOSED|57P01)\); each write is one statement/,
+      /^lost the connection to the database at 127\.0\.0\.1:\d+ during the run \((CONNECTION_CLOSED|57P01|ECONNRESET)\); each write is one statement/,
     );
     const origins = await db.sql<{ n: number; complete: number; runs: number }[]>`
       select count(*)::int as n, count(*) filter (where h = 24)::int as complete, count(distinct run_id)::int as runs
@@ -141,6 +141,56 @@ describe('killed in the middle of a write', () => {
     await clean.resetDatabase();
     handlers = await loadHandlers({ DATABASE_URL: db.url });
     expect(await forecastContent(db.sql)).toEqual(await forecastContent(reference.sql));
+  });
+});
+
+describe('a scheduled run terminated from another connection while it writes', () => {
+  let db: TestDatabase;
+  let handlers: Handlers;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    for (const [i, name] of ['east', 'west', 'north'].entries())
+      await seedSeries(db.sql, { name }, HISTORY, { seed: i + 1 });
+    handlers = await loadHandlers({ DATABASE_URL: db.url });
+  });
+  afterAll(async () => {
+    await handlers.resetDatabase();
+    await db.drop();
+  });
+
+  it('its single write is all or nothing; the redelivered event stores the whole run', async () => {
+    const before = await snapshotStore(db.sql);
+    // Hold the table so the run's insert is caught inside its statement, then terminate that backend.
+    const blocker = await db.sql.reserve();
+    await blocker`begin`;
+    await blocker`lock table predictions in share mode`;
+    const run = caught(() => handlers.forecast(scheduledEvent(AS_OF)));
+    let pid: number | undefined;
+    while (pid === undefined) {
+      const [waiting] = await db.sql<{ pid: number }[]>`
+        select pid from pg_stat_activity
+        where datname = current_database() and wait_event_type = 'Lock' and query like '%insert into predictions%'`;
+      pid = waiting?.pid;
+      if (pid === undefined) await new Promise((r) => setTimeout(r, 10));
+    }
+    await db.sql`select pg_terminate_backend(${pid})`;
+    const error = await run;
+    await blocker`rollback`;
+    blocker.release();
+    expect(error.name).toBe('DatabaseError');
+    expect(error.message).toMatch(
+      /^lost the connection to the database at .* during the run \((57P01|CONNECTION_CLOSED|ECONNRESET)\)/,
+    );
+    expectUnchanged(before, await snapshotStore(db.sql));
+    expect((await runsOf(db.sql)).map((r) => r.outcome)).toEqual(['failed']);
+
+    // EventBridge retries the event: the run completes, whole.
+    expect(await handlers.forecast(scheduledEvent(AS_OF))).toMatchObject({
+      okSeries: 3,
+      forecastsWritten: 72,
+    });
+    expectNothingLost(before, await snapshotStore(db.sql));
   });
 });
 
