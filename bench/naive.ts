@@ -1,0 +1,163 @@
+/**
+ * Straightforward row-at-a-time versions of the backfill and the evaluation, the yardstick for the
+ * set-based ones: the same inputs, the same forecasting and scoring rules, the same rows stored, but
+ * one query per window read and one statement per row written. Bench only; never used by Pulse.
+ */
+import type { PostgresPulseStore } from '../src/adapters/postgres/pulse-store.ts';
+import type { Sql } from '../src/adapters/postgres/client.ts';
+import { forecastOrigins } from '../src/core/forecasting.ts';
+import type { SeriesInfo } from '../src/core/series.ts';
+import { HOUR_MS } from '../src/core/time.ts';
+import type { ForecastResolver } from '../src/core/use-cases/run-forecast.ts';
+import { recordRun } from '../src/core/use-cases/record-run.ts';
+
+export interface NaiveOutcome {
+  /** Origins (backfill) or predictions (evaluation) processed before the time budget ran out. */
+  readonly done: number;
+  readonly total: number;
+  readonly ms: number;
+  /** Estimated time for all of them (ms × total / done) when the budget stopped the run early. */
+  readonly projectedMs: number;
+  readonly rowsWritten: number;
+}
+
+const date = (ms: number) => new Date(ms);
+
+/** Backfill one series origin by origin: read its window, forecast it alone, insert each horizon's row. */
+export async function naiveBackfill(
+  sql: Sql,
+  store: PostgresPulseStore,
+  resolver: ForecastResolver,
+  request: { series: SeriesInfo; from: number; to: number; budgetMs: number },
+): Promise<NaiveOutcome> {
+  const historyHours = Math.max(resolver.maxWindowHours, 336);
+  const firstOrigin = request.from - HOUR_MS;
+  const lastOrigin = request.to - HOUR_MS;
+  const total = (lastOrigin - firstOrigin) / HOUR_MS + 1;
+  const t0 = performance.now();
+  let done = 0;
+  let rowsWritten = 0;
+  await recordRun(
+    store,
+    { functionName: 'backfill', trigger: 'bench-naive', scheduledFor: null },
+    async () => {
+      for (let origin = firstOrigin; origin <= lastOrigin; origin += HOUR_MS) {
+        const start = origin - (historyHours - 1) * HOUR_MS;
+        const actuals = await sql<{ ms: number; value: number }[]>`
+        select extract(epoch from hour)::float8 * 1000 as ms, value from actuals
+        where series_id = ${request.series.id} and hour between ${date(start)} and ${date(origin)}
+        order by hour`;
+        const values = new Float64Array(historyHours).fill(NaN);
+        for (const a of actuals) values[Math.round((a.ms - start) / HOUR_MS)] = a.value;
+        const outcome = await forecastOrigins(
+          [{ history: { series: request.series, start, values }, origin, issuedAt: origin + HOUR_MS }],
+          resolver,
+        );
+        for (const r of outcome.rows) {
+          const result = await sql`
+          insert into predictions (series_id, model_version, horizon, target_hour, method, value, lower_bound,
+                                   upper_bound, issued_at, last_input_hour, quality, reason)
+          values (${r.seriesId}, ${r.modelVersion}, ${r.horizon}, ${date(r.targetHour)}, ${r.method}, ${r.value},
+                  ${r.lower}, ${r.upper}, ${date(r.issuedAt)}, ${date(r.lastInputHour)}, ${r.quality}, ${r.reason})
+          on conflict (series_id, model_version, horizon, target_hour) do nothing`;
+          rowsWritten += result.count;
+        }
+        done++;
+        if (performance.now() - t0 > request.budgetMs) break;
+      }
+      return { summary: {}, finish: finish(rowsWritten) };
+    },
+  );
+  const ms = performance.now() - t0;
+  return { done, total, ms, projectedMs: (ms * total) / done, rowsWritten };
+}
+
+interface PredictionKey {
+  series_id: number;
+  model_version: string;
+  horizon: number;
+  target_hour: Date;
+  last_input_hour: Date;
+  value: number;
+  lower_bound: number | null;
+  upper_bound: number | null;
+  quality: string;
+}
+
+/**
+ * Score prediction by prediction: look up its actual, the persistence actual and any earlier score,
+ * then insert or update that one evaluation; the rollups afterwards are the same statement as Pulse's.
+ */
+export async function naiveEvaluation(
+  sql: Sql,
+  store: PostgresPulseStore,
+  request: { since: number; until: number; now: number; budgetMs: number },
+): Promise<NaiveOutcome> {
+  const t0 = performance.now();
+  let done = 0;
+  let rowsWritten = 0;
+  let total = 0;
+  await recordRun(
+    store,
+    { functionName: 'evaluate', trigger: 'bench-naive', scheduledFor: null },
+    async () => {
+      const predictions = await sql<PredictionKey[]>`
+      select series_id, model_version, horizon, target_hour, last_input_hour, value, lower_bound, upper_bound, quality
+      from predictions
+      where target_hour between ${date(request.since)} and ${date(request.until)} and value is not null
+      order by series_id, target_hour, horizon`;
+      total = predictions.length;
+      for (const p of predictions) {
+        done++;
+        const [actual] = await sql<{ value: number }[]>`
+        select value from actuals where series_id = ${p.series_id} and hour = ${p.target_hour}`;
+        if (!actual) continue;
+        const [previous] = await sql<{ value: number }[]>`
+        select value from actuals where series_id = ${p.series_id} and hour = ${p.last_input_hour}`;
+        const persistence = previous ? Math.abs(actual.value - previous.value) : null;
+        const [scored] = await sql<{ actual: number; persistence_abs_error: number | null }[]>`
+        select actual, persistence_abs_error from evaluations
+        where series_id = ${p.series_id} and model_version = ${p.model_version} and horizon = ${p.horizon}
+          and target_hour = ${p.target_hour}`;
+        if (scored && scored.actual === actual.value && scored.persistence_abs_error === persistence)
+          continue;
+        const error = p.value - actual.value;
+        const covered =
+          p.lower_bound === null || p.upper_bound === null
+            ? null
+            : actual.value >= p.lower_bound && actual.value <= p.upper_bound;
+        await sql`
+        insert into evaluations as e (series_id, model_version, horizon, target_hour, predicted, actual, error,
+                                      abs_error, squared_error, pct_error, persistence_abs_error, covered, quality,
+                                      scored_at)
+        values (${p.series_id}, ${p.model_version}, ${p.horizon}, ${p.target_hour}, ${p.value}, ${actual.value},
+                ${error}, ${Math.abs(error)}, ${error * error},
+                ${actual.value > 0 ? (Math.abs(error) / actual.value) * 100 : null}, ${persistence}, ${covered},
+                ${p.quality}, ${date(request.now)})
+        on conflict (series_id, model_version, horizon, target_hour) do update set
+          actual = excluded.actual, error = excluded.error, abs_error = excluded.abs_error,
+          squared_error = excluded.squared_error, pct_error = excluded.pct_error,
+          persistence_abs_error = excluded.persistence_abs_error, covered = excluded.covered,
+          scored_at = excluded.scored_at`;
+        rowsWritten++;
+        if (performance.now() - t0 > request.budgetMs) break;
+      }
+      await store.refreshRollups(request.now);
+      return { summary: {}, finish: finish(rowsWritten) };
+    },
+  );
+  const ms = performance.now() - t0;
+  return { done, total, ms, projectedMs: done ? (ms * total) / done : ms, rowsWritten };
+}
+
+function finish(rowsWritten: number) {
+  return {
+    outcome: 'success' as const,
+    seriesCount: 1,
+    rowsWritten,
+    fallbackCount: 0,
+    failedCount: 0,
+    error: null,
+    details: { naive: true },
+  };
+}

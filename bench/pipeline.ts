@@ -1,0 +1,427 @@
+import { PostgresPulseStore } from '../src/adapters/postgres/pulse-store.ts';
+import type { PredictionRow } from '../src/core/predictions.ts';
+import { mulberry32 } from '../src/core/synthetic.ts';
+import { HOUR_MS } from '../src/core/time.ts';
+import { runBackfill } from '../src/core/use-cases/run-backfill.ts';
+import { runEvaluation } from '../src/core/use-cases/run-evaluation.ts';
+import { runForecast, type ForecastResolver } from '../src/core/use-cases/run-forecast.ts';
+import {
+  bytesPerRow,
+  createSeries,
+  insertActuals,
+  seedActuals,
+  syntheticActuals,
+  type BenchServer,
+} from './database.ts';
+import { figure, skipped, timing, TARGETS, type Figure, type Section } from './figures.ts';
+import { naiveBackfill, naiveEvaluation } from './naive.ts';
+import { RssHighWater, spreadOf, timeRuns } from './stats.ts';
+
+/** Newest actual when an hourly scenario starts (an ordinary June Monday). */
+const NOW = Date.UTC(2025, 5, 2, 0);
+const MINUTE = 60_000;
+
+export interface HourlyMeasurement {
+  readonly series: number;
+  readonly forecastMs: number;
+  readonly evaluateMs: number;
+  readonly peakRssMb: number;
+}
+
+export interface PipelineOptions {
+  readonly server: BenchServer;
+  readonly resolver: ForecastResolver;
+  readonly forecasterName: string;
+  readonly quick: boolean;
+}
+
+/**
+ * The scheduled hour end to end, as a warm container runs it: runForecast over every series (one read,
+ * the model, one upsert, the run record), then runEvaluation. Each repetition is the next hour, with its
+ * new actual already stored, so every run writes fresh rows instead of hitting the keyed upsert's no-op.
+ */
+export async function benchHourly(
+  options: PipelineOptions,
+): Promise<{ section: Section; measurements: HourlyMeasurement[]; bytesPerActual: number }> {
+  const sizes = options.quick ? [1, 10] : [1, 100, 1000];
+  const figures: Figure[] = [];
+  const measurements: HourlyMeasurement[] = [];
+  const details: Record<string, unknown> = {};
+  let bytesPerActual = NaN;
+  for (const n of sizes) {
+    const warmup = options.quick ? 1 : 2;
+    const reps = options.quick ? 1 : n >= 1000 ? 7 : 10;
+    const db = await options.server.createDatabase(`hourly_${n}`);
+    const series = await createSeries(db.sql, n);
+    const history = Math.max(options.resolver.maxWindowHours, 336) + 48;
+    // Each hour's actual arrives just before its run (as ingest would store it), so the evaluation's
+    // incremental scoring finds that hour's matured predictions, as in production.
+    const actuals = syntheticActuals(series, NOW - history * HOUR_MS, NOW + (warmup + reps) * HOUR_MS);
+    await insertActuals(db.sql, actuals, NOW - history * HOUR_MS, NOW - HOUR_MS);
+    // The history arrived long ago: evaluation's watermark compares changed_at with the database clock.
+    await db.sql`update actuals set changed_at = now() - interval '1 day'`;
+    await db.sql`vacuum analyze actuals`;
+    const store = new PostgresPulseStore(db.sql);
+    const forecastRuns: number[] = [];
+    const evaluateRuns: number[] = [];
+    const forecastQueries: number[] = [];
+    const evaluateQueries: number[] = [];
+    const summaries: { written: number; ok: number; fallback: number; failed: number }[] = [];
+    const rss = new RssHighWater().start();
+    for (let i = 0; i < warmup + reps; i++) {
+      const hour = NOW + (i + 1) * HOUR_MS;
+      await insertActuals(db.sql, actuals, hour - HOUR_MS, hour - HOUR_MS);
+      db.queries.count = 0;
+      let t0 = performance.now();
+      const summary = await runForecast(store, options.resolver, {
+        asOf: hour + 7 * MINUTE,
+        trigger: 'bench',
+      });
+      const forecastMs = performance.now() - t0;
+      const fq = db.queries.count;
+      db.queries.count = 0;
+      t0 = performance.now();
+      await runEvaluation(store, { now: hour + 17 * MINUTE, trigger: 'bench' });
+      const evaluateMs = performance.now() - t0;
+      // The bench compresses an hour into milliseconds; age this hour's arrivals by the hour that would
+      // pass before the next run, so the next incremental scoring sees only its own new actuals.
+      await db.sql`update actuals set changed_at = changed_at - interval '1 hour' where hour = ${new Date(hour - HOUR_MS)}`;
+      if (i < warmup) continue;
+      forecastRuns.push(forecastMs);
+      evaluateRuns.push(evaluateMs);
+      forecastQueries.push(fq);
+      evaluateQueries.push(db.queries.count);
+      summaries.push({
+        written: summary.forecastsWritten,
+        ok: summary.okSeries,
+        fallback: summary.fallbackSeries,
+        failed: summary.failures.length,
+      });
+    }
+    const peak = rss.stop();
+    const f = spreadOf(forecastRuns);
+    const e = spreadOf(evaluateRuns);
+    const last = summaries[summaries.length - 1]!;
+    const target = n === 1 ? TARGETS.warmRun1 : n === 1000 ? TARGETS.warmRun1000 : undefined;
+    const note =
+      `${options.forecasterName}; ${last.written} forecasts written per run` +
+      (last.fallback || last.failed ? `, ${last.fallback} fallback, ${last.failed} failed series` : '');
+    figures.push(timing(`hourly.forecast.${n}`, `Warm hourly forecast run, ${n} series`, f, target, note));
+    figures.push(
+      figure({
+        id: `hourly.forecast.${n}.queries`,
+        label: `Database round trips per forecast run, ${n} series`,
+        value: Math.max(...forecastQueries),
+        unit: 'queries',
+        note: 'statements sent (postgres.js debug hook); constant in the number of series',
+      }),
+    );
+    figures.push(
+      timing(
+        `hourly.evaluate.${n}`,
+        `Warm hourly evaluation run, ${n} series`,
+        e,
+        undefined,
+        'incremental scoring of the hour whose actual just arrived + rollup refresh (only a few hours of evaluations exist yet; see the steady-state rollup section)',
+      ),
+    );
+    figures.push(
+      figure({
+        id: `hourly.evaluate.${n}.queries`,
+        label: `Database round trips per evaluation run, ${n} series`,
+        value: Math.max(...evaluateQueries),
+        unit: 'queries',
+      }),
+    );
+    figures.push(
+      figure({
+        id: `hourly.rss.${n}`,
+        label: `Peak RSS of the bench process during the ${n}-series runs`,
+        value: peak,
+        unit: 'MB',
+      }),
+    );
+    measurements.push({ series: n, forecastMs: f.median, evaluateMs: e.median, peakRssMb: peak });
+    details[`series_${n}`] = { summaries, forecastQueries, evaluateQueries };
+    if (n === sizes[sizes.length - 1]) {
+      bytesPerActual = await bytesPerRow(db.sql, 'actuals');
+      figures.push(
+        figure({
+          id: 'storage.actual',
+          label: 'Stored bytes per actual (table + indexes)',
+          value: bytesPerActual,
+          unit: 'B',
+        }),
+      );
+    }
+  }
+  return {
+    section: {
+      id: 'hourly',
+      title: 'Hourly run end to end (local PostgreSQL, ingest excluded)',
+      method:
+        'runForecast then runEvaluation from src/core/use-cases with PostgresPulseStore on the embedded PostgreSQL 17, ' +
+        'a warm process (model loaded, connection open, 2 unmeasured runs first). Each repetition is the next hour. ' +
+        'Round trips = statements counted with postgres.js `debug` (incl. the run record insert/update).',
+      figures,
+      details,
+    },
+    measurements,
+    bytesPerActual,
+  };
+}
+
+/** Backfill of a year (1-hour-ahead origins, every horizon stored) against the row-at-a-time version. */
+export async function benchBackfill(
+  options: PipelineOptions,
+): Promise<{ section: Section; bytesPerPrediction: number }> {
+  const hours = options.quick ? 168 : 8760;
+  const reps = options.quick ? 1 : 3;
+  const db = await options.server.createDatabase('backfill');
+  const [series] = await createSeries(db.sql, 1);
+  const from = Date.UTC(2024, 0, 1);
+  const to = from + (hours - 1) * HOUR_MS;
+  const history = Math.max(options.resolver.maxWindowHours, 336) + 48;
+  await seedActuals(db.sql, [series!], from - history * HOUR_MS, to);
+  const store = new PostgresPulseStore(db.sql);
+  const clear = async () => {
+    await db.sql`truncate evaluations, predictions`;
+  };
+  const queries: number[] = [];
+  const rss = new RssHighWater().start();
+  const setBased = await timeRuns({ repetitions: reps, before: clear }, async () => {
+    db.queries.count = 0;
+    await runBackfill(store, options.resolver, { from, to, trigger: 'bench' });
+    queries.push(db.queries.count);
+  });
+  const peak = rss.stop();
+  const [fast] = await db.sql<{ n: number; total: number }[]>`
+    select count(*)::int as n, coalesce(sum(value), 0)::float8 as total from predictions`;
+  const bytesPerPrediction = await bytesPerRow(db.sql, 'predictions');
+  await clear();
+  db.queries.count = 0;
+  const naive = await naiveBackfill(db.sql, store, options.resolver, {
+    series: series!,
+    from,
+    to,
+    budgetMs: options.quick ? 30_000 : 150_000,
+  });
+  const naiveQueries = db.queries.count;
+  const [slow] = await db.sql<{ n: number; total: number }[]>`
+    select count(*)::int as n, coalesce(sum(value), 0)::float8 as total from predictions`;
+  const complete = naive.done === naive.total;
+  const same =
+    complete && fast!.n === slow!.n && Math.abs(fast!.total - slow!.total) <= 1e-6 * Math.abs(fast!.total);
+  const naiveNote = complete
+    ? `${naive.rowsWritten} rows, ${naiveQueries} statements; same rows as the set-based run: ${same ? 'yes' : 'NO'}`
+    : `stopped after ${naive.done} of ${naive.total} origins (${(naive.ms / 1000).toFixed(1)} s), projected linearly; ${naiveQueries} statements so far`;
+  const section: Section = {
+    id: 'backfill',
+    title: `Backfill of ${hours.toLocaleString('en')} hours, one series`,
+    method:
+      'runBackfill (one history read, forecasts in batches of 4,096 origins, one unnest upsert per 100k rows) vs ' +
+      'bench/naive.ts: one window query, a batch-of-one forecast and one INSERT per stored row for each origin. ' +
+      'Both store every horizon of every origin; rows are deleted between runs.',
+    figures: [
+      timing(
+        'backfill.setBased',
+        `Backfill ${hours} h (${fast!.n.toLocaleString('en')} predictions written)`,
+        setBased,
+        hours === 8760 ? TARGETS.backfill8760 : undefined,
+        `${options.forecasterName}; ${Math.max(...queries)} statements per run`,
+      ),
+      figure({
+        id: 'backfill.naive',
+        label: 'Same backfill, row at a time',
+        value: complete ? naive.ms : naive.projectedMs,
+        unit: 'ms',
+        note: naiveNote,
+      }),
+      figure({
+        id: 'backfill.ratio',
+        label: 'Row-at-a-time ÷ set-based',
+        value: (complete ? naive.ms : naive.projectedMs) / setBased.median,
+        unit: '×',
+      }),
+      figure({
+        id: 'backfill.rss',
+        label: 'Peak RSS during the set-based backfill',
+        value: peak,
+        unit: 'MB',
+      }),
+      figure({
+        id: 'storage.prediction',
+        label: 'Stored bytes per prediction (table + indexes)',
+        value: bytesPerPrediction,
+        unit: 'B',
+      }),
+    ],
+  };
+  return { section, bytesPerPrediction };
+}
+
+/** Scoring a year of matured predictions set-based (one statement) against row-at-a-time. */
+export async function benchEvaluation(
+  options: PipelineOptions,
+): Promise<{ section: Section; bytesPerEvaluation: number }> {
+  const n = options.quick ? 240 : 8760;
+  const reps = options.quick ? 1 : 5;
+  const db = await options.server.createDatabase('evaluation');
+  const [series] = await createSeries(db.sql, 1);
+  const first = Date.UTC(2024, 0, 1);
+  const last = first + (n - 1) * HOUR_MS;
+  await seedActuals(db.sql, [series!], first - 48 * HOUR_MS, last);
+  const actuals = await db.sql<{ ms: number; value: number }[]>`
+    select extract(epoch from hour)::float8 * 1000 as ms, value from actuals
+    where series_id = ${series!.id} and hour >= ${new Date(first)} order by hour`;
+  const random = mulberry32(3);
+  const rows: PredictionRow[] = actuals.map((a) => {
+    const value = a.value * (1 + (random() - 0.5) * 0.03);
+    return {
+      seriesId: series!.id,
+      modelVersion: 'bench-model',
+      horizon: 1,
+      targetHour: a.ms,
+      method: 'bench-model',
+      value,
+      lower: value * 0.985,
+      upper: value * 1.015,
+      issuedAt: a.ms,
+      lastInputHour: a.ms - HOUR_MS,
+      quality: 'ok',
+      reason: null,
+    };
+  });
+  const store = new PostgresPulseStore(db.sql);
+  await store.writePredictions(rows, null);
+  await db.sql`analyze predictions`;
+  const now = last + HOUR_MS + 17 * MINUTE;
+  const clear = async () => {
+    await db.sql`truncate evaluations, metric_rollups`;
+  };
+  const queries: number[] = [];
+  let scored = 0;
+  const setBased = await timeRuns({ repetitions: reps, before: clear }, async () => {
+    db.queries.count = 0;
+    const summary = await runEvaluation(store, { now, trigger: 'bench', since: first });
+    scored = summary.scored;
+    queries.push(db.queries.count);
+  });
+  const check = () => db.sql<{ n: number; total: number }[]>`
+    select count(*)::int as n, coalesce(sum(abs_error), 0)::float8 as total from evaluations`;
+  const [fast] = await check();
+  const bytesPerEvaluation = await bytesPerRow(db.sql, 'evaluations');
+  await clear();
+  db.queries.count = 0;
+  const naive = await naiveEvaluation(db.sql, store, {
+    since: first,
+    until: Math.floor(now / HOUR_MS) * HOUR_MS,
+    now,
+    budgetMs: options.quick ? 30_000 : 120_000,
+  });
+  const naiveQueries = db.queries.count;
+  const [slow] = await check();
+  const complete = naive.done === naive.total;
+  const same = complete && fast!.n === slow!.n && Math.abs(fast!.total - slow!.total) <= 1e-6 * fast!.total;
+  const naiveMs = complete ? naive.ms : naive.projectedMs;
+  const section: Section = {
+    id: 'evaluation',
+    title: `Evaluation of ${n.toLocaleString('en')} matured predictions`,
+    method:
+      'runEvaluation (one set-based scoring statement + the rollup refresh) vs bench/naive.ts: per prediction, ' +
+      'look up the actual, the persistence actual and any earlier score, then one INSERT … ON CONFLICT; ' +
+      'the same rollup refresh after. Evaluations and rollups are deleted between runs.',
+    figures: [
+      timing(
+        'evaluation.setBased',
+        `Evaluation of ${n} predictions (${scored} scored)`,
+        setBased,
+        n === 8760 ? TARGETS.evaluation8760 : undefined,
+        `${Math.max(...queries)} statements per run`,
+      ),
+      figure({
+        id: 'evaluation.naive',
+        label: 'Same evaluation, row at a time',
+        value: naiveMs,
+        unit: 'ms',
+        note: complete
+          ? `${naiveQueries} statements; same evaluations as set-based: ${same ? 'yes' : 'NO'}`
+          : `stopped after ${naive.done} of ${naive.total} (${(naive.ms / 1000).toFixed(1)} s), projected linearly`,
+      }),
+      figure({
+        id: 'evaluation.ratio',
+        label: 'Row-at-a-time ÷ set-based',
+        value: naiveMs / setBased.median,
+        unit: '×',
+      }),
+      figure({
+        id: 'storage.evaluation',
+        label: 'Stored bytes per evaluation (table + indexes)',
+        value: bytesPerEvaluation,
+        unit: 'B',
+      }),
+    ],
+  };
+  return { section, bytesPerEvaluation };
+}
+
+/**
+ * The rollup refresh at steady state: 30 days of scored predictions (24 horizons per hour) for `n`
+ * series, generated in the database, then refreshRollups timed (what every hourly evaluation pays).
+ */
+export async function benchRollups(options: PipelineOptions): Promise<Section> {
+  const n = options.quick ? 2 : 100;
+  const reps = options.quick ? 1 : 5;
+  const db = await options.server.createDatabase('rollups');
+  const series = await createSeries(db.sql, n);
+  const end = Date.UTC(2025, 5, 2, 0);
+  const start = new Date(end - 719 * HOUR_MS);
+  const ids = series.map((s) => s.id);
+  await db.sql`
+    insert into predictions (series_id, model_version, horizon, target_hour, method, value, lower_bound, upper_bound,
+                             issued_at, last_input_hour, quality)
+    select id, 'bench-model', h, t, 'bench-model', 1000 + random() * 50, 980, 1030, t - h * interval '1 hour',
+           t - h * interval '1 hour', case when random() < 0.02 then 'fallback' else 'ok' end
+    from unnest(${ids}::int[]) as id,
+         generate_series(1, 24) as h,
+         generate_series(${start}::timestamptz, ${new Date(end)}::timestamptz, interval '1 hour') as t`;
+  await db.sql`
+    insert into evaluations (series_id, model_version, horizon, target_hour, predicted, actual, error, abs_error,
+                             squared_error, pct_error, persistence_abs_error, covered, quality)
+    select series_id, model_version, horizon, target_hour, value, 1010, value - 1010, abs(value - 1010),
+           (value - 1010) ^ 2, abs(value - 1010) / 10.1, 20, 1010 between lower_bound and upper_bound, quality
+    from predictions`;
+  await db.sql`vacuum analyze`;
+  const [counted] = await db.sql<{ count: number }[]>`select count(*)::int as count from evaluations`;
+  const count = counted!.count;
+  const store = new PostgresPulseStore(db.sql);
+  let rows = 0;
+  const spread = await timeRuns({ repetitions: reps, warmup: 1 }, async () => {
+    rows = (await store.refreshRollups(end + 17 * MINUTE)).length;
+  });
+  return {
+    id: 'rollups',
+    title: `Rollup refresh at steady state (${n} series, 30 days of evaluations)`,
+    method:
+      'refreshRollups (the second half of every hourly evaluation) over 30 days × 24 horizons of evaluations per series, generated ' +
+      'in the database; the figure for 1,000 series is 10× the rows and is not measured here (scales about linearly).',
+    figures: [
+      timing(
+        'rollups.steady',
+        `Rollup refresh, ${n} series, ${count.toLocaleString('en')} evaluations in 30 days`,
+        spread,
+        undefined,
+        `${rows.toLocaleString('en')} rollup rows rewritten and returned to the function per run`,
+      ),
+    ],
+  };
+}
+
+export function skippedPipeline(reason: string): Section {
+  return {
+    id: 'hourly',
+    title: 'Hourly run end to end',
+    method: '',
+    figures: [skipped('hourly', 'Hourly runs', 'ms', reason)],
+  };
+}

@@ -1,0 +1,191 @@
+/**
+ * npm run bench [-- --quick] [--out DIR] [--model-dir DIR] [--data-dir DIR] [--database-url URL] [--only a,b]
+ *
+ * Measures Pulse's speed, size, accuracy and cost on this machine and writes results.json and
+ * results.md (default: bench/). --quick is the smoke subset (small sizes, one repetition, no real data).
+ * Not part of `npm test`: test/integration/bench-smoke.test.ts runs --quick into a temp folder.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { benchAccuracy } from './accuracy.ts';
+import { benchColdStart } from './cold-start.ts';
+import { estimateCost } from './cost.ts';
+import { startBenchServer, type BenchServer } from './database.ts';
+import { skipped, type Section } from './figures.ts';
+import { benchInference } from './inference.ts';
+import { findModel } from './model.ts';
+import {
+  benchBackfill,
+  benchEvaluation,
+  benchHourly,
+  benchRollups,
+  type HourlyMeasurement,
+} from './pipeline.ts';
+import { printSection, summarize, toMarkdown, type BenchResults } from './report.ts';
+import { benchSizes } from './sizes.ts';
+
+const SECTIONS = [
+  'sizes',
+  'inference',
+  'hourly',
+  'rollups',
+  'backfill',
+  'evaluation',
+  'coldStart',
+  'accuracy',
+  'cost',
+] as const;
+type SectionId = (typeof SECTIONS)[number];
+
+const repoRoot = resolve(import.meta.dirname, '..');
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string', default: join(repoRoot, 'bench') },
+    'model-dir': { type: 'string', default: join(repoRoot, 'model-artifacts') },
+    'data-dir': { type: 'string', default: resolve(repoRoot, '..', 'shared', 'data') },
+    'database-url': { type: 'string' },
+    only: { type: 'string' },
+  },
+});
+
+const quick = args.quick!;
+const only = new Set((args.only ?? SECTIONS.join(',')).split(',').map((s) => s.trim()) as SectionId[]);
+for (const s of only)
+  if (!SECTIONS.includes(s)) throw new Error(`--only: unknown section "${s}" (${SECTIONS.join(', ')})`);
+if (quick) only.delete('accuracy'); // no real data in the smoke run
+
+async function main(): Promise<number> {
+  const started = performance.now();
+  // Bundles must live inside the repository so `onnxruntime-node` resolves from its node_modules.
+  const workDir = join(repoRoot, 'bench', 'out', `run-${process.pid}`);
+  mkdirSync(workDir, { recursive: true });
+  const sections: Section[] = [];
+  const notes: string[] = [];
+  let failed = 0;
+  const model = await findModel(args['model-dir']!);
+  if (model.status === 'missing')
+    notes.push(
+      `model missing: no registry.json in ${model.dir}; inference and accuracy are not measured, the pipeline uses seasonal naive.`,
+    );
+  let server: BenchServer | undefined;
+  const db = async () => (server ??= await startBenchServer(repoRoot, args['database-url']));
+  // Ctrl-C must not leave the embedded PostgreSQL running.
+  process.once('SIGINT', () => {
+    void (server?.close() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
+  let hourly: HourlyMeasurement[] = [];
+  let coldStartMs = NaN;
+  const storage = { actual: NaN, prediction: NaN, evaluation: NaN };
+  const pipeline = async () => ({
+    server: await db(),
+    resolver: model.resolver,
+    forecasterName: model.forecasterName,
+    quick,
+  });
+
+  const run = async (id: SectionId, title: string, body: () => Promise<Section>) => {
+    if (!only.has(id)) return;
+    const t0 = performance.now();
+    process.stdout.write(`\n[bench] ${title} …`);
+    try {
+      const section = await body();
+      sections.push(section);
+      printSection(section);
+    } catch (error) {
+      failed++;
+      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      console.error(`\n[bench] ${id} failed: ${message}`);
+      sections.push({
+        id,
+        title,
+        method: 'failed',
+        figures: [
+          skipped(id, title, '', `failed: ${String((error as Error).message ?? error).slice(0, 300)}`),
+        ],
+      });
+    }
+    console.log(`[bench] ${id}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  };
+
+  try {
+    await run('sizes', 'Deployment sizes', () => benchSizes(repoRoot, model.dir, workDir));
+    await run('inference', 'Inference', () => benchInference(model, quick));
+    await run('hourly', 'Hourly runs', async () => {
+      const r = await benchHourly(await pipeline());
+      hourly = r.measurements;
+      storage.actual = r.bytesPerActual;
+      return r.section;
+    });
+    await run('rollups', 'Rollups at steady state', async () => benchRollups(await pipeline()));
+    await run('backfill', 'Backfill', async () => {
+      const r = await benchBackfill(await pipeline());
+      storage.prediction = r.bytesPerPrediction;
+      return r.section;
+    });
+    await run('evaluation', 'Evaluation', async () => {
+      const r = await benchEvaluation(await pipeline());
+      storage.evaluation = r.bytesPerEvaluation;
+      return r.section;
+    });
+    await run('coldStart', 'Cold start', async () => {
+      const r = await benchColdStart(repoRoot, workDir, await db(), model, quick);
+      coldStartMs = r.medianMs;
+      return r.section;
+    });
+    await run('accuracy', 'Accuracy', () => benchAccuracy(model, args['data-dir']!));
+    await run('cost', 'Cost', async () => {
+      if (hourly.length === 0) throw new Error('the cost estimate needs the hourly section');
+      return estimateCost(repoRoot, {
+        hourly,
+        coldStartMs: Number.isFinite(coldStartMs) ? coldStartMs : 1000,
+        bytesPerActual: storage.actual,
+        bytesPerPrediction: storage.prediction,
+        bytesPerEvaluation: storage.evaluation,
+      });
+    });
+  } finally {
+    await server?.close();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+
+  const load = (await import('node:os')).loadavg();
+  notes.push(
+    `Load average at the end of the run: ${load.map((l) => l.toFixed(2)).join(' / ')} (1/5/15 min) on ${cpus().length} CPUs; other work on the machine inflates timings.`,
+  );
+  const results: BenchResults = {
+    generatedAt: new Date().toISOString(),
+    mode: quick ? 'quick' : 'full',
+    durationSeconds: (performance.now() - started) / 1000,
+    machine: {
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      cpus: cpus().length,
+      memoryGb: Math.round(totalmem() / 1024 ** 3),
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+    },
+    model: { dir: model.dir, version: model.version, status: model.status },
+    notes,
+    sections,
+    summary: summarize(sections),
+  };
+  const out = resolve(args.out!);
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(join(out, 'results.md'), toMarkdown(results) + '\n');
+  console.log(
+    `\n[bench] ${results.summary.pass} targets met, ${results.summary.miss} missed; wrote ${join(out, 'results.json')} and results.md in ${results.durationSeconds.toFixed(0)} s`,
+  );
+  for (const m of results.summary.misses) console.log(`[bench] MISS ${m}`);
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
