@@ -214,6 +214,34 @@ describe('data faults, through the real forecast, evaluate and ingest handlers',
     );
   });
 
+  it('catch-up: nothing is marked for a new series; after a long outage at most one week of origins is', async () => {
+    const name = 'outage';
+    const { series } = await seedSeries(db.sql, { name }, HISTORY - 200);
+    const first = await forecast(name, hour(HISTORY - 200) + 7 * 60_000);
+    expect(first.missedOrigins).toBe(0);
+    await new PostgresPulseStore(db.sql).upsertActuals(
+      series.id,
+      (await import('../../src/core/synthetic.ts'))
+        .generateSyntheticSeries({ from: hour(0), to: hour(HISTORY - 1), level: 30_000, seed: 7 })
+        .slice(HISTORY - 200),
+      hour(HISTORY),
+    );
+    const before = await snapshotStore(db.sql);
+    const next = await forecast(name);
+    expect(next).toMatchObject({ okSeries: 1, missedOrigins: 168 });
+    const [missed] = await db.sql<{ n: number; first: Date; last: Date; values: number }[]>`
+      select count(*)::int as n, min(last_input_hour) as first, max(last_input_hour) as last,
+             count(value)::int as values
+      from predictions where series_id = ${series.id} and quality = 'missed'`;
+    expect(missed).toEqual({
+      n: 168 * 24,
+      first: new Date(LAST - 168 * HOUR_MS),
+      last: new Date(LAST - HOUR_MS),
+      values: 0,
+    });
+    expectNothingLost(before, await snapshotStore(db.sql));
+  });
+
   it('revisions of values already scored are re-scored; forecasts stay as issued', async () => {
     const name = 'revised';
     const { series } = await seedSeries(db.sql, { name }, HISTORY);
