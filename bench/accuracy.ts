@@ -36,7 +36,8 @@ export async function benchAccuracy(model: BenchModel, dataDir: string): Promise
   if (files.length === 0) {
     figures.push(skipped('accuracy', 'Backtests', '%', `no data sets in ${dataDir}`));
   }
-  const available = model.status === 'present' ? listModels(model.dir) : [];
+  // A model trained for the data set's own series wins; the default model covers the others.
+  const available = listModels(model.dir);
   for (const file of files) {
     const defaults = seriesDefaultsFor(file, {});
     const name = defaults.name;
@@ -45,13 +46,15 @@ export async function benchAccuracy(model: BenchModel, dataDir: string): Promise
     const series = toHourlySeries(parsed.rows);
     const to = series.start + (series.values.length - 1) * HOUR_MS;
     const from = to - (YEAR_HOURS - 1) * HOUR_MS;
-    const own = available.find((m) => m.series === name && m.version !== model.version);
+    const own =
+      available.find((m) => m.series === name && m.version === model.version) ??
+      available.find((m) => m.series === name);
     let forecaster: Forecaster = seasonalNaive168;
     let which = 'model missing: references only';
-    if (model.status === 'present') {
-      const version = own?.version ?? model.version!;
+    const version = own?.version ?? model.version;
+    if (version) {
       forecaster = await loadOnnxForecaster(model.dir, version);
-      const trainedOn = own?.series ?? available.find((m) => m.version === version)?.series ?? '?';
+      const trainedOn = available.find((m) => m.version === version)?.series ?? '?';
       which = `${version} (trained on ${trainedOn})`;
     }
     const t0 = performance.now();
@@ -68,7 +71,7 @@ export async function benchAccuracy(model: BenchModel, dataDir: string): Promise
     };
     const p = `accuracy.${name}`;
     const isTurkey = name === 'turkey';
-    const hasModel = model.status === 'present';
+    const hasModel = version !== null && version !== undefined;
     const note = `${which}; ${report.origins} origins, ${toIso(from).slice(0, 10)} … ${toIso(to).slice(0, 10)}`;
     if (hasModel) {
       figures.push(
