@@ -6,8 +6,8 @@
  * Not part of `npm test`: test/integration/bench-smoke.test.ts runs --quick into a temp folder.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchAccuracy } from './accuracy.ts';
 import { benchColdStart } from './cold-start.ts';
@@ -65,10 +65,11 @@ async function main(): Promise<number> {
   const sections: Section[] = [];
   const notes: string[] = [];
   let failed = 0;
+  const loadAtStart = loadavg();
   const model = await findModel(args['model-dir']!);
   if (model.status === 'missing')
     notes.push(
-      `model missing: no registry.json in ${model.dir}; inference and accuracy are not measured, the pipeline uses seasonal naive.`,
+      `model missing: no registry.json in ${relative(repoRoot, model.dir) || model.dir}; inference is not measured, accuracy only where a data set has its own model, the pipeline uses seasonal naive.`,
     );
   let server: BenchServer | undefined;
   const db = async () => (server ??= await startBenchServer(repoRoot, args['database-url']));
@@ -151,9 +152,11 @@ async function main(): Promise<number> {
     rmSync(workDir, { recursive: true, force: true });
   }
 
-  const load = (await import('node:os')).loadavg();
+  const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(' / ');
   notes.push(
-    `Load average at the end of the run: ${load.map((l) => l.toFixed(2)).join(' / ')} (1/5/15 min) on ${cpus().length} CPUs; other work on the machine inflates timings.`,
+    `Load average (1/5/15 min) at the start ${load(loadAtStart)}, at the end ${load(loadavg())}, on ${cpus().length} CPUs: ` +
+      'other work on the machine inflates the timings; rerun on a quiet machine before quoting them.',
+    `Node ${process.version} here; Lambda runs Node 22 on Graviton (arm64), so absolute times there differ.`,
   );
   const results: BenchResults = {
     generatedAt: new Date().toISOString(),
@@ -166,7 +169,11 @@ async function main(): Promise<number> {
       node: process.version,
       platform: `${process.platform}-${process.arch}`,
     },
-    model: { dir: model.dir, version: model.version, status: model.status },
+    model: {
+      dir: model.dir.startsWith(repoRoot) ? relative(repoRoot, model.dir) || '.' : model.dir,
+      version: model.version,
+      status: model.status,
+    },
     notes,
     sections,
     summary: summarize(sections),

@@ -62,6 +62,14 @@ function buildModelLayer(modelDir: string, outDir: string): number {
   return count;
 }
 
+const shortAsset = (dir: string) => dir.replace(/.*asset\.([0-9a-f]{8})[0-9a-f]*$/, '$1');
+
+/** When the cdk.out assets were written (a synth older than the code measures old bundles). */
+function synthTime(repoRoot: string): string | null {
+  const manifest = join(repoRoot, 'cdk.out', 'Pulse.assets.json');
+  return existsSync(manifest) ? statSync(manifest).mtime.toISOString() : null;
+}
+
 export async function benchSizes(repoRoot: string, modelDir: string, workDir: string): Promise<Section> {
   const assets = cdkAssets(repoRoot);
   const figures: Figure[] = [];
@@ -72,9 +80,7 @@ export async function benchSizes(repoRoot: string, modelDir: string, workDir: st
   let forecastUnzipped = 0;
   for (const spec of handlerSpecs(repoRoot)) {
     let dir = assets.get(spec.assetName);
-    sources[spec.name] = dir
-      ? `cdk.out (${relative(repoRoot, dir)})`
-      : 'esbuild in the bench (not in cdk.out)';
+    sources[spec.name] = dir ? `cdk.out asset ${shortAsset(dir)}` : 'bundled by the bench (not in cdk.out)';
     if (!dir) {
       dir = join(workDir, 'bundles', spec.name);
       await bundleHandler(repoRoot, spec, dir);
@@ -99,7 +105,7 @@ export async function benchSizes(repoRoot: string, modelDir: string, workDir: st
   }
   let runtimeDir = assets.get('OnnxRuntime/Layer/Code');
   sources.runtimeLayer = runtimeDir
-    ? `cdk.out (${relative(repoRoot, runtimeDir)})`
+    ? `cdk.out asset ${shortAsset(runtimeDir)}`
     : 'pruned copy of node_modules in the bench';
   if (!runtimeDir) {
     runtimeDir = join(workDir, 'layers', 'runtime');
@@ -149,9 +155,9 @@ export async function benchSizes(repoRoot: string, modelDir: string, workDir: st
     id: 'sizes',
     title: 'Deployment sizes',
     method:
-      'Function code assets and the runtime layer from cdk.out when a synth left them there, otherwise bundled/pruned by the bench ' +
+      `Function code assets and the runtime layer from cdk.out${synthTime(repoRoot) ? ` (synth of ${synthTime(repoRoot)})` : ''} when a synth left them there, otherwise bundled/pruned by the bench ` +
       'exactly as lib/ does (esbuild ESM node22 minified, externals @aws-sdk/* and onnxruntime-node). Unzipped = sum of file sizes; zipped = `zip -r -9 -X`.',
     figures,
-    details: sources,
+    details: { sources, cdkSynthAt: synthTime(repoRoot) },
   };
 }
