@@ -8,6 +8,7 @@ import json
 import math
 import multiprocessing as mp
 import os
+import resource
 import sys
 import time
 
@@ -36,6 +37,14 @@ def load_data(manifest_path):
     w = None
     if "weight" in m["train"]:
         w = torch.from_numpy(np.fromfile(os.path.join(d, m["train"]["weight"]), dtype=np.float32))
+        w = w / w.mean()
+    hol_w = float(m["hyper"].get("holidayWeight", 1.0))
+    if hol_w != 1.0:
+        # Windows whose targets touch a holiday or half day are rare; weight them up.
+        touches = (DATA["train"][1][:, m["holidayColumns"]] > 0).any(dim=1).float()
+        w = (torch.ones(touches.shape[0]) if w is None else w) * (1.0 + (hol_w - 1.0) * touches)
+        print(f"holiday weight {hol_w}: {int(touches.sum())} of {touches.shape[0]} training windows", flush=True)
+    if w is not None:
         w = w / w.mean()
     DATA["weight"] = w
 
@@ -169,6 +178,8 @@ def main(manifest_path):
     out.tofile(os.path.join(d, "parity_forecast.f32"))
     report = {
         "seconds": round(time.time() - t0, 1),
+        # CPU time of the trainer and its member processes: comparable across busy and idle machines.
+        "cpuSeconds": round(sum(getattr(resource.getrusage(w), f) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN) for f in ("ru_utime", "ru_stime")), 1),
         "members": [{"seed": r["seed"], "bestEpoch": r["bestEpoch"], "valLoss": round(r["valLoss"], 6)} for r in results],
         "validation": {"mapeH1": round(mape1, 4), "mapeH24": round(mape24, 4), "coverage": round(cover, 2)},
         "spread": [[round(x, 4) for x in row] for row in model.spread.tolist()],
