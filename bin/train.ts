@@ -245,7 +245,9 @@ async function main(): Promise<void> {
     horizons: HORIZONS,
     quantiles: QUANTILES,
     // Calendar columns flagging a holiday or half day among the targets (for --holiday-weight).
-    holidayColumns: calendarFeatureNames().flatMap((name, i) => (/^t\d+_(holiday|half_day)$/.test(name) ? [i] : [])),
+    holidayColumns: calendarFeatureNames().flatMap((name, i) =>
+      /^t\d+_(holiday|half_day)$/.test(name) ? [i] : [],
+    ),
     hyper: {
       seed: int('seed'),
       epochs: int('epochs'),
