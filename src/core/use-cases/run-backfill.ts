@@ -69,15 +69,20 @@ export async function runBackfill(
       let written = 0;
       let fallbackOrigins = 0;
       let missedOrigins = 0;
+      // The next batch is forecast while the previous one is written: model and database work overlap.
+      let writing: Promise<number> = Promise.resolve(0);
       for (let i = 0; i < origins.length; i += batchSize) {
         const outcome = await forecastOrigins(origins.slice(i, i + batchSize), resolver, {
           checks: request.checks,
         });
-        written += await store.writePredictions(outcome.rows, runId);
+        written += await writing;
+        writing = store.writePredictions(outcome.rows, runId);
+        writing.catch(() => undefined); // awaited below; this only stops an early "unhandled" report
         fallbackOrigins += outcome.fallbackOrigins;
         missedOrigins += outcome.failures.length;
         request.onProgress?.(Math.min(i + batchSize, origins.length), origins.length);
       }
+      written += await writing;
       const summary = {
         seriesCount: histories.length,
         origins: origins.length,
