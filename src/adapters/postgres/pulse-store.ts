@@ -312,7 +312,8 @@ export class PostgresPulseStore implements ForecastStore, EvaluationStore, Actua
           returning series_id, model_version, horizon, window_name, n, mape, fallback_rate
         )
         select s.name as series_name, w.model_version, w.horizon, w.window_name, w.n, w.mape, w.fallback_rate
-        from written w join series s on s.id = w.series_id`;
+        from written w join series s on s.id = w.series_id
+        where w.horizon = 0 -- the caller needs the per-series summary, not every horizon's row`;
       return rows.map((r) => ({
         seriesName: r.series_name,
         modelVersion: r.model_version,

@@ -99,7 +99,7 @@ export interface RollupSummary {
 export interface EvaluationStore extends RunLog {
   /** Scores matured unscored predictions and re-scores those whose actual changed (set-based). */
   scorePredictions(request: ScoreRequest): Promise<ScoreResult>;
-  /** Recomputes the 24 h / 7 d / 30 d rollups ending at `now` and returns them. */
+  /** Recomputes the 24 h / 7 d / 30 d rollups ending at `now`; returns the all-horizons rows (horizon 0). */
   refreshRollups(now: number): Promise<RollupSummary[]>;
 }
 
