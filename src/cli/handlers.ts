@@ -5,6 +5,8 @@
 export interface LocalHandlers {
   forecast(event: unknown): Promise<unknown>;
   evaluate(event: unknown): Promise<unknown>;
+  /** Closes the handlers' database connection (a Lambda container keeps it; a CLI process must not). */
+  close(): Promise<void>;
 }
 
 export async function loadHandlers(
@@ -15,11 +17,12 @@ export async function loadHandlers(
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true'; // no CloudWatch here: keep EMF lines off the terminal
   process.env.POWERTOOLS_LOG_LEVEL ??= options.verbose ? 'INFO' : 'SILENT';
   process.env.MODEL_DIR ??= 'model-artifacts';
-  const [forecast, evaluate] = await Promise.all([
+  const [forecast, evaluate, database] = await Promise.all([
     import('../../functions/forecast/index.ts'),
     import('../../functions/evaluate/index.ts'),
+    import('../../functions/shared/database.ts'),
   ]);
-  return { forecast: forecast.handler, evaluate: evaluate.handler };
+  return { forecast: forecast.handler, evaluate: evaluate.handler, close: database.resetDatabase };
 }
 
 /** The event EventBridge delivers for a schedule tick at `time`. */
@@ -35,4 +38,18 @@ export function scheduledEvent(time: number): Record<string, unknown> {
     resources: [],
     detail: {},
   };
+}
+
+/** Loads the handlers for one command and closes their connection afterwards. */
+export async function withHandlers<T>(
+  databaseUrl: string,
+  options: { verbose?: boolean },
+  work: (handlers: LocalHandlers) => Promise<T>,
+): Promise<T> {
+  const handlers = await loadHandlers(databaseUrl, options);
+  try {
+    return await work(handlers);
+  } finally {
+    await handlers.close();
+  }
 }

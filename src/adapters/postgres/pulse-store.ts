@@ -169,7 +169,7 @@ export class PostgresPulseStore implements ForecastStore, EvaluationStore, Actua
           set value = excluded.value,
               last_received_at = excluded.last_received_at,
               revision_count = a.revision_count + 1,
-              changed_at = now()
+              changed_xid = pg_current_xact_id()
           where a.value is distinct from excluded.value
         returning (xmax = 0) as inserted
       )
@@ -183,23 +183,24 @@ export class PostgresPulseStore implements ForecastStore, EvaluationStore, Actua
   async scorePredictions(request: ScoreRequest): Promise<ScoreResult> {
     const sql = this.sql;
     const until = new Date(request.until);
-    let watermark: Date | null = null;
+    let watermark: string | null = null;
     if (request.since === undefined) {
-      const [last] = await sql<{ watermark: Date | null }[]>`
-        select (details ->> 'watermark')::timestamptz as watermark from runs
+      const [last] = await sql<{ watermark: string | null }[]>`
+        select details ->> 'watermark' as watermark from runs
         where function_name = 'evaluate' and outcome = 'success' and details ? 'watermark'
         order by id desc limit 1`;
       watermark = last?.watermark ?? null;
     }
     // Which predictions to look at: a window of target hours, or (the hourly case) only those whose actual
-    // — or whose persistence reference, up to 24 h before — changed since the last run. The overlap covers
-    // writes still uncommitted when the last run took its snapshot (statements time out after 2 minutes).
+    // — or whose persistence reference, up to 24 h before — changed since the last run. "Since" is by
+    // transaction id, not clock: the watermark is the oldest transaction still open at the last run's
+    // snapshot, so a write that committed after that snapshot is always seen by the next run.
     const since = new Date(request.since ?? request.until - DEFAULT_FIRST_LOOKBACK_MS);
     const keys = watermark
       ? sql`
           with changed as (
             select series_id, hour from actuals
-            where changed_at > ${watermark}::timestamptz - interval '10 minutes'
+            where changed_xid >= ${watermark}::xid8
           )
           select p.series_id, p.target_hour, p.horizon, p.model_version
           from changed c join predictions p on p.series_id = c.series_id and p.target_hour = c.hour
@@ -211,7 +212,7 @@ export class PostgresPulseStore implements ForecastStore, EvaluationStore, Actua
       : sql`
           select series_id, target_hour, horizon, model_version from predictions
           where target_hour between ${since} and ${until}`;
-    const [counts] = await sql<{ scored: number; rescored: number; watermark: Date }[]>`
+    const [counts] = await sql<{ scored: number; rescored: number; watermark: string }[]>`
       with keys as (${keys}),
       candidates as (
         select p.series_id, p.model_version, p.horizon, p.target_hour, p.value as predicted, p.quality,
@@ -248,13 +249,13 @@ export class PostgresPulseStore implements ForecastStore, EvaluationStore, Actua
         returning (xmax = 0) as inserted
       )
       select count(*) filter (where inserted)::int as scored, count(*) filter (where not inserted)::int as rescored,
-             now() as watermark
+             pg_snapshot_xmin(pg_current_snapshot())::text as watermark
       from written`;
     return {
       scored: counts!.scored,
       rescored: counts!.rescored,
       // A window re-score does not look at other changes, so only incremental runs move the watermark.
-      watermark: request.since === undefined ? counts!.watermark.toISOString() : null,
+      watermark: request.since === undefined ? counts!.watermark : null,
     };
   }
 

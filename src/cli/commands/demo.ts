@@ -14,7 +14,7 @@ import { generateSyntheticSeries, SYNTHETIC_CALENDAR } from '../../core/syntheti
 import { floorToHour, HOUR_MS, toIso } from '../../core/time.ts';
 import { runIngest } from '../../core/use-cases/run-ingest.ts';
 import { note, say } from '../context.ts';
-import { loadHandlers, scheduledEvent } from '../handlers.ts';
+import { loadHandlers, scheduledEvent, type LocalHandlers } from '../handlers.ts';
 import { seriesDefaultsFor } from '../known-datasets.ts';
 import { openDatabase, stopLocalDatabase, LOCAL_DATA_DIR } from '../local-database.ts';
 import { ProgressBar } from '../progress.ts';
@@ -57,6 +57,7 @@ export async function runDemo(options: DemoOptions): Promise<{ reportPath: strin
   await local.close();
   const demoUrl = await recreateDemoDatabase(local.url);
   const sql = connect(demoUrl);
+  let handlers: LocalHandlers | undefined;
   try {
     await runMigrations(sql);
     const [series] = await ensureSeries(sql, [definition]);
@@ -77,7 +78,7 @@ export async function runDemo(options: DemoOptions): Promise<{ reportPath: strin
       `loaded ${known.length} hours of ${series!.name} (${toIso(firstHour)} … ${toIso(replayStart - HOUR_MS)})`,
     );
 
-    const handlers = await loadHandlers(demoUrl, { verbose: options.verbose });
+    handlers = await loadHandlers(demoUrl, { verbose: options.verbose });
     const tBackfill = performance.now();
     const backfill = (await handlers.forecast({
       mode: 'backfill',
@@ -105,6 +106,7 @@ export async function runDemo(options: DemoOptions): Promise<{ reportPath: strin
     );
     return { reportPath, table };
   } finally {
+    await handlers?.close();
     await sql.end({ timeout: 2 });
     if (local.startedHere && !options.keepDb) await stopLocalDatabase(LOCAL_DATA_DIR);
   }
@@ -146,7 +148,7 @@ async function recreateDemoDatabase(localUrl: string): Promise<string> {
 async function replay(
   store: PostgresPulseStore,
   series: SeriesInfo,
-  handlers: Awaited<ReturnType<typeof loadHandlers>>,
+  handlers: LocalHandlers,
   rows: readonly ActualRow[],
   replayStart: number,
   lastHour: number,
@@ -165,19 +167,30 @@ async function replay(
     },
   };
   let fallbacks = 0;
+  const spent = { ingest: 0, forecast: 0, evaluate: 0 };
+  const timed = async <T>(job: keyof typeof spent, work: () => Promise<T>): Promise<T> => {
+    const t = performance.now();
+    const result = await work();
+    spent[job] += performance.now() - t;
+    return result;
+  };
   for (let i = 0, tick = firstTick; tick <= lastTick; i++, tick += HOUR_MS) {
     published = Math.min(tick - options.delayHours * HOUR_MS, lastHour + HOUR_MS);
-    await runIngest(store, source, {
-      series,
-      now: tick + minutes(2),
-      trigger: 'schedule',
-      trailingHours: 48,
-    });
-    const run = (await handlers.forecast(scheduledEvent(tick + minutes(7)))) as { fallbackSeries: number };
+    await timed('ingest', () =>
+      runIngest(store, source, { series, now: tick + minutes(2), trigger: 'schedule', trailingHours: 48 }),
+    );
+    const run = (await timed('forecast', () => handlers.forecast(scheduledEvent(tick + minutes(7))))) as {
+      fallbackSeries: number;
+    };
     fallbacks += run.fallbackSeries;
-    await handlers.evaluate(scheduledEvent(tick + minutes(17)));
+    await timed('evaluate', () => handlers.evaluate(scheduledEvent(tick + minutes(17))));
     progress.update(i + 1, ticks, `${toIso(tick)}${fallbacks ? ` · ${fallbacks} fallback runs` : ''}`);
   }
+  const perHour = (ms: number) => `${(ms / ticks).toFixed(0)} ms`;
+  say(
+    `replayed ${ticks} hours; per hour: ingest ${perHour(spent.ingest)}, forecast ${perHour(spent.forecast)}, ` +
+      `evaluate ${perHour(spent.evaluate)}`,
+  );
 }
 
 async function writeDemoReport(

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { parseTimeOption, say, withDatabase } from '../context.ts';
-import { loadHandlers, scheduledEvent } from '../handlers.ts';
+import { scheduledEvent, withHandlers } from '../handlers.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
 const list = (value: string) =>
@@ -17,14 +17,15 @@ export function registerRunCommands(program: Command): void {
     .option('--at <time>', 'run as of this time (default: now)')
     .option('--series <names>', 'comma-separated series (default: all)')
     .action(async (options: { at?: string; series?: string }) => {
-      await withDatabase(async ({ url }) => {
-        const handlers = await loadHandlers(url, { verbose: program.opts().verbose });
-        const at = options.at ? parseTimeOption('at', options.at) : Date.now();
-        const event = options.series
-          ? { mode: 'forecast', at: iso(at), series: list(options.series) }
-          : scheduledEvent(at);
-        say(JSON.stringify(await handlers.forecast(event), null, 2));
-      });
+      await withDatabase(async ({ url }) =>
+        withHandlers(url, { verbose: program.opts().verbose }, async (handlers) => {
+          const at = options.at ? parseTimeOption('at', options.at) : Date.now();
+          const event = options.series
+            ? { mode: 'forecast', at: iso(at), series: list(options.series) }
+            : scheduledEvent(at);
+          say(JSON.stringify(await handlers.forecast(event), null, 2));
+        }),
+      );
     });
 
   program
@@ -34,16 +35,17 @@ export function registerRunCommands(program: Command): void {
     .requiredOption('--to <time>', 'last target hour, e.g. 2025-12-31T23:00:00Z')
     .option('--series <names>', 'comma-separated series (default: all)')
     .action(async (options: { from: string; to: string; series?: string }) => {
-      await withDatabase(async ({ url }) => {
-        const handlers = await loadHandlers(url, { verbose: program.opts().verbose });
-        const payload = {
-          mode: 'backfill',
-          from: iso(parseTimeOption('from', options.from)),
-          to: iso(parseTimeOption('to', options.to)),
-          ...(options.series ? { series: list(options.series) } : {}),
-        };
-        say(JSON.stringify(await handlers.forecast(payload), null, 2));
-      });
+      await withDatabase(async ({ url }) =>
+        withHandlers(url, { verbose: program.opts().verbose }, async (handlers) => {
+          const payload = {
+            mode: 'backfill',
+            from: iso(parseTimeOption('from', options.from)),
+            to: iso(parseTimeOption('to', options.to)),
+            ...(options.series ? { series: list(options.series) } : {}),
+          };
+          say(JSON.stringify(await handlers.forecast(payload), null, 2));
+        }),
+      );
     });
 
   program
@@ -52,14 +54,15 @@ export function registerRunCommands(program: Command): void {
     .option('--at <time>', 'evaluate as of this time (default: now)')
     .option('--since <time>', 're-score everything with a target hour since this time')
     .action(async (options: { at?: string; since?: string }) => {
-      await withDatabase(async ({ url }) => {
-        const handlers = await loadHandlers(url, { verbose: program.opts().verbose });
-        const payload = {
-          mode: 'evaluate',
-          ...(options.at ? { at: iso(parseTimeOption('at', options.at)) } : {}),
-          ...(options.since ? { since: iso(parseTimeOption('since', options.since)) } : {}),
-        };
-        say(JSON.stringify(await handlers.evaluate(payload), null, 2));
-      });
+      await withDatabase(async ({ url }) =>
+        withHandlers(url, { verbose: program.opts().verbose }, async (handlers) => {
+          const payload = {
+            mode: 'evaluate',
+            ...(options.at ? { at: iso(parseTimeOption('at', options.at)) } : {}),
+            ...(options.since ? { since: iso(parseTimeOption('since', options.since)) } : {}),
+          };
+          say(JSON.stringify(await handlers.evaluate(payload), null, 2));
+        }),
+      );
     });
 }

@@ -43,6 +43,7 @@ export function registerServeCommand(program: Command): void {
             note(`${new Date(nextMinute).toISOString()} failed: ${(error as Error).message}`); // next tick retries
           }
         }
+        await handlers.close();
       });
     });
 }

@@ -82,7 +82,7 @@ export interface ScoreRequest {
 export interface ScoreResult {
   readonly scored: number;
   readonly rescored: number;
-  /** Database time up to which changes were seen (incremental runs only); recorded with the run. */
+  /** Oldest transaction not yet seen (incremental runs only); recorded with the run, read by the next. */
   readonly watermark: string | null;
 }
 

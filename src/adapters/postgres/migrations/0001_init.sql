@@ -32,11 +32,11 @@ create table actuals (
   first_received_at timestamptz not null default now(),
   last_received_at timestamptz not null default now(),
   revision_count   integer not null default 0,
-  -- Database clock of the last insert or revision: evaluation scores what changed since its last run.
-  changed_at       timestamptz not null default now(),
+  -- Transaction of the last insert or revision: evaluation scores what changed since its last run.
+  changed_xid      xid8 not null default pg_current_xact_id(),
   primary key (series_id, hour)
 );
-create index actuals_changed_at_idx on actuals (changed_at);
+create index actuals_changed_xid_idx on actuals (changed_xid);
 
 create table runs (
   id            bigint generated always as identity primary key,
