@@ -98,3 +98,47 @@ describe('forecast then evaluate on the real database', () => {
     expect(rows[0]!.value).toBe(1500);
   });
 });
+
+describe('incremental scoring', () => {
+  it('scores a revision whose transaction was still open while the previous evaluation ran', async () => {
+    const db = await createTestDatabase();
+    try {
+      const store = new PostgresPulseStore(db.sql);
+      const id = (await ensureSeries(db.sql, [{ name: 'late', country: null }]))[0]!.id;
+      await store.upsertActuals(
+        id,
+        Array.from({ length: 30 }, (_, i) => ({ hour: hour(i), value: 1000 + i })),
+        0,
+      );
+      await runForecast(store, singleForecaster(persistence), {
+        asOf: hour(28) + 7 * 60_000,
+        trigger: 'test',
+      }); // origin 27
+      await runEvaluation(store, { now: hour(30), trigger: 'test' }); // scores targets 28, 29 (first run: window)
+
+      // A slow ingest revises hour 29 in a transaction that is still open while the next evaluation runs.
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let started!: () => void;
+      const begun = new Promise<void>((resolve) => (started = resolve));
+      const slowIngest = db.sql.begin(async (tx) => {
+        await new PostgresPulseStore(tx as never).upsertActuals(id, [{ hour: hour(29), value: 5000 }], 1);
+        started();
+        await held;
+      });
+      await begun;
+      const during = await runEvaluation(store, { now: hour(30) + 17 * 60_000, trigger: 'test' });
+      expect(during.rescored).toBe(0); // not committed yet: invisible
+      release();
+      await slowIngest;
+      const after = await runEvaluation(store, { now: hour(31), trigger: 'test' });
+      expect(after.rescored).toBe(1);
+      const [e] = await db.sql<
+        { actual: number }[]
+      >`select actual from evaluations where target_hour = ${new Date(hour(29))}`;
+      expect(e!.actual).toBe(5000);
+    } finally {
+      await db.drop();
+    }
+  });
+});
