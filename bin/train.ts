@@ -58,6 +58,7 @@ const { values: args } = parseArgs({
     'max-train': { type: 'string', default: '0' },
     'half-life-years': { type: 'string', default: '0' },
     'holiday-weight': { type: 'string', default: '1' },
+    'interval-target': { type: 'string', default: '0.84' },
     threads: { type: 'string', default: '2' },
     workers: { type: 'string', default: '2' },
     seed: { type: 'string', default: '20250101' },
@@ -263,6 +264,7 @@ async function main(): Promise<void> {
       workers: int('workers'),
       halfLifeYears: Number(args['half-life-years']),
       holidayWeight: Number(args['holiday-weight']),
+      intervalTarget: Number(args['interval-target']),
       opset: 17,
     },
   };
