@@ -33,6 +33,18 @@ describe('migrations', () => {
     await Promise.all([a.end(), b.end()]);
   });
 
+  it('grant tables created by later migrations to the app and reader roles', async () => {
+    const sql = connect(serverUrl(name), { max: 1 });
+    await runMigrations(sql, [{ id: '9000_later', sql: 'create table later_table (id int)' }]);
+    const [grants] = await sql`
+      select has_table_privilege('pulse_reader', 'later_table', 'select') as reader_select,
+             has_table_privilege('pulse_reader', 'later_table', 'insert') as reader_insert,
+             has_table_privilege('pulse_app', 'later_table', 'insert') as app_insert,
+             has_table_privilege('pulse_app', 'later_table', 'delete') as app_delete`;
+    expect(grants).toEqual({ reader_select: true, reader_insert: false, app_insert: true, app_delete: false });
+    await sql.end();
+  });
+
   it('roll a failing migration back completely and name it', async () => {
     const sql = connect(serverUrl(name), { max: 1 });
     const broken = [{ id: '9999_broken', sql: 'create table half_done (id int); select 1 / 0;' }];
