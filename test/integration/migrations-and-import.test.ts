@@ -41,7 +41,12 @@ describe('migrations', () => {
              has_table_privilege('pulse_reader', 'later_table', 'insert') as reader_insert,
              has_table_privilege('pulse_app', 'later_table', 'insert') as app_insert,
              has_table_privilege('pulse_app', 'later_table', 'delete') as app_delete`;
-    expect(grants).toEqual({ reader_select: true, reader_insert: false, app_insert: true, app_delete: false });
+    expect(grants).toEqual({
+      reader_select: true,
+      reader_insert: false,
+      app_insert: true,
+      app_delete: false,
+    });
     await sql.end();
   });
 
