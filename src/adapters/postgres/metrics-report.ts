@@ -16,6 +16,8 @@ export interface MetricsRow {
 
 export interface MetricsQuery {
   readonly seriesNames?: readonly string[];
+  /** Only this forecast stream; default: every model. */
+  readonly modelVersion?: string;
   /** Target hours [from, to]; default: everything scored. */
   readonly from?: number;
   readonly to?: number;
@@ -26,6 +28,7 @@ export interface MetricsQuery {
 /** Error metrics per series, model and horizon over a period, straight from the evaluations (one query). */
 export async function metricsByHorizon(sql: Sql, query: MetricsQuery): Promise<MetricsRow[]> {
   const names = query.seriesNames ? [...query.seriesNames] : null;
+  const model = query.modelVersion ?? null;
   const from = query.from === undefined ? null : new Date(query.from);
   const to = query.to === undefined ? null : new Date(query.to);
   return sql<MetricsRow[]>`
@@ -38,6 +41,7 @@ export async function metricsByHorizon(sql: Sql, query: MetricsQuery): Promise<M
     from evaluations e
     join series s on s.id = e.series_id
     where (${names}::text[] is null or s.name = any(${names}::text[]))
+      and (${model}::text is null or e.model_version = ${model}::text)
       and (${from}::timestamptz is null or e.target_hour >= ${from}::timestamptz)
       and (${to}::timestamptz is null or e.target_hour <= ${to}::timestamptz)
     group by grouping sets ((s.name, e.model_version, e.horizon), (s.name, e.model_version))

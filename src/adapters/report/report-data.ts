@@ -1,6 +1,7 @@
 import { InputError } from '../../core/errors.ts';
 import { HOUR_MS } from '../../core/time.ts';
 import type { Sql } from '../postgres/client.ts';
+import { metricsByHorizon } from '../postgres/metrics-report.ts';
 
 export interface ReportRequest {
   /** Series name; default: the first active series by name. */
@@ -211,22 +212,22 @@ export async function loadReportData(sql: Sql, request: ReportRequest): Promise<
     coverage: number | null;
     fallback_rate: number | null;
   };
-  const period = await sql<MetricsSql[]>`
-    select case when horizon_group = 1 then '1 h ahead' else 'all horizons' end as label, n, mae, rmse, mape, bias,
-           case when persistence_mae > 0 then 100 * (1 - mae / persistence_mae) end as skill, coverage, fallback_rate
-    from (
-      select g.horizon_group, count(*)::int as n, avg(abs_error) as mae, sqrt(avg(squared_error)) as rmse,
-             avg(pct_error) as mape, avg(error) as bias, avg(persistence_abs_error) as persistence_mae,
-             avg(case when covered then 100.0 when not covered then 0.0 end)::float8 as coverage,
-             avg(case when quality = 'fallback' then 100.0 else 0.0 end)::float8 as fallback_rate
-      from evaluations e
-      cross join lateral (values (1), (0)) as g (horizon_group)
-      where e.series_id = ${series.id} and e.model_version = ${version}
-        and e.target_hour between ${fromTs} and ${toTs}
-        and (g.horizon_group = 0 or e.horizon = 1)
-      group by g.horizon_group
-    ) m
-    order by horizon_group desc`;
+  // The same figures as `pulse metrics`, for one series and model over the period.
+  const period: MetricsSql[] = (
+    await metricsByHorizon(sql, {
+      seriesNames: [series.name],
+      modelVersion: version,
+      from,
+      to,
+      horizons: [1],
+    })
+  )
+    .sort((a, b) => b.horizon - a.horizon)
+    .map((r) => ({
+      ...r,
+      label: r.horizon === 1 ? '1 h ahead' : 'all horizons',
+      skill: r.skill === null ? null : 100 * r.skill,
+    }));
 
   const stored = await sql<MetricsSql[]>`
     select 'last ' || replace(replace(window_name, 'h', ' h'), 'd', ' d') as label, n, mae, rmse, mape, bias,
