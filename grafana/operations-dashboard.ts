@@ -123,7 +123,7 @@ function fallbackRate(at: Placement) {
   return defaultTimeseries({
     title: 'Fallback rate',
     description:
-      'Share of 1-hour-ahead forecasts per day that were made by a baseline instead of the model (gaps, stale or implausible input, model errors). A few percent is normal around outages; a plateau needs attention.',
+      'Share of 1-hour-ahead forecasts per day that were made by a baseline instead of the model (gaps, stale or implausible input, model errors). A few percent is normal around outages; a plateau needs attention. Hours never forecast (missed runs) are not counted here: the Forecast dashboard shows them as gaps.',
     at,
     unit: 'percent',
     queries: [
@@ -133,6 +133,7 @@ function fallbackRate(at: Placement) {
         from predictions p
         join series s on s.id = p.series_id
         where p.series_id in ($series) and p.model_version in ($model) and p.horizon = 1
+          and p.quality <> 'missed'
           and $__timeFilter(p.target_hour)
         group by 1, 2
         order by 1`).timeSeries(),
