@@ -22,6 +22,3 @@ export function connect(url: string, options: ConnectOptions = {}): Sql {
     connection: { application_name: 'pulse', statement_timeout: 120_000 },
   });
 }
-
-/** Epoch ms → timestamptz in SQL without string formatting; used with unnest for bulk writes. */
-export const MS_TO_TIMESTAMPTZ = 'to_timestamp($ms / 1000.0)';

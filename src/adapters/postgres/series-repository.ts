@@ -67,11 +67,3 @@ export async function ensureSeries(
     from series where name = any(${rows.map((r) => r.name)}) order by id`;
   return found.map(toSeriesInfo);
 }
-
-export async function listSeries(sql: Sql): Promise<SeriesInfo[]> {
-  const rows = await sql<
-    SeriesRow[]
-  >`select id, name, unit, timezone, country, model_version, min_plausible, max_plausible
-    from series where active order by name`;
-  return rows.map(toSeriesInfo);
-}
