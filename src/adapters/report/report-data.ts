@@ -1,7 +1,7 @@
 import { InputError } from '../../core/errors.ts';
 import { HOUR_MS } from '../../core/time.ts';
 import type { Sql } from '../postgres/client.ts';
-import { metricsByHorizon } from '../postgres/metrics-report.ts';
+import { metricsByHorizon, type MetricsRow as MetricsByHorizonRow } from '../postgres/metrics-report.ts';
 
 export interface ReportRequest {
   /** Series name; default: the first active series by name. */
@@ -201,17 +201,7 @@ export async function loadReportData(sql: Sql, request: ReportRequest): Promise<
     where series_id = ${series.id} and model_version = ${version} and target_hour between ${fromTs} and ${toTs}
     group by 1 order by 1`;
 
-  type MetricsSql = {
-    label: string;
-    n: number;
-    mae: number | null;
-    rmse: number | null;
-    mape: number | null;
-    bias: number | null;
-    skill: number | null;
-    coverage: number | null;
-    fallback_rate: number | null;
-  };
+  type MetricsSql = Omit<MetricsByHorizonRow, 'series' | 'model_version' | 'horizon'> & { label: string };
   // The same figures as `pulse metrics`, for one series and model over the period.
   const period: MetricsSql[] = (
     await metricsByHorizon(sql, {
