@@ -48,10 +48,14 @@ export class OnnxForecaster implements Forecaster {
       const chunk = windows.slice(s, s + MAX_BATCH);
       const f = buildFeatures(chunk, { windowHours: this.windowHours, horizons: H });
       const out = await this.run(f.history, f.calendar, f.n);
+      // One buffer per chunk, viewed per window: a typed array with its own buffer per window and
+      // band costs ~1 µs each, ~10 % of a year-long back-test.
+      const all = new Float64Array(f.n * H * 3);
       for (let i = 0; i < f.n; i++) {
-        const values = new Float64Array(H);
-        const lower = new Float64Array(H);
-        const upper = new Float64Array(H);
+        const at = i * H * 3;
+        const values = all.subarray(at, at + H);
+        const lower = all.subarray(at + H, at + 2 * H);
+        const upper = all.subarray(at + 2 * H, at + 3 * H);
         for (let h = 0; h < H; h++) {
           const base = (i * H + h) * Q;
           values[h] = out[base + midIndex]!;
