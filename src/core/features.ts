@@ -17,10 +17,16 @@ import { HOUR_MS, type HourMs } from './time.ts';
  *   [33, 153)   per horizon h = 1…24 (5 each): target hour is holiday, half-day, bridge, Saturday, Sunday
  *   [153, 225)  per horizon (3 each): holiday, half-day, bridge of target − 24 h (what seasonal naive sees)
  *   [225, 297)  per horizon (3 each): holiday, half-day, bridge of target − 168 h
+ *   [297, 393)  per horizon (4 each): target hour is a feast day, target hour is on the eve of a
+ *               holiday, target − 24 h and target − 168 h were feast days. A feast day is a holiday
+ *               in a run of ≥ 3 consecutive holidays (Bayrams, Christmas week…): load falls far
+ *               deeper there than on a single national day, which the other flags cannot tell apart.
  */
-export const FEATURES_VERSION = 'pulse-features-v1';
+export const FEATURES_VERSION = 'pulse-features-v2';
 export const HORIZONS = 24;
-export const CALENDAR_FEATURES = 297;
+export const CALENDAR_FEATURES = 393;
+/** Consecutive holidays that make a feast (see above). */
+export const FEAST_MIN_DAYS = 3;
 
 const HOUR_OFFSET = 0;
 const WEEKDAY_OFFSET = 24;
@@ -28,6 +34,7 @@ const SEASON_OFFSET = 31;
 const TARGET_OFFSET = 33;
 const LAG24_OFFSET = TARGET_OFFSET + HORIZONS * 5;
 const LAG168_OFFSET = LAG24_OFFSET + HORIZONS * 3;
+const FEAST_OFFSET = LAG168_OFFSET + HORIZONS * 3;
 
 export interface FeatureSpec {
   readonly windowHours: number;
@@ -56,6 +63,9 @@ export function calendarFeatureNames(): string[] {
       for (const f of ['holiday', 'half_day', 'bridge']) names.push(`t${h}_minus_${lag}h_${f}`);
     }
   }
+  for (let h = 1; h <= HORIZONS; h++) {
+    names.push(`t${h}_feast`, `t${h}_holiday_eve`, `t${h}_minus_24h_feast`, `t${h}_minus_168h_feast`);
+  }
   return names;
 }
 
@@ -71,6 +81,30 @@ interface HourTable {
   /** 0 = Monday … 6 = Sunday. */
   readonly weekday: Uint8Array;
   readonly dayOfYear: Uint16Array;
+  /** 1 when the hour's local day is a feast day (FEAST_MIN_DAYS consecutive holidays or more). */
+  readonly feast: Uint8Array;
+  /** 1 when the next local day is a holiday. */
+  readonly eve: Uint8Array;
+}
+
+/** Per local day of a span: holiday yes/no, with feast membership from the runs they form. */
+function dayFlags(country: string | null, firstDay: number, lastDay: number) {
+  // Runs may start or end outside the span: look FEAST_MIN_DAYS days beyond it on both sides.
+  const lo = firstDay - FEAST_MIN_DAYS;
+  const hi = lastDay + FEAST_MIN_DAYS + 1;
+  const holiday = new Uint8Array(hi - lo + 1);
+  for (let d = lo; d <= hi; d++) holiday[d - lo] = holidayKindOfLocal(country, d, 0) === 'holiday' ? 1 : 0;
+  const feast = new Uint8Array(holiday.length);
+  for (let i = 0; i < holiday.length;) {
+    let j = i;
+    while (j < holiday.length && holiday[j]) j++;
+    if (j - i >= FEAST_MIN_DAYS) feast.fill(1, i, j);
+    i = j + 1;
+  }
+  return {
+    isFeast: (day: number): number => feast[day - lo]!,
+    isHoliday: (day: number): number => holiday[day - lo]!,
+  };
 }
 
 function buildHourTable(calendar: SeriesCalendar, start: HourMs, end: HourMs): HourTable {
@@ -81,7 +115,11 @@ function buildHourTable(calendar: SeriesCalendar, start: HourMs, end: HourMs): H
     hour: new Uint8Array(n),
     weekday: new Uint8Array(n),
     dayOfYear: new Uint16Array(n),
+    feast: new Uint8Array(n),
+    eve: new Uint8Array(n),
   };
+  const localDay = (utc: number): number => Math.floor((utc + offsetMs(calendar.timezone, utc)) / DAY_MS);
+  const days = dayFlags(calendar.country, localDay(start), localDay(end));
   let lastDay = NaN;
   let doy = 0;
   for (let i = 0; i < n; i++) {
@@ -106,6 +144,8 @@ function buildHourTable(calendar: SeriesCalendar, start: HourMs, end: HourMs): H
     table.hour[i] = hour;
     table.weekday[i] = weekdayOfDay(day);
     table.dayOfYear[i] = doy;
+    table.feast[i] = days.isFeast(day);
+    table.eve[i] = days.isHoliday(day + 1);
   }
   return table;
 }
@@ -174,6 +214,11 @@ export function buildFeatures(windows: readonly ForecastWindow[], spec: FeatureS
       if (k24 !== 0) calendar[row + LAG24_OFFSET + (h - 1) * 3 + k24 - 1] = 1;
       const k168 = t.kind[target - 168]!;
       if (k168 !== 0) calendar[row + LAG168_OFFSET + (h - 1) * 3 + k168 - 1] = 1;
+      const feast = row + FEAST_OFFSET + (h - 1) * 4;
+      calendar[feast] = t.feast[target]!;
+      calendar[feast + 1] = t.eve[target]!;
+      calendar[feast + 2] = t.feast[target - 24]!;
+      calendar[feast + 3] = t.feast[target - 168]!;
     }
   }
   return { n, history, calendar };

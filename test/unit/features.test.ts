@@ -72,6 +72,36 @@ describe('buildFeatures', () => {
     expect(later.calendar[col('t1_minus_24h_half_day')]).toBe(0);
   });
 
+  it('tells a Bayram from a single national day, and marks holiday eves and the days after a feast', () => {
+    const at = (iso: string): Float32Array =>
+      buildFeatures([window(iso, ramp(168))], { windowHours: 168, horizons: 24 }).calendar;
+    // Origin Thursday 5 June 2025 23:00 local (arife); targets are Kurban Bayramı day 1 (6 June).
+    const bayram = at('2025-06-05T20:00:00Z');
+    for (const h of [1, 24]) {
+      expect(bayram[col(`t${h}_holiday`)]).toBe(1);
+      expect(bayram[col(`t${h}_feast`)]).toBe(1);
+      expect(bayram[col(`t${h}_holiday_eve`)]).toBe(1); // 7 June is a holiday too
+      expect(bayram[col(`t${h}_minus_24h_feast`)]).toBe(0); // the arife is a half day, not a feast
+    }
+    // Origin Monday 9 June 23:00 (the feast's last day); targets are the first working day after it.
+    const after = at('2025-06-09T20:00:00Z');
+    expect(after[col('t1_holiday')]).toBe(0);
+    expect(after[col('t1_feast')]).toBe(0);
+    expect(after[col('t1_holiday_eve')]).toBe(0);
+    expect(after[col('t1_minus_24h_feast')]).toBe(1);
+    expect(after[col('t1_minus_168h_feast')]).toBe(0);
+    // One week after the feast's first day the weekly lag sees it.
+    expect(at('2025-06-12T20:00:00Z')[col('t1_minus_168h_feast')]).toBe(1);
+    // 30 August 2025 is a single holiday: a holiday, never a feast. Origin Friday 29 August 00:00
+    // local: targets up to 23:00 are its eve, the 24th is the holiday itself.
+    const national = at('2025-08-28T21:00:00Z');
+    expect(national[col('t1_holiday_eve')]).toBe(1);
+    expect(national[col('t23_holiday_eve')]).toBe(1);
+    expect(national[col('t24_holiday_eve')]).toBe(0);
+    expect(national[col('t24_holiday')]).toBe(1);
+    expect(national[col('t24_feast')]).toBe(0);
+  });
+
   it('gives identical rows for identical windows in one batch and across calls', () => {
     const w = window('2025-06-05T08:00:00Z', ramp(336));
     const other = window('2024-01-01T00:00:00Z', ramp(336), { country: 'US', timezone: 'America/New_York' });
