@@ -58,7 +58,7 @@ const { values: args } = parseArgs({
     'max-train': { type: 'string', default: '0' },
     'half-life-years': { type: 'string', default: '0' },
     'holiday-weight': { type: 'string', default: '1' },
-    'interval-target': { type: 'string', default: '0.84' },
+    'interval-target': { type: 'string', default: '0.86' },
     threads: { type: 'string', default: '2' },
     workers: { type: 'string', default: '2' },
     seed: { type: 'string', default: '20250101' },

@@ -1,4 +1,4 @@
-import { holidayKindOfLocal } from './calendar/holidays.ts';
+import { holidayKindOfLocal, isFastingDayOfLocal } from './calendar/holidays.ts';
 import { DAY_MS, offsetMs, weekdayOfDay } from './calendar/localTime.ts';
 import type { ForecastWindow, SeriesCalendar } from './forecaster.ts';
 import { HOUR_MS, type HourMs } from './time.ts';
@@ -21,10 +21,12 @@ import { HOUR_MS, type HourMs } from './time.ts';
  *               holiday, target − 24 h and target − 168 h were feast days. A feast day is a holiday
  *               in a run of ≥ 3 consecutive holidays (Bayrams, Christmas week…): load falls far
  *               deeper there than on a single national day, which the other flags cannot tell apart.
+ *   [393, 441)  per horizon (2 each): target hour and target − 168 h are in the fasting month of
+ *               Ramazan (Türkiye): the daily shape changes for a month that moves 11 days a year.
  */
-export const FEATURES_VERSION = 'pulse-features-v2';
+export const FEATURES_VERSION = 'pulse-features-v3';
 export const HORIZONS = 24;
-export const CALENDAR_FEATURES = 393;
+export const CALENDAR_FEATURES = 441;
 /** Consecutive holidays that make a feast (see above). */
 export const FEAST_MIN_DAYS = 3;
 
@@ -35,6 +37,7 @@ const TARGET_OFFSET = 33;
 const LAG24_OFFSET = TARGET_OFFSET + HORIZONS * 5;
 const LAG168_OFFSET = LAG24_OFFSET + HORIZONS * 3;
 const FEAST_OFFSET = LAG168_OFFSET + HORIZONS * 3;
+const FASTING_OFFSET = FEAST_OFFSET + HORIZONS * 4;
 
 export interface FeatureSpec {
   readonly windowHours: number;
@@ -66,6 +69,7 @@ export function calendarFeatureNames(): string[] {
   for (let h = 1; h <= HORIZONS; h++) {
     names.push(`t${h}_feast`, `t${h}_holiday_eve`, `t${h}_minus_24h_feast`, `t${h}_minus_168h_feast`);
   }
+  for (let h = 1; h <= HORIZONS; h++) names.push(`t${h}_fasting`, `t${h}_minus_168h_fasting`);
   return names;
 }
 
@@ -85,6 +89,8 @@ interface HourTable {
   readonly feast: Uint8Array;
   /** 1 when the next local day is a holiday. */
   readonly eve: Uint8Array;
+  /** 1 in the fasting month of Ramazan (see isFastingDayOfLocal). */
+  readonly fasting: Uint8Array;
 }
 
 /** Per local day of a span: holiday yes/no, with feast membership from the runs they form. */
@@ -117,6 +123,7 @@ function buildHourTable(calendar: SeriesCalendar, start: HourMs, end: HourMs): H
     dayOfYear: new Uint16Array(n),
     feast: new Uint8Array(n),
     eve: new Uint8Array(n),
+    fasting: new Uint8Array(n),
   };
   const localDay = (utc: number): number => Math.floor((utc + offsetMs(calendar.timezone, utc)) / DAY_MS);
   const days = dayFlags(calendar.country, localDay(start), localDay(end));
@@ -146,6 +153,7 @@ function buildHourTable(calendar: SeriesCalendar, start: HourMs, end: HourMs): H
     table.dayOfYear[i] = doy;
     table.feast[i] = days.isFeast(day);
     table.eve[i] = days.isHoliday(day + 1);
+    table.fasting[i] = isFastingDayOfLocal(calendar.country, day) ? 1 : 0;
   }
   return table;
 }
@@ -219,6 +227,8 @@ export function buildFeatures(windows: readonly ForecastWindow[], spec: FeatureS
       calendar[feast + 1] = t.eve[target]!;
       calendar[feast + 2] = t.feast[target - 24]!;
       calendar[feast + 3] = t.feast[target - 168]!;
+      calendar[row + FASTING_OFFSET + (h - 1) * 2] = t.fasting[target]!;
+      calendar[row + FASTING_OFFSET + (h - 1) * 2 + 1] = t.fasting[target - 168]!;
     }
   }
   return { n, history, calendar };

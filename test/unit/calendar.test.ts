@@ -5,9 +5,12 @@ import {
   holidayDates,
   holidayKind,
   holidayPeriods,
+  isFastingDayOfLocal,
   localHour,
+  RAMAZAN_FIRST_DAYS,
   turkeyHolidayDays,
 } from '../../src/core/calendar/index.ts';
+import { dayOfIso } from '../../src/core/calendar/localTime.ts';
 import type { SeriesCalendar } from '../../src/core/forecaster.ts';
 
 const TR: SeriesCalendar = { country: 'TR', timezone: 'Europe/Istanbul' };
@@ -34,6 +37,30 @@ describe('Türkiye holiday table', () => {
       .filter((d) => d.kind === 'holiday')
       .map((d) => d.date);
     expect(new Set(ours)).toEqual(expected);
+  });
+
+  it('starts Ramazan where date-holidays computes "1 Ramadan" (UAE rules), Diyanet a day later in 2026', () => {
+    // date-holidays has no Ramazan start for TR; the UAE's "first day of Ramadan" is the same month.
+    const uae = new Holidays('AE');
+    for (let year = 2016; year <= 2030; year++) {
+      const first = uae
+        .getHolidays(year)
+        .find((h) => h.name === 'اليوم الأول من رمضان')
+        ?.date.slice(0, 10);
+      expect(RAMAZAN_FIRST_DAYS[year], `Ramazan ${year}`).toBe(year === 2026 ? shift(first!, 1) : first);
+      // The fasting month is 29 or 30 days and ends the day before Ramazan Bayramı.
+      const days = dayOfIso(BAYRAM_FIRST_DAYS[year]!.ramazan) - dayOfIso(RAMAZAN_FIRST_DAYS[year]!);
+      expect([29, 30]).toContain(days);
+    }
+  });
+
+  it('knows the fasting month only for Türkiye, from its first day to the arife', () => {
+    expect(isFastingDayOfLocal('TR', dayOfIso('2025-02-28'))).toBe(false);
+    expect(isFastingDayOfLocal('TR', dayOfIso('2025-03-01'))).toBe(true);
+    expect(isFastingDayOfLocal('TR', dayOfIso('2025-03-29'))).toBe(true); // arife
+    expect(isFastingDayOfLocal('TR', dayOfIso('2025-03-30'))).toBe(false); // Bayram
+    expect(isFastingDayOfLocal('US', dayOfIso('2025-03-10'))).toBe(false);
+    expect(isFastingDayOfLocal(null, dayOfIso('2025-03-10'))).toBe(false);
   });
 
   it('keeps the 2016 Bayram dates that date-holidays has one day off, and no 15 July before 2017', () => {

@@ -102,6 +102,29 @@ describe('buildFeatures', () => {
     expect(national[col('t24_feast')]).toBe(0);
   });
 
+  it('marks the fasting month of Ramazan for the targets and their weekly lags', () => {
+    // Origin Friday 28 February 2025 23:00 local: every target is 1 March, the first fasting day.
+    const first = buildFeatures([window('2025-02-28T20:00:00Z', ramp(168))], {
+      windowHours: 168,
+      horizons: 24,
+    });
+    expect(first.calendar[col('t1_fasting')]).toBe(1);
+    expect(first.calendar[col('t24_fasting')]).toBe(1);
+    expect(first.calendar[col('t1_minus_168h_fasting')]).toBe(0);
+    // One week later the lag is inside the month too.
+    const week = buildFeatures([window('2025-03-07T20:00:00Z', ramp(168))], {
+      windowHours: 168,
+      horizons: 24,
+    });
+    expect(week.calendar[col('t1_minus_168h_fasting')]).toBe(1);
+    // New York has no fasting-month flags.
+    const us = buildFeatures(
+      [window('2025-03-07T20:00:00Z', ramp(168), { country: 'US', timezone: 'America/New_York' })],
+      { windowHours: 168, horizons: 24 },
+    );
+    expect(us.calendar[col('t1_fasting')]).toBe(0);
+  });
+
   it('gives identical rows for identical windows in one batch and across calls', () => {
     const w = window('2025-06-05T08:00:00Z', ramp(336));
     const other = window('2024-01-01T00:00:00Z', ramp(336), { country: 'US', timezone: 'America/New_York' });

@@ -2,7 +2,14 @@ import Holidays from 'date-holidays';
 import type { SeriesCalendar } from '../forecaster.ts';
 import { HOUR_MS, type HourMs } from '../time.ts';
 import { dayOfIso, isoOfDay, localHour, utcOfLocal, weekdayOfDay } from './localTime.ts';
-import { HALF_DAY_FROM_HOUR, TURKEY_FIRST_YEAR, TURKEY_LAST_YEAR, turkeyHolidayDays } from './turkey.ts';
+import {
+  BAYRAM_FIRST_DAYS,
+  HALF_DAY_FROM_HOUR,
+  RAMAZAN_FIRST_DAYS,
+  TURKEY_FIRST_YEAR,
+  TURKEY_LAST_YEAR,
+  turkeyHolidayDays,
+} from './turkey.ts';
 
 /** What kind of day an hour belongs to, for the load's point of view. */
 export type HolidayKind = 'none' | 'holiday' | 'half-day' | 'bridge';
@@ -133,6 +140,23 @@ export function holidayKindOfLocal(country: string | null, day: number, hour: nu
   if (!entry) return 'none';
   if (entry.kind === 'half-day' && hour < entry.fromHour) return 'none';
   return entry.kind;
+}
+
+// Local-day spans [first, last] of the fasting month, per country that observes it in its load.
+const fastingMonths = new Map<string, ReadonlyArray<readonly [number, number]>>([
+  [
+    'TR',
+    Object.entries(RAMAZAN_FIRST_DAYS).map(([year, first]) => [
+      dayOfIso(first),
+      dayOfIso(BAYRAM_FIRST_DAYS[Number(year)]!.ramazan) - 1,
+    ]),
+  ],
+]);
+
+/** Whether local day `day` falls in the fasting month of Ramazan, for countries where that is known. */
+export function isFastingDayOfLocal(country: string | null, day: number): boolean {
+  const spans = country ? fastingMonths.get(country) : undefined;
+  return spans?.some(([first, last]) => day >= first && day <= last) ?? false;
 }
 
 /** Kind of the UTC hour `hourMs` in the series' local calendar. */

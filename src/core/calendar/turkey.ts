@@ -26,6 +26,31 @@ export const BAYRAM_FIRST_DAYS: Readonly<
   2030: { ramazan: '2030-02-04', kurban: '2030-04-13' },
 };
 
+/**
+ * First fasting day of Ramazan (local date) per year; the month runs to the day before Ramazan
+ * Bayramı. Not a holiday, but the load's daily shape changes for the whole month (sahur before dawn,
+ * a dip at iftar), and the month moves 10–11 days a year, so no day-of-year feature can learn it.
+ * Diyanet's dates; a unit test checks them against date-holidays' "1 Ramadan" (which is a day earlier
+ * in 2026 only).
+ */
+export const RAMAZAN_FIRST_DAYS: Readonly<Record<number, string>> = {
+  2016: '2016-06-06',
+  2017: '2017-05-27',
+  2018: '2018-05-16',
+  2019: '2019-05-06',
+  2020: '2020-04-24',
+  2021: '2021-04-13',
+  2022: '2022-04-02',
+  2023: '2023-03-23',
+  2024: '2024-03-11',
+  2025: '2025-03-01',
+  2026: '2026-02-19',
+  2027: '2027-02-08',
+  2028: '2028-01-28',
+  2029: '2029-01-16',
+  2030: '2030-01-05',
+};
+
 export const TURKEY_FIRST_YEAR = 2016;
 export const TURKEY_LAST_YEAR = 2030;
 
