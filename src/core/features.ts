@@ -129,14 +129,23 @@ function buildHourTable(calendar: SeriesCalendar, start: HourMs, end: HourMs): H
   const days = dayFlags(calendar.country, localDay(start), localDay(end));
   let lastDay = NaN;
   let doy = 0;
+  let weekday = 0;
+  let feast = 0;
+  let eve = 0;
+  let fasting = 0;
   for (let i = 0; i < n; i++) {
     const utc = start + i * HOUR_MS;
     const local = utc + offsetMs(calendar.timezone, utc);
     const day = Math.floor(local / DAY_MS);
     const hour = Math.floor((local - day * DAY_MS) / HOUR_MS);
     if (day !== lastDay) {
+      // Day-level flags once per local day rather than once per hour.
       const year = new Date(day * DAY_MS).getUTCFullYear();
       doy = day - Math.floor(Date.UTC(year, 0, 1) / DAY_MS);
+      weekday = weekdayOfDay(day);
+      feast = days.isFeast(day);
+      eve = days.isHoliday(day + 1);
+      fasting = isFastingDayOfLocal(calendar.country, day) ? 1 : 0;
       lastDay = day;
     }
     const kind = holidayKindOfLocal(calendar.country, day, hour);
@@ -149,11 +158,11 @@ function buildHourTable(calendar: SeriesCalendar, start: HourMs, end: HourMs): H
             ? KIND_BRIDGE
             : 0;
     table.hour[i] = hour;
-    table.weekday[i] = weekdayOfDay(day);
+    table.weekday[i] = weekday;
     table.dayOfYear[i] = doy;
-    table.feast[i] = days.isFeast(day);
-    table.eve[i] = days.isHoliday(day + 1);
-    table.fasting[i] = isFastingDayOfLocal(calendar.country, day) ? 1 : 0;
+    table.feast[i] = feast;
+    table.eve[i] = eve;
+    table.fasting[i] = fasting;
   }
   return table;
 }
