@@ -1,4 +1,4 @@
-import { holidayKindOfLocal, isFastingDayOfLocal } from './calendar/holidays.ts';
+import { holidayKindOfLocal, isFastingDayOfLocal, isFeastDayOfLocal } from './calendar/holidays.ts';
 import { DAY_MS, offsetMs, weekdayOfDay } from './calendar/localTime.ts';
 import type { ForecastWindow, SeriesCalendar } from './forecaster.ts';
 import { HOUR_MS, type HourMs } from './time.ts';
@@ -18,17 +18,15 @@ import { HOUR_MS, type HourMs } from './time.ts';
  *   [153, 225)  per horizon (3 each): holiday, half-day, bridge of target − 24 h (what seasonal naive sees)
  *   [225, 297)  per horizon (3 each): holiday, half-day, bridge of target − 168 h
  *   [297, 393)  per horizon (4 each): target hour is a feast day, target hour is on the eve of a
- *               holiday, target − 24 h and target − 168 h were feast days. A feast day is a holiday
- *               in a run of ≥ 3 consecutive holidays (Bayrams, Christmas week…): load falls far
- *               deeper there than on a single national day, which the other flags cannot tell apart.
+ *               holiday, target − 24 h and target − 168 h were feast days (isFeastDayOfLocal: the
+ *               Bayrams; load falls far deeper there than on a single national day, which the other
+ *               flags cannot tell apart).
  *   [393, 441)  per horizon (2 each): target hour and target − 168 h are in the fasting month of
  *               Ramazan (Türkiye): the daily shape changes for a month that moves 11 days a year.
  */
 export const FEATURES_VERSION = 'pulse-features-v3';
 export const HORIZONS = 24;
 export const CALENDAR_FEATURES = 441;
-/** Consecutive holidays that make a feast (see above). */
-export const FEAST_MIN_DAYS = 3;
 
 const HOUR_OFFSET = 0;
 const WEEKDAY_OFFSET = 24;
@@ -85,32 +83,12 @@ interface HourTable {
   /** 0 = Monday … 6 = Sunday. */
   readonly weekday: Uint8Array;
   readonly dayOfYear: Uint16Array;
-  /** 1 when the hour's local day is a feast day (FEAST_MIN_DAYS consecutive holidays or more). */
+  /** 1 when the hour's local day is a feast day (isFeastDayOfLocal). */
   readonly feast: Uint8Array;
   /** 1 when the next local day is a holiday. */
   readonly eve: Uint8Array;
   /** 1 in the fasting month of Ramazan (see isFastingDayOfLocal). */
   readonly fasting: Uint8Array;
-}
-
-/** Per local day of a span: holiday yes/no, with feast membership from the runs they form. */
-function dayFlags(country: string | null, firstDay: number, lastDay: number) {
-  // Runs may start or end outside the span: look FEAST_MIN_DAYS days beyond it on both sides.
-  const lo = firstDay - FEAST_MIN_DAYS;
-  const hi = lastDay + FEAST_MIN_DAYS + 1;
-  const holiday = new Uint8Array(hi - lo + 1);
-  for (let d = lo; d <= hi; d++) holiday[d - lo] = holidayKindOfLocal(country, d, 0) === 'holiday' ? 1 : 0;
-  const feast = new Uint8Array(holiday.length);
-  for (let i = 0; i < holiday.length;) {
-    let j = i;
-    while (j < holiday.length && holiday[j]) j++;
-    if (j - i >= FEAST_MIN_DAYS) feast.fill(1, i, j);
-    i = j + 1;
-  }
-  return {
-    isFeast: (day: number): number => feast[day - lo]!,
-    isHoliday: (day: number): number => holiday[day - lo]!,
-  };
 }
 
 function buildHourTable(calendar: SeriesCalendar, start: HourMs, end: HourMs): HourTable {
@@ -125,8 +103,6 @@ function buildHourTable(calendar: SeriesCalendar, start: HourMs, end: HourMs): H
     eve: new Uint8Array(n),
     fasting: new Uint8Array(n),
   };
-  const localDay = (utc: number): number => Math.floor((utc + offsetMs(calendar.timezone, utc)) / DAY_MS);
-  const days = dayFlags(calendar.country, localDay(start), localDay(end));
   let lastDay = NaN;
   let doy = 0;
   let weekday = 0;
@@ -143,8 +119,8 @@ function buildHourTable(calendar: SeriesCalendar, start: HourMs, end: HourMs): H
       const year = new Date(day * DAY_MS).getUTCFullYear();
       doy = day - Math.floor(Date.UTC(year, 0, 1) / DAY_MS);
       weekday = weekdayOfDay(day);
-      feast = days.isFeast(day);
-      eve = days.isHoliday(day + 1);
+      feast = isFeastDayOfLocal(calendar.country, day) ? 1 : 0;
+      eve = holidayKindOfLocal(calendar.country, day + 1, 0) === 'holiday' ? 1 : 0;
       fasting = isFastingDayOfLocal(calendar.country, day) ? 1 : 0;
       lastDay = day;
     }

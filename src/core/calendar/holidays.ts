@@ -36,6 +36,9 @@ export const COUNTRY_TIMEZONES: Readonly<Record<string, string>> = {
   ES: 'Europe/Madrid',
 };
 
+/** A feast: FEAST_MIN_DAYS or more consecutive holidays (the Bayrams); load falls far deeper than on one. */
+export const FEAST_MIN_DAYS = 3;
+
 // Local-day entries per country, filled a year at a time (bridges need the neighbouring years).
 const dayTables = new Map<string, Map<number, DayEntry>>();
 const filledYears = new Map<string, Set<number>>();
@@ -88,6 +91,7 @@ function withBridges(country: string, year: number): Map<number, DayEntry> {
     while (all.get(d + n * step)?.kind === 'holiday') n++;
     return n;
   };
+  const isFeast = (d: number, step: number): boolean => feastLength(d, step) >= FEAST_MIN_DAYS;
   const out = new Map<number, DayEntry>();
   const first = dayOfIso(`${year}-01-01`);
   const last = dayOfIso(`${year}-12-31`);
@@ -108,7 +112,7 @@ function withBridges(country: string, year: number): Map<number, DayEntry> {
     const before = all.get(a - 1);
     const after = all.get(b + 1);
     if (!before && !after) continue;
-    const bigFeast = feastLength(a - 1, -1) >= 3 || feastLength(b + 1, 1) >= 3 || feastLength(b + 2, 1) >= 3;
+    const bigFeast = isFeast(a - 1, -1) || isFeast(b + 1, 1) || isFeast(b + 2, 1);
     if (run === 2 && !bigFeast) continue;
     const name = `bridge day (${(before ?? after)!.name})`;
     out.set(d, { kind: 'bridge', name, fromHour: 0 });
@@ -140,6 +144,17 @@ export function holidayKindOfLocal(country: string | null, day: number, hour: nu
   if (!entry) return 'none';
   if (entry.kind === 'half-day' && hour < entry.fromHour) return 'none';
   return entry.kind;
+}
+
+/** Whether local day `day` is a holiday inside a feast (see FEAST_MIN_DAYS). */
+export function isFeastDayOfLocal(country: string | null, day: number): boolean {
+  const isHoliday = (d: number): boolean => holidayKindOfLocal(country, d, 0) === 'holiday';
+  if (!isHoliday(day)) return false;
+  let first = day;
+  while (day - first < FEAST_MIN_DAYS && isHoliday(first - 1)) first--;
+  let last = day;
+  while (last - first + 1 < FEAST_MIN_DAYS && isHoliday(last + 1)) last++;
+  return last - first + 1 >= FEAST_MIN_DAYS;
 }
 
 // Local-day spans [first, last] of the fasting month, per country that observes it in its load.
