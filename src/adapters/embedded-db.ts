@@ -109,6 +109,13 @@ export function isLocalDatabaseRunning(dataDir: string): boolean {
   }
 }
 
+/** The port the local server of `dataDir` listens on (line 4 of postmaster.pid), or null when it is not running. */
+export function runningPort(dataDir: string): number | null {
+  if (!isLocalDatabaseRunning(dataDir)) return null;
+  const port = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[3]);
+  return Number.isInteger(port) && port > 0 ? port : null;
+}
+
 /**
  * Starts the project's persistent local server in the background (it outlives this process, like a
  * service), initialising the data directory on first use. Returns false if it was already running.

@@ -1,3 +1,5 @@
+import { MODEL_DIR } from './paths.ts';
+
 /**
  * The CLI runs the very Lambda handlers that run in AWS, in-process against the local database, so the
  * local pipeline and the deployed one cannot drift apart.
@@ -16,7 +18,7 @@ export async function loadHandlers(
   process.env.DATABASE_URL = databaseUrl;
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true'; // no CloudWatch here: keep EMF lines off the terminal
   process.env.POWERTOOLS_LOG_LEVEL ??= options.verbose ? 'INFO' : 'SILENT';
-  process.env.MODEL_DIR ??= 'model-artifacts';
+  process.env.MODEL_DIR ??= MODEL_DIR; // the project's models, from any working directory
   const [forecast, evaluate, database] = await Promise.all([
     import('../../functions/forecast/index.ts'),
     import('../../functions/evaluate/index.ts'),

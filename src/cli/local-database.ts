@@ -1,18 +1,27 @@
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { isLocalDatabaseRunning, startLocalDatabase, stopLocalDatabase } from '../adapters/embedded-db.ts';
+import {
+  isLocalDatabaseRunning,
+  runningPort,
+  startLocalDatabase,
+  stopLocalDatabase,
+} from '../adapters/embedded-db.ts';
 import { connect, type Sql } from '../adapters/postgres/client.ts';
 import { runMigrations } from '../adapters/postgres/migrate.ts';
+import { DatabaseError } from '../core/errors.ts';
+import { PULSE_DIR } from './paths.ts';
 
 /** The project's own PostgreSQL: a git-ignored data directory under the project. */
-export const LOCAL_DATA_DIR = join(process.cwd(), '.pulse', 'pg');
+export const LOCAL_DATA_DIR = join(PULSE_DIR, 'pg');
 export const LOCAL_PORT = Number(process.env.PULSE_DB_PORT ?? 54329);
 const LOCAL_DATABASE = 'pulse';
 const LOCAL_USER = 'postgres';
 const LOCAL_PASSWORD = 'pulse-local';
 
+/** The local server's URL: the port it runs on (it may have been started with another PULSE_DB_PORT), else LOCAL_PORT. */
 export function localUrl(database = LOCAL_DATABASE): string {
-  return `postgres://${LOCAL_USER}:${LOCAL_PASSWORD}@127.0.0.1:${LOCAL_PORT}/${database}`;
+  const port = runningPort(LOCAL_DATA_DIR) ?? LOCAL_PORT;
+  return `postgres://${LOCAL_USER}:${LOCAL_PASSWORD}@127.0.0.1:${port}/${database}`;
 }
 
 export interface DatabaseHandle {
@@ -31,7 +40,7 @@ export async function openDatabase(options: { log?: (line: string) => void } = {
   const external = process.env.DATABASE_URL;
   if (external) {
     const sql = connect(external);
-    await runMigrations(sql);
+    await migrateOrExplain(sql, external);
     return { sql, url: external, startedHere: false, close: () => sql.end({ timeout: 2 }) };
   }
   const startedHere = await startLocalDatabase({
@@ -45,13 +54,34 @@ export async function openDatabase(options: { log?: (line: string) => void } = {
   try {
     const [exists] = await admin`select 1 from pg_database where datname = ${LOCAL_DATABASE}`;
     if (!exists) await admin.unsafe(`create database ${LOCAL_DATABASE}`); // a constant name, not input
+  } catch (error) {
+    throw unreachable(error, localUrl('postgres'));
   } finally {
     await admin.end();
   }
   const url = localUrl();
   const sql = connect(url);
-  await runMigrations(sql);
+  await migrateOrExplain(sql, url);
   return { sql, url, startedHere, close: () => sql.end({ timeout: 2 }) };
+}
+
+/** The first statement of a command: a database that cannot be reached is one clear DatabaseError. */
+async function migrateOrExplain(sql: Sql, url: string): Promise<void> {
+  try {
+    await runMigrations(sql);
+  } catch (error) {
+    await sql.end({ timeout: 1 }).catch(() => undefined);
+    throw unreachable(error, url);
+  }
+}
+
+function unreachable(error: unknown, url: string): DatabaseError {
+  if (error instanceof DatabaseError) return error;
+  const code = (error as { code?: string }).code ?? (error as Error).message;
+  return new DatabaseError(
+    `cannot reach the database at ${new URL(url).host} (${code}); is it running? ("pulse db status" tells)`,
+    { cause: error },
+  );
 }
 
 export { isLocalDatabaseRunning, stopLocalDatabase };

@@ -12,7 +12,8 @@ export function buildProgram(): Command {
   const program = new Command('pulse')
     .description('Pulse: hourly energy-consumption forecasting that runs itself')
     .option('-v, --verbose', 'show logs and full stack traces')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .exitOverride(); // usage errors reach runCli, which turns them into exit code 2
   registerDbCommand(program);
   registerImportCommand(program);
   registerRunCommands(program);

@@ -9,6 +9,7 @@ import { InputError } from '../../core/errors.ts';
 import type { Forecaster, SeriesCalendar } from '../../core/forecaster.ts';
 import { toHourlySeries } from '../../core/hourly-series.ts';
 import { HOUR_MS, toIso } from '../../core/time.ts';
+import { MODEL_DIR } from '../paths.ts';
 
 interface BacktestFlags {
   csv: string;
@@ -55,7 +56,7 @@ export function registerBacktestCommand(program: Command): Command {
       '--model <version>',
       'model version in --model-dir (default: the registry default), or persistence | seasonal-naive-24h | seasonal-naive-168h',
     )
-    .option('--model-dir <dir>', 'directory with <version>.onnx/.json and registry.json', 'model-artifacts')
+    .option('--model-dir <dir>', 'directory with <version>.onnx/.json and registry.json', MODEL_DIR)
     .option('--json <file>', 'write the full report as JSON')
     .option('--country <code>', "holiday calendar (default: the model metadata's)")
     .option('--timezone <iana>', "local time zone (default: the model metadata's)")

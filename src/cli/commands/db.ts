@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { runMigrations } from '../../adapters/postgres/migrate.ts';
 import { withDatabase, say } from '../context.ts';
+import { EXIT } from '../exit-codes.ts';
 import {
   isLocalDatabaseRunning,
   LOCAL_DATA_DIR,
@@ -36,9 +37,19 @@ export function registerDbCommand(program: Command): void {
       });
     });
   db.command('status')
-    .description('show whether the local database runs')
+    .description('whether the local database runs, and its connection string (for psql or Grafana)')
     .action(() => {
-      const running = isLocalDatabaseRunning(LOCAL_DATA_DIR);
-      say(running ? `running: ${localUrl().replace(/:[^:@/]+@/, ':***@')}` : 'not running');
+      if (process.env.DATABASE_URL) {
+        say(`DATABASE_URL is set: ${process.env.DATABASE_URL.replace(/:[^:@/]+@/, ':***@')}`);
+        return;
+      }
+      if (!isLocalDatabaseRunning(LOCAL_DATA_DIR)) {
+        say(`not running (data in ${LOCAL_DATA_DIR}); "pulse db start" starts it`);
+        process.exitCode = EXIT.database;
+        return;
+      }
+      // The local server's fixed password is no secret: it listens on 127.0.0.1 only.
+      say(`running: ${localUrl()}`);
+      say(`psql "${localUrl()}"`);
     });
 }

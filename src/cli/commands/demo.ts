@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import postgres from 'postgres';
 import { syncHolidays } from '../../adapters/postgres/holidays-repository.ts';
@@ -17,6 +18,7 @@ import { note, say } from '../context.ts';
 import { loadHandlers, scheduledEvent, type LocalHandlers } from '../handlers.ts';
 import { seriesDefaultsFor } from '../known-datasets.ts';
 import { openDatabase, stopLocalDatabase, LOCAL_DATA_DIR } from '../local-database.ts';
+import { PULSE_DIR } from '../paths.ts';
 import { ProgressBar } from '../progress.ts';
 import { metricsTable } from './metrics.ts';
 import { readActualsFile, reportProblems } from './import.ts';
@@ -196,7 +198,7 @@ async function replay(
 async function writeDemoReport(
   sql: Sql,
   seriesName: string,
-  out = '.pulse/report.html',
+  out = join(PULSE_DIR, 'report.html'),
 ): Promise<string | null> {
   try {
     return await writeReport(sql, { series: seriesName, out });
@@ -227,7 +229,7 @@ export function registerDemoCommand(program: Command): void {
       (v) => positiveInt('delay-hours', v, 0),
       1,
     )
-    .option('--report <file>', 'where to write the HTML report', '.pulse/report.html')
+    .option('--report <file>', 'where to write the HTML report (default: .pulse/report.html in the project)')
     .option('--keep-db', 'leave the local database running afterwards')
     .action(async (options: DemoOptions) => {
       await runDemo({ ...options, verbose: program.opts().verbose });

@@ -1,14 +1,16 @@
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { writeReport, writeReportPng } from '../../adapters/report/index.ts';
 import { HOUR_MS } from '../../core/time.ts';
 import { parseTimeOption, say, withDatabase } from '../context.ts';
+import { PULSE_DIR } from '../paths.ts';
 
 interface ReportFlags {
   series?: string;
   model?: string;
   from?: string;
   to?: string;
-  out: string;
+  out?: string;
   png?: string;
 }
 
@@ -26,7 +28,7 @@ export function registerReportCommand(program: Command): void {
     .option('--model <version>', 'model version (default: the one with the newest forecasts)')
     .option('--from <date>', 'first hour, 2025-01-31 or an ISO time (default: up to a year before --to)')
     .option('--to <date>', 'last hour or day (default: the newest actual)')
-    .option('--out <file>', 'HTML file to write', 'pulse-report.html')
+    .option('--out <file>', 'HTML file to write (default: .pulse/report.html in the project)')
     .option('--png <file>', 'also write the main chart as a PNG (needs Chromium)')
     .action(async (flags: ReportFlags) => {
       const file = await withDatabase(({ sql }) =>
@@ -35,7 +37,7 @@ export function registerReportCommand(program: Command): void {
           model: flags.model,
           from: flags.from === undefined ? undefined : parseTimeOption('from', flags.from),
           to: flags.to === undefined ? undefined : endOf(flags.to),
-          out: flags.out,
+          out: flags.out ?? join(PULSE_DIR, 'report.html'),
         }),
       );
       say(`report: ${file}`);
