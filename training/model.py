@@ -10,9 +10,13 @@ SCALE = 10.0
 
 
 class PulseNet(nn.Module):
-    def __init__(self, W, C, H, Q, hidden=512, layers=2, dropout=0.0):
+    """`quantiles`: the levels in output order (ascending, from the manifest); the median 0.5 is the
+    centre the other quantiles are stacked around."""
+
+    def __init__(self, W, C, H, quantiles, hidden=512, layers=2, dropout=0.0):
         super().__init__()
-        self.H, self.Q = H, Q
+        Q = len(quantiles)
+        self.H, self.Q, self.mid = H, Q, quantiles.index(0.5)
         dims = [W + C] + [hidden] * layers
         blocks = []
         for a, b in zip(dims[:-1], dims[1:]):
@@ -27,7 +31,7 @@ class PulseNet(nn.Module):
         last = history[:, -1:]
         x = (history / last - 1.0) * SCALE
         z = self.head(self.body(torch.cat([x, calendar], dim=1))).view(-1, self.H, self.Q)
-        mid = self.Q // 2
+        mid = self.mid
         centre = z[:, :, mid : mid + 1]
         # Quantiles below/above the median as cumulative softplus steps: never cross.
         below = torch.cumsum(nn.functional.softplus(z[:, :, :mid].flip(2)), dim=2).flip(2)
@@ -44,9 +48,10 @@ class Ensemble(nn.Module):
     distances from the median rescaled per horizon and side by `spread` [H, Q] (calibrated on the
     validation split so the outer quantiles cover what they claim)."""
 
-    def __init__(self, members, H, Q):
+    def __init__(self, members, H, Q, mid):
         super().__init__()
         self.members = nn.ModuleList(members)
+        self.mid = mid
         self.register_buffer("spread", torch.ones(H, Q))
 
     def raw(self, history, calendar):
@@ -55,18 +60,19 @@ class Ensemble(nn.Module):
             out = out + m(history, calendar)
         return out / len(self.members)
 
-    def forward(self, history, calendar):
+    def forward(self, history, *covariates):
+        """Graph inputs: the history, then each covariate input (concatenated in manifest order)."""
+        calendar = covariates[0] if len(covariates) == 1 else torch.cat(covariates, dim=1)
         out = self.raw(history, calendar)
-        mid = out.shape[2] // 2
+        mid = self.mid
         centre = out[:, :, mid : mid + 1]
         return centre + (out - centre) * self.spread
 
 
-def calibrate_spread(raw, target, quantiles):
+def calibrate_spread(raw, target, quantiles, mid):
     """Per horizon and quantile, the factor on (q − median) that makes the share of targets below
-    the quantile equal its level on this data (exact on the calibration set)."""
+    the quantile equal its level on this data (exact on the calibration set); `mid` is the median's index."""
     H, Q = raw.shape[1], raw.shape[2]
-    mid = Q // 2
     spread = torch.ones(H, Q)
     centre = raw[:, :, mid]
     for j, level in enumerate(quantiles):

@@ -15,6 +15,11 @@ const KNOWN: Record<string, { country: string; timezone: string }> = {
   spain: { country: 'ES', timezone: 'Europe/Madrid' },
 };
 
+/** The calendar of a known data set by its name (turkey, pjme, aep, comed, spain). */
+export function knownCalendar(name: string): { country: string; timezone: string } | undefined {
+  return KNOWN[name.toLowerCase()];
+}
+
 /** Series name and calendar for a CSV file: flags win, then known data set names, then UTC without holidays. */
 export function seriesDefaultsFor(
   file: string,

@@ -7,6 +7,7 @@ import { registerMetricsCommand } from './commands/metrics.ts';
 import { registerReportCommand } from './commands/report.ts';
 import { registerRunCommands } from './commands/run.ts';
 import { registerServeCommand } from './commands/serve.ts';
+import { registerTrainCommand } from './commands/train.ts';
 
 export function buildProgram(): Command {
   const program = new Command('pulse')
@@ -22,5 +23,6 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerBacktestCommand(program);
   registerReportCommand(program);
+  registerTrainCommand(program);
   return program;
 }

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadOnnxForecaster } from '../../src/adapters/onnx/forecaster.ts';
 import type { ModelMetadata, ParitySamples } from '../../src/adapters/onnx/metadata.ts';
 
-/** End-to-end `npm run train` on a tiny synthetic series: tensors → PyTorch → ONNX → backtest → metadata. */
+/** End-to-end `pulse train` on a tiny synthetic series: tensors → PyTorch → ONNX → backtest → metadata. */
 const hasTorch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 if (!hasTorch) console.warn('skipped Python training tests: run npm run setup:training to enable');
 
@@ -47,7 +47,8 @@ describe.runIf(hasTorch)('training smoke test (synthetic series)', () => {
     const modelDir = join(scratch, 'models');
     const args = [
       'tsx',
-      'bin/train.ts',
+      'bin/pulse.ts',
+      'train',
       '--csv',
       csv,
       '--series',

@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { ModelError } from '../../core/errors.ts';
 import { buildFeatures, CALENDAR_FEATURES, FEATURES_VERSION } from '../../core/features.ts';
 import type { Forecaster, ForecastResult, ForecastWindow } from '../../core/forecaster.ts';
-import type { ModelMetadata, ModelRegistry } from './metadata.ts';
+import { quantileLayout, type ModelMetadata, type ModelRegistry, type QuantileLayout } from './metadata.ts';
 
 /**
  * Windows per session.run. Measured on the shipped model (2 cores): 8,760 windows in one run took
@@ -19,6 +19,7 @@ export class OnnxForecaster implements Forecaster {
   readonly windowHours: number;
   readonly horizons: number;
   readonly quantiles: readonly number[];
+  private readonly layout: QuantileLayout;
 
   constructor(
     readonly metadata: ModelMetadata,
@@ -28,6 +29,7 @@ export class OnnxForecaster implements Forecaster {
     this.windowHours = metadata.windowHours;
     this.horizons = metadata.horizons;
     this.quantiles = metadata.quantiles;
+    this.layout = quantileLayout(metadata.quantiles, `model ${metadata.version}`);
   }
 
   /** Raw graph output [n, horizons, quantiles] for prepared tensors (used by the parity test). */
@@ -44,9 +46,7 @@ export class OnnxForecaster implements Forecaster {
     const results: ForecastResult[] = [];
     const H = this.horizons;
     const Q = this.quantiles.length;
-    const lowIndex = 0;
-    const midIndex = this.quantiles.indexOf(0.5);
-    const highIndex = Q - 1;
+    const { lower: lowIndex, median: midIndex, upper: highIndex } = this.layout;
     for (let s = 0; s < windows.length; s += WINDOWS_PER_RUN) {
       const chunk = windows.slice(s, s + WINDOWS_PER_RUN);
       const f = buildFeatures(chunk, { windowHours: this.windowHours, horizons: H });
@@ -138,6 +138,7 @@ async function load(dir: string, requested?: string): Promise<OnnxForecaster> {
       `model ${version} was trained with features "${meta.featuresVersion}" but this code builds "${FEATURES_VERSION}"; retrain or deploy the matching code`,
     );
   }
+  quantileLayout(meta.quantiles ?? [], `model metadata ${metaPath}`);
   const onnxPath = join(dir, meta.onnx.file);
   let bytes: Buffer;
   try {

@@ -1,4 +1,8 @@
+import { ModelError } from '../../core/errors.ts';
 import type { SeriesCalendar } from '../../core/forecaster.ts';
+import type { Span } from '../../core/training-data.ts';
+
+export type { Span };
 
 /** `model-artifacts/<version>.json`: everything needed to serve and audit one model. */
 export interface ModelMetadata {
@@ -37,10 +41,27 @@ export interface ModelTensorSpec {
   readonly columns?: readonly string[];
 }
 
-/** UTC ISO hour starts, both ends inclusive (targets). */
-export interface Span {
-  readonly from: string;
-  readonly to: string;
+/** Where the interval bounds and the point forecast sit in the output's quantile axis. */
+export interface QuantileLayout {
+  readonly lower: number;
+  readonly median: number;
+  readonly upper: number;
+}
+
+/**
+ * The output's quantile order lives in the metadata (`quantiles`, ascending, containing 0.5); the
+ * trainer (training/train.py) reads the same list from its manifest, so both sides agree on where the
+ * median and the bounds are.
+ */
+export function quantileLayout(quantiles: readonly number[], where = 'model metadata'): QuantileLayout {
+  const median = quantiles.indexOf(0.5);
+  const ascending = quantiles.every((q, i) => i === 0 || q > quantiles[i - 1]!);
+  if (median < 0 || !ascending || quantiles.length < 3) {
+    throw new ModelError(
+      `${where}: quantiles [${quantiles.join(', ')}] must be ascending, at least three, and contain the median 0.5`,
+    );
+  }
+  return { lower: 0, median, upper: quantiles.length - 1 };
 }
 
 /** `model-artifacts/registry.json`. */

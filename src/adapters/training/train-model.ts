@@ -1,0 +1,149 @@
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { runBacktest, summarizeBacktest, type BacktestReport } from '../../core/backtest.ts';
+import { calendarFeatureNames, FEATURES_VERSION } from '../../core/features.ts';
+import type { SeriesCalendar } from '../../core/forecaster.ts';
+import { hourAt, type HourlySeries } from '../../core/hourly-series.ts';
+import { HOUR_MS, toIso, type HourMs } from '../../core/time.ts';
+import { clearOnnxForecasterCache, loadOnnxForecaster } from '../onnx/forecaster.ts';
+import type { ModelMetadata } from '../onnx/metadata.ts';
+import { exportDataset } from './dataset-export.ts';
+import { publishOnnx, writeModelMetadata, writeParitySamples } from './model-files.ts';
+import { checkParity, readParitySamples, type ParityResult } from './parity.ts';
+import type { TrainingRecipe } from './recipe.ts';
+import { runTrainer, type TrainerOptions } from './trainer-process.ts';
+
+/** Scratch folder of one training run (git-ignored): tensors, manifest, trainer outputs. */
+export const TRAINING_WORK_DIR = resolve('training/out');
+
+export interface TrainModelRequest {
+  readonly seriesName: string;
+  readonly series: HourlySeries;
+  readonly calendar: SeriesCalendar;
+  readonly recipe: TrainingRecipe;
+  readonly version: string;
+  /** Training and validation targets end with this local day of the series. */
+  readonly untilDay: number;
+  /** Score the hours after training up to here (inclusive) with the ONNX model; null = no test. */
+  readonly testTo: HourMs | null;
+  /** Folder the model is published to (`<version>.onnx/.json/.parity.json`). */
+  readonly modelDir: string;
+  /** Recorded in the metadata: how to reproduce the model. */
+  readonly command: string;
+  readonly workDir?: string;
+  readonly trainer?: TrainerOptions;
+  readonly log?: (line: string) => void;
+}
+
+export interface TrainedModel {
+  readonly metadata: ModelMetadata;
+  readonly metadataPath: string;
+  readonly parity: ParityResult;
+  readonly backtest: BacktestReport | null;
+  readonly workDir: string;
+}
+
+/**
+ * One training run, end to end: tensors from the core's feature code → Python trainer → ONNX in the
+ * model folder → parity of onnxruntime-node against PyTorch → optional test-period back-test through
+ * the same adapter the service uses → metadata. Does not make the model anyone's default.
+ */
+export async function trainModel(request: TrainModelRequest): Promise<TrainedModel> {
+  const log = request.log ?? ((line: string) => console.log(line));
+  const started = Date.now();
+  const workDir = join(request.workDir ?? TRAINING_WORK_DIR, request.version);
+  const { recipe, series, calendar, version, modelDir } = request;
+
+  const dataset = await exportDataset({
+    series,
+    calendar,
+    recipe,
+    version,
+    untilDay: request.untilDay,
+    dir: workDir,
+  });
+  const { split, manifest } = dataset;
+  log(
+    `series ${request.seriesName} (${calendar.country ?? 'no holidays'}, ${calendar.timezone}): model ${version}`,
+  );
+  log(
+    `training targets ${split.trainingSpan.from} … ${split.trainingSpan.to} (${split.train.length} windows)`,
+  );
+  log(
+    `validation targets ${split.validationSpan.from} … ${split.validationSpan.to} (${split.validation.length} windows)`,
+  );
+  log(`tensors written to ${workDir} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+  const report = await runTrainer(dataset.manifestPath, manifest, request.trainer);
+
+  const onnx = await publishOnnx(modelDir, version, join(workDir, manifest.outputs.onnx));
+  const samples = await readParitySamples(workDir, manifest);
+  const parityFile = await writeParitySamples(modelDir, samples);
+  const lastHour = hourAt(series, series.values.length - 1);
+  const testFrom = dataset.trainEnd + HOUR_MS;
+  const testTo = request.testTo === null ? null : Math.min(request.testTo, lastHour);
+  const history = manifest.inputs[0]!;
+  const metadata: ModelMetadata = {
+    version,
+    createdAt: new Date().toISOString(),
+    featuresVersion: FEATURES_VERSION,
+    onnx: { ...onnx, opset: report.opset },
+    inputs: manifest.inputs.map((input) =>
+      input.role === 'history'
+        ? {
+            name: input.name,
+            shape: ['batch', input.width],
+            type: 'float32',
+            description: 'raw hourly actuals in MWh, oldest first; last column = origin hour',
+          }
+        : {
+            name: input.name,
+            shape: ['batch', input.width],
+            type: 'float32',
+            description: 'calendar features, order in src/core/features.ts',
+            columns: calendarFeatureNames(),
+          },
+    ),
+    output: {
+      name: 'forecast',
+      shape: ['batch', manifest.horizons, manifest.quantiles.length],
+      type: 'float32',
+      description: `MWh for horizons 1…${manifest.horizons} × quantiles (order in "quantiles")`,
+    },
+    windowHours: history.width,
+    horizons: manifest.horizons,
+    quantiles: manifest.quantiles,
+    series: request.seriesName,
+    calendar,
+    trainingSpan: split.trainingSpan,
+    validationSpan: split.validationSpan,
+    testSpan: testTo !== null && testFrom <= testTo ? { from: toIso(testFrom), to: toIso(testTo) } : null,
+    testMetrics: null,
+    training: { ...report, hyper: manifest.hyper, recipe, command: request.command },
+    paritySamples: parityFile,
+  };
+  let metadataPath = await writeModelMetadata(modelDir, metadata);
+
+  clearOnnxForecasterCache();
+  const forecaster = await loadOnnxForecaster(modelDir, version);
+  const parity = await checkParity(forecaster, samples);
+  log(
+    parity.ok
+      ? `ONNX parity with PyTorch: ${parity.values} values agree`
+      : `ONNX parity with PyTorch FAILED: worst excess ${parity.worstExcess} MWh`,
+  );
+
+  let backtest: BacktestReport | null = null;
+  let final = metadata;
+  if (metadata.testSpan && testTo !== null) {
+    const t = Date.now();
+    backtest = await runBacktest(series, { forecaster, calendar, from: testFrom, to: testTo });
+    log(
+      `test ${metadata.testSpan.from} … ${metadata.testSpan.to}: ${backtest.origins} origins scored in ${((Date.now() - t) / 1000).toFixed(2)} s`,
+    );
+    final = { ...metadata, testMetrics: summarizeBacktest(backtest) };
+    metadataPath = await writeModelMetadata(modelDir, final);
+    await writeFile(join(workDir, 'backtest.json'), JSON.stringify(backtest, null, 2));
+  }
+  return { metadata: final, metadataPath, parity, backtest, workDir };
+}

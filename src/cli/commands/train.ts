@@ -1,0 +1,163 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { setDefaultModel } from '../../adapters/training/model-files.ts';
+import { DEFAULT_RECIPE, TrainingRecipeSchema, type TrainingRecipe } from '../../adapters/training/recipe.ts';
+import { trainModel } from '../../adapters/training/train-model.ts';
+import { formatBacktestTable } from '../../core/backtest.ts';
+import { COUNTRY_TIMEZONES } from '../../core/calendar/holidays.ts';
+import { dayOfIso, utcOfLocal } from '../../core/calendar/localTime.ts';
+import { formatProblem, parseActualsCsv } from '../../core/csv.ts';
+import { InputError, ModelError } from '../../core/errors.ts';
+import type { SeriesCalendar } from '../../core/forecaster.ts';
+import { hourAt, toHourlySeries } from '../../core/hourly-series.ts';
+import { HOUR_MS } from '../../core/time.ts';
+import { note, say } from '../context.ts';
+import { knownCalendar, seriesDefaultsFor } from '../known-datasets.ts';
+
+/** Recipe flags: `--h1-weight` ↔ recipe.h1Weight, default from DEFAULT_RECIPE. */
+const RECIPE_FLAGS: Record<string, keyof TrainingRecipe> = {
+  window: 'windowHours',
+  'val-days': 'validationDays',
+  'max-train': 'maxTrain',
+  'half-life-years': 'halfLifeYears',
+  seed: 'seed',
+  epochs: 'epochs',
+  members: 'members',
+  hidden: 'hidden',
+  layers: 'layers',
+  dropout: 'dropout',
+  lr: 'lr',
+  'weight-decay': 'weightDecay',
+  'batch-size': 'batchSize',
+  patience: 'patience',
+  'h1-weight': 'h1Weight',
+  'holiday-weight': 'holidayWeight',
+  'interval-target': 'intervalTarget',
+  threads: 'threads',
+  workers: 'workers',
+};
+
+const camel = (flag: string): string => flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+interface TrainFlags {
+  csv?: string;
+  series?: string;
+  until?: string;
+  testTo?: string;
+  version?: string;
+  country?: string;
+  timezone?: string;
+  modelDir: string;
+  default: boolean;
+  [recipeFlag: string]: unknown;
+}
+
+/** The recipe from the flags (each defaulting to DEFAULT_RECIPE), checked by its schema. */
+export function recipeFromFlags(flags: Record<string, unknown>): TrainingRecipe {
+  const raw: Record<string, number> = { ...DEFAULT_RECIPE };
+  for (const [flag, key] of Object.entries(RECIPE_FLAGS)) {
+    const value = flags[camel(flag)];
+    if (value === undefined) continue;
+    const n = Number(value);
+    if (!Number.isFinite(n)) throw new InputError(`--${flag} must be a number, got "${String(value)}"`);
+    raw[key] = n;
+  }
+  const parsed = TrainingRecipeSchema.safeParse(raw);
+  if (!parsed.success) {
+    const flagOf = Object.fromEntries(Object.entries(RECIPE_FLAGS).map(([f, k]) => [k, f]));
+    throw new InputError(
+      parsed.error.issues
+        .map((i) => `--${flagOf[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`)
+        .join('; '),
+    );
+  }
+  return parsed.data;
+}
+
+/** `pulse train`: trains a model on a series' hourly actuals (formerly bin/train.ts). */
+export function registerTrainCommand(program: Command): Command {
+  const command = program
+    .command('train')
+    .description(
+      'train a model (PyTorch, exported to ONNX) on hourly actuals, check ONNX parity, score the hours after training, write <version>.onnx/.json to the model folder',
+    )
+    .option('--csv <file>', 'hourly actuals, header ts_utc,<value>')
+    .option('--series <name>', 'series name (names the model; known data sets bring their calendar)')
+    .option('--until <date>', 'last local day of training + validation (default: one year before the end)')
+    .option('--test-to <date>', 'last local day scored after training (default: the end of the data)')
+    .option('--version <name>', 'model version (default: pulse-mlp-<series>-<year of --until>)')
+    .option('--country <code>', 'holiday calendar (ISO 3166 alpha-2)')
+    .option('--timezone <iana>', 'local time zone of the load')
+    .option('--model-dir <dir>', 'folder the model is written to', 'model-artifacts')
+    .option('--no-default', 'do not make the model the folder default (registry.json)');
+  for (const [flag, key] of Object.entries(RECIPE_FLAGS)) {
+    command.option(`--${flag} <n>`, `recipe ${key} (default ${DEFAULT_RECIPE[key]})`);
+  }
+  return command.action(async (flags: TrainFlags) => {
+    if (!flags.csv || !flags.series) throw new InputError('train needs --csv FILE and --series NAME');
+    const recipe = recipeFromFlags(flags);
+    const seriesName = flags.series.toLowerCase();
+    const known = knownCalendar(seriesName) ?? knownCalendar(seriesDefaultsFor(flags.csv, {}).name);
+    const country = flags.country ?? known?.country ?? null;
+    const timezone =
+      flags.timezone ?? known?.timezone ?? (country ? COUNTRY_TIMEZONES[country] : undefined) ?? 'UTC';
+    const calendar: SeriesCalendar = { country, timezone };
+
+    let text: string;
+    try {
+      text = await readFile(flags.csv, 'utf8');
+    } catch (e) {
+      throw new InputError(`--csv ${flags.csv} cannot be read: ${(e as Error).message}`, { cause: e });
+    }
+    const parsed = parseActualsCsv(text, { file: flags.csv });
+    if (parsed.problems.length) {
+      note(`train: skipped ${parsed.problems.length} bad rows in ${flags.csv}`);
+      for (const p of parsed.problems.slice(0, 5)) note(`  ${formatProblem(p)}`);
+    }
+    const series = toHourlySeries(parsed.rows);
+    if (series.values.length === 0) throw new InputError(`--csv ${flags.csv} has no actuals`);
+    const lastHour = hourAt(series, series.values.length - 1);
+
+    const untilDay = localDay(
+      flags.until ?? new Date(lastHour - 365 * 24 * HOUR_MS).toISOString().slice(0, 10),
+      '--until',
+    );
+    const testTo = flags.testTo
+      ? utcOfLocal(timezone, localDay(flags.testTo, '--test-to') + 1, 0) - HOUR_MS
+      : lastHour;
+    const version =
+      flags.version ?? `pulse-mlp-${seriesName}-${new Date(untilDay * 24 * HOUR_MS).getUTCFullYear()}`;
+    const modelDir = resolve(flags.modelDir);
+    const started = Date.now();
+    const trained = await trainModel({
+      seriesName,
+      series,
+      calendar,
+      recipe,
+      version,
+      untilDay,
+      testTo,
+      modelDir,
+      command: `pulse train ${process.argv.slice(3).join(' ')}`,
+      log: say,
+    });
+    if (!trained.parity.ok) {
+      throw new ModelError(
+        `model ${version}: onnxruntime-node disagrees with PyTorch by up to ${trained.parity.worstExcess} MWh beyond the tolerance; not registered`,
+      );
+    }
+    if (trained.backtest) say(formatBacktestTable(trained.backtest, [1, 2, 3, 6, 12, 24]));
+    if (flags.default) {
+      await setDefaultModel(modelDir, version);
+      say(`registered ${version} as the default model`);
+    }
+    say(`done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${trained.metadataPath}`);
+  });
+}
+
+function localDay(text: string, flag: string): number {
+  const day = /^\d{4}-\d{2}-\d{2}$/.test(text) ? dayOfIso(text) : NaN;
+  if (!Number.isFinite(day)) throw new InputError(`${flag} "${text}" is not a date (YYYY-MM-DD)`);
+  return day;
+}
