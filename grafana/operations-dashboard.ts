@@ -1,5 +1,6 @@
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import { pulseDatasource } from './datasource.ts';
 import { defaultTable, defaultTimeseries, type Placement } from './panels.ts';
 import { sqlQuery } from './sql-query.ts';
 import { modelVariable, seriesVariable } from './variables.ts';
@@ -182,11 +183,65 @@ function failedRuns(at: Placement) {
   });
 }
 
+function champions(at: Placement) {
+  return defaultTable({
+    title: 'Models: champion of each series',
+    description:
+      'The model each series is served (its champion in the model registry), since when, the data it was trained to, its 1-hour-ahead MAE on the back-test that promoted it, and the newest retraining decision with its reason. "(default model)" means the series has no model of its own and is served the shipped default. Promotions are the dashed markers on the time series.',
+    at,
+    queries: [
+      sqlQuery(`
+        select s.name as series,
+               coalesce(m.version, s.model_version, '(default model)') as champion,
+               a.assigned_at as "since",
+               m.training_to as "trained to",
+               (m.backtest ->> 'maeH1')::float8 as "back-test 1 h MAE",
+               d.decided_at as "last decision",
+               case when d.promoted then 'promoted' when d.id is not null then 'kept champion' end as outcome,
+               d.reason
+        from series s
+        left join model_versions m on m.series_id = s.id and m.status = 'champion'
+        left join lateral (
+          select assigned_at from model_assignments
+          where model_assignments.series_id = s.id
+          order by assigned_at desc limit 1
+        ) a on true
+        left join lateral (
+          select id, decided_at, promoted, reason from retraining_decisions
+          where retraining_decisions.series_id = s.id
+          order by decided_at desc limit 1
+        ) d on true
+        where s.id in ($series)
+        order by 1`),
+    ],
+  }).overrideByName('back-test 1 h MAE', [{ id: 'decimals', value: 1 }]);
+}
+
+/** Each promotion of a model to champion, as a marker on every time series of the dashboard. */
+export function promotionAnnotation(): dashboard.AnnotationQueryBuilder {
+  return new dashboard.AnnotationQueryBuilder()
+    .name('Model promotions')
+    .datasource(pulseDatasource)
+    .enable(true)
+    .iconColor('rgba(31, 120, 193, 0.9)')
+    .target(
+      sqlQuery(`
+        select a.assigned_at as time,
+               s.name || ': ' || a.model_version || ' replaces ' || coalesce(a.previous_version, 'the default model')
+                 || ' (' || a.reason || ')' as text,
+               'promotion' as tags
+        from model_assignments a
+        join series s on s.id = a.series_id
+        where a.series_id in ($series) and $__timeFilter(a.assigned_at)
+        order by 1`),
+    );
+}
+
 export function operationsDashboard(): dashboard.DashboardBuilder {
   return new dashboard.DashboardBuilder('Pulse · Operations')
     .uid('pulse-operations')
     .description(
-      'Is Pulse healthy: runs, freshness and completeness of the actuals, revisions and fallbacks.',
+      'Is Pulse healthy: runs, freshness and completeness of the actuals, revisions and fallbacks, and which model each series is served.',
     )
     .tags(['pulse', 'operations'])
     .timezone('browser')
@@ -196,11 +251,13 @@ export function operationsDashboard(): dashboard.DashboardBuilder {
     .readonly()
     .withVariable(seriesVariable({ multi: true }))
     .withVariable(modelVariable({ multi: true }))
+    .annotation(promotionAnnotation())
     .withPanel(lastRuns({ x: 0, y: 0, w: 24, h: 7 }))
     .withPanel(actualsAge({ x: 0, y: 7, w: 12, h: 8 }))
     .withPanel(missingHours({ x: 12, y: 7, w: 12, h: 8 }))
     .withPanel(revisions({ x: 0, y: 15, w: 12, h: 8 }))
     .withPanel(fallbackRate({ x: 12, y: 15, w: 12, h: 8 }))
     .withPanel(runDurations({ x: 0, y: 23, w: 24, h: 7 }))
-    .withPanel(failedRuns({ x: 0, y: 31, w: 24, h: 8 }));
+    .withPanel(failedRuns({ x: 0, y: 31, w: 24, h: 8 }))
+    .withPanel(champions({ x: 0, y: 39, w: 24, h: 8 }));
 }

@@ -46,6 +46,11 @@ export interface BacktestOptions {
   readonly to: HourMs;
   /** Windows per forecaster call. */
   readonly batchSize?: number;
+  /**
+   * Use origins whose window of at least this many hours is complete: two models compared on the
+   * same period pass the larger of their windows, so both are scored on the very same pairs.
+   */
+  readonly minWindowHours?: number;
 }
 
 class IntervalAccumulator {
@@ -68,7 +73,7 @@ class IntervalAccumulator {
 export async function runBacktest(series: HourlySeries, options: BacktestOptions): Promise<BacktestReport> {
   const { forecaster, calendar, from, to } = options;
   const H = forecaster.horizons;
-  const windowHours = Math.max(forecaster.windowHours, 168);
+  const windowHours = Math.max(forecaster.windowHours, 168, options.minWindowHours ?? 0);
   const batchSize = options.batchSize ?? 4096;
   const complete = completeWindows(series, windowHours);
   const firstOrigin = Math.max(indexOf(series, from) - H, windowHours - 1);

@@ -1,3 +1,4 @@
+import { PostgresModelRegistry } from '../../src/adapters/postgres/model-registry.ts';
 import { PostgresPulseStore } from '../../src/adapters/postgres/pulse-store.ts';
 import { ensureSeries } from '../../src/adapters/postgres/series-repository.ts';
 import { syncHolidays } from '../../src/adapters/postgres/holidays-repository.ts';
@@ -28,6 +29,9 @@ export interface SeededPulse {
   /** The error text of the failed run that was recorded. */
   readonly failedRunError: string;
   readonly modelVersion: string;
+  /** The series given a model of its own in the registry (promoted after the forecasts were made), and that model. */
+  readonly championSeries: string;
+  readonly championVersion: string;
 }
 
 // A Monday; the eight weeks reach over Ramazan Bayramı (30 March – 1 April 2025) and its half-day eve.
@@ -95,7 +99,42 @@ export async function seedPulse(sql: Sql): Promise<SeededPulse> {
     values ('ingest', 'schedule', ${new Date(lastHour + 2 * HOUR_MS)}, ${new Date(lastHour + 2 * HOUR_MS + 4000)},
             4000, 'failed', 3, ${failedRunError})`;
 
+  // The registry: one series got a model of its own (after every forecast above, so the streams stay as they were).
+  const championSeries = 'east';
+  const championVersion = 'pulse-mlp-east-seed';
+  const east = series.find((s) => s.name === championSeries)!;
+  const registry = new PostgresModelRegistry(sql);
+  await registry.registerCandidate({
+    version: championVersion,
+    seriesId: east.id,
+    windowHours: 168,
+    horizons: 24,
+    quantiles: [0.1, 0.5, 0.9],
+    sha256: 'e'.repeat(64),
+    metadata: {},
+    trainingSpan: { from: new Date(firstHour).toISOString(), to: new Date(backfillFrom).toISOString() },
+    dataFingerprint: 'f'.repeat(64),
+    hyperParameters: { windowHours: 168 },
+    validation: { mapeH1: 0.5 },
+    backtest: { maeH1: 101.5 },
+    storeUri: '/models',
+  });
+  await registry.promote(east.id, championVersion, 'first model of the series');
+  await registry.recordDecision({
+    seriesId: east.id,
+    challengerVersion: championVersion,
+    championVersion: null,
+    promoted: true,
+    reason: 'no champion to compare with: first model of the series',
+    backtestFrom: null,
+    backtestTo: null,
+    challengerFigures: null,
+    championFigures: null,
+  });
+
   return {
+    championSeries,
+    championVersion,
     series: series.map((s) => ({ id: s.id, name: s.name })),
     firstHour,
     lastHour,

@@ -100,6 +100,17 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     'failed series',
     'error',
   ],
+  'operations/annotation: Model promotions': ['time', 'text', 'tags'],
+  'operations/panel: Models: champion of each series A': [
+    'series',
+    'champion',
+    'since',
+    'trained to',
+    'back-test 1 h MAE',
+    'last decision',
+    'outcome',
+    'reason',
+  ],
 };
 
 describe('dashboard SQL on a seeded database', () => {
@@ -163,8 +174,10 @@ describe('dashboard SQL on a seeded database', () => {
     expect(rows('forecast/variable: series')).toEqual(
       seed.series.map((s) => ({ __text: s.name, __value: String(s.id) })),
     );
+    // Versions with forecasts first, then the registered ones without (a champion promoted after the runs).
     expect(rows('forecast/variable: model')).toEqual([
       { __text: seed.modelVersion, __value: seed.modelVersion },
+      { __text: seed.championVersion, __value: seed.championVersion },
     ]);
   });
 
@@ -177,6 +190,21 @@ describe('dashboard SQL on a seeded database', () => {
       },
     });
     expect(two.map((r) => r.series).sort()).toEqual(['east', 'south']);
+  });
+
+  it('shows each series its champion or the default model, and marks the promotion', () => {
+    const champions = rows('operations/panel: Models: champion of each series A');
+    expect(champions.map((r) => [r.series, r.champion, r.outcome])).toEqual([
+      ['east', seed.championVersion, 'promoted'],
+      ['north', '(default model)', null],
+      ['south', '(default model)', null],
+    ]);
+    expect(num(champions[0]!['back-test 1 h MAE'])).toBe(101.5);
+    const promotions = rows('operations/annotation: Model promotions');
+    expect(promotions).toHaveLength(1);
+    expect(promotions[0]!.text).toBe(
+      `east: ${seed.championVersion} replaces the default model (first model of the series)`,
+    );
   });
 
   it('marks the holidays of the series country in the range (Ramazan Bayramı 2025)', () => {

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { decidePromotion, DEFAULT_PROMOTION_POLICY } from '../../src/core/model-selection.ts';
+import type { ModelFigures } from '../../src/core/ports/model-registry.ts';
+
+const base: ModelFigures = {
+  from: '2025-03-01T00:00:00.000Z',
+  to: '2025-04-25T23:00:00.000Z',
+  origins: 1344,
+  maeH1: 200,
+  maeH24: 600,
+  mapeH1: 0.5,
+  mapeH24: 1.5,
+  holidayMaeH1: 300,
+  holidayHours: 48,
+  coverage: 0.8,
+  persistenceMaeH1: 1200,
+};
+const passed = { parityOk: true, contractOk: true };
+
+describe('decidePromotion', () => {
+  it('promotes a challenger better by the margin at 1 h and 24 h, no worse on holidays and coverage', () => {
+    const d = decidePromotion({ ...base, maeH1: 190, maeH24: 580, holidayMaeH1: 290 }, base, passed);
+    expect(d.promoted).toBe(true);
+    expect(d.reason).toMatch(/1 h MAE 190.0 vs 200.0, 24 h MAE 580.0 vs 600.0/);
+  });
+
+  it('keeps the champion when one horizon is not better by the margin (2 %)', () => {
+    // 1 h is 1.5 % better only: below the margin.
+    const d = decidePromotion({ ...base, maeH1: 197, maeH24: 500 }, base, passed);
+    expect(d).toEqual({
+      promoted: false,
+      reason: 'kept the champion: 1 h MAE 197.0 vs champion 200.0 (needs ≤ 196.0)',
+    });
+  });
+
+  it('keeps the champion when holiday hours or coverage get worse', () => {
+    const holiday = decidePromotion({ ...base, maeH1: 150, maeH24: 500, holidayMaeH1: 301 }, base, passed);
+    expect(holiday.promoted).toBe(false);
+    expect(holiday.reason).toContain('holiday 1 h MAE 301.0 vs champion 300.0');
+    const coverage = decidePromotion({ ...base, maeH1: 150, maeH24: 500, coverage: 0.77 }, base, passed);
+    expect(coverage.promoted).toBe(false);
+    expect(coverage.reason).toContain('coverage 77.0 % vs champion 80.0 %');
+    // Within the 1-point tolerance: promoted.
+    expect(
+      decidePromotion({ ...base, maeH1: 150, maeH24: 500, coverage: 0.795 }, base, passed).promoted,
+    ).toBe(true);
+  });
+
+  it('never promotes a challenger that failed parity or the contract, however good its figures', () => {
+    const great = { ...base, maeH1: 10, maeH24: 10, holidayMaeH1: 10 };
+    expect(
+      decidePromotion(great, base, { parityOk: false, contractOk: true, problem: 'off by 3 MWh' }),
+    ).toEqual({
+      promoted: false,
+      reason: 'ONNX parity failed: off by 3 MWh',
+    });
+    expect(decidePromotion(great, null, { parityOk: true, contractOk: false }).promoted).toBe(false);
+  });
+
+  it('promotes the first model of a series, unless the back-test period is too short to trust', () => {
+    expect(decidePromotion(base, null, passed).promoted).toBe(true);
+    const short = decidePromotion({ ...base, origins: 100 }, null, passed);
+    expect(short).toEqual({
+      promoted: false,
+      reason: `only 100 origins in the back-test period (need ${DEFAULT_PROMOTION_POLICY.minOrigins})`,
+    });
+  });
+});
