@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { createPostgresStores } from '../src/adapters/postgres/stores.ts';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { freePort, startEphemeralDatabase } from '../src/adapters/embedded-db.ts';
 import type { Sql } from '../src/adapters/postgres/client.ts';
 import { runMigrations } from '../src/adapters/postgres/migrate.ts';
-import { ensureSeries } from '../src/adapters/postgres/series-repository.ts';
 import type { SeriesInfo } from '../src/core/series.ts';
 import { generateSyntheticSeries, mulberry32 } from '../src/core/synthetic.ts';
 import { HOUR_MS } from '../src/core/time.ts';
@@ -100,7 +100,7 @@ export async function createSeries(sql: Sql, count: number): Promise<SeriesInfo[
     country: 'TR',
     timezone: 'Europe/Istanbul',
   }));
-  return ensureSeries(sql, defs);
+  return createPostgresStores(sql).series.ensureSeries(defs);
 }
 
 /** Hourly actuals of many series in column form, ready for one unnest insert. */

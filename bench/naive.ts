@@ -3,7 +3,7 @@
  * set-based ones: the same inputs, the same forecasting and scoring rules, the same rows stored, but
  * one query per window read and one statement per row written. Bench only; never used by Pulse.
  */
-import type { PostgresPulseStore } from '../src/adapters/postgres/pulse-store.ts';
+import type { PostgresStores } from '../src/adapters/postgres/stores.ts';
 import type { Sql } from '../src/adapters/postgres/client.ts';
 import { forecastOrigins } from '../src/core/forecasting.ts';
 import type { SeriesInfo } from '../src/core/series.ts';
@@ -26,7 +26,7 @@ const date = (ms: number) => new Date(ms);
 /** Backfill one series origin by origin: read its window, forecast it alone, insert each horizon's row. */
 export async function naiveBackfill(
   sql: Sql,
-  store: PostgresPulseStore,
+  store: PostgresStores,
   resolver: ForecastResolver,
   request: { series: SeriesInfo; from: number; to: number; budgetMs: number },
 ): Promise<NaiveOutcome> {
@@ -38,7 +38,7 @@ export async function naiveBackfill(
   let done = 0;
   let rowsWritten = 0;
   await recordRun(
-    store,
+    store.runs,
     { functionName: 'backfill', trigger: 'bench-naive', scheduledFor: null },
     async () => {
       for (let origin = firstOrigin; origin <= lastOrigin; origin += HOUR_MS) {
@@ -90,7 +90,7 @@ interface PredictionKey {
  */
 export async function naiveEvaluation(
   sql: Sql,
-  store: PostgresPulseStore,
+  store: PostgresStores,
   request: { since: number; until: number; now: number; budgetMs: number },
 ): Promise<NaiveOutcome> {
   const t0 = performance.now();
@@ -98,7 +98,7 @@ export async function naiveEvaluation(
   let rowsWritten = 0;
   let total = 0;
   await recordRun(
-    store,
+    store.runs,
     { functionName: 'evaluate', trigger: 'bench-naive', scheduledFor: null },
     async () => {
       const predictions = await sql<PredictionKey[]>`
@@ -142,7 +142,7 @@ export async function naiveEvaluation(
         rowsWritten++;
         if (performance.now() - t0 > request.budgetMs) break;
       }
-      await store.refreshRollups(request.now);
+      await store.evaluations.refreshRollups(request.now);
       return { summary: {}, finish: finish(rowsWritten) };
     },
   );

@@ -1,4 +1,4 @@
-import { PostgresPulseStore } from '../src/adapters/postgres/pulse-store.ts';
+import { createPostgresStores } from '../src/adapters/postgres/stores.ts';
 import type { PredictionRow } from '../src/core/predictions.ts';
 import { mulberry32 } from '../src/core/synthetic.ts';
 import { HOUR_MS } from '../src/core/time.ts';
@@ -59,7 +59,7 @@ export async function benchHourly(
     const actuals = syntheticActuals(series, NOW - history * HOUR_MS, NOW + (warmup + reps) * HOUR_MS);
     await insertActuals(db.sql, actuals, NOW - history * HOUR_MS, NOW - HOUR_MS);
     await db.sql`vacuum analyze actuals`;
-    const store = new PostgresPulseStore(db.sql);
+    const store = createPostgresStores(db.sql);
     const forecastRuns: number[] = [];
     const evaluateRuns: number[] = [];
     const forecastQueries: number[] = [];
@@ -155,7 +155,7 @@ export async function benchHourly(
       id: 'hourly',
       title: 'Hourly run end to end (local PostgreSQL, ingest excluded)',
       method:
-        'runForecast then runEvaluation from src/core/use-cases with PostgresPulseStore on the embedded PostgreSQL 17, ' +
+        'runForecast then runEvaluation from src/core/use-cases with the PostgreSQL stores (src/adapters/postgres/stores.ts) on the embedded PostgreSQL 17, ' +
         'a warm process (model loaded, connection open, 2 unmeasured runs first). Each repetition is the next hour. ' +
         'Round trips = statements counted with postgres.js `debug` (incl. the run record insert/update).',
       figures,
@@ -178,7 +178,7 @@ export async function benchBackfill(
   const to = from + (hours - 1) * HOUR_MS;
   const history = Math.max(options.resolver.maxWindowHours, 336) + 48;
   await seedActuals(db.sql, [series!], from - history * HOUR_MS, to);
-  const store = new PostgresPulseStore(db.sql);
+  const store = createPostgresStores(db.sql);
   const clear = async () => {
     await db.sql`truncate evaluations, predictions`;
   };
@@ -287,8 +287,8 @@ export async function benchEvaluation(
       reason: null,
     };
   });
-  const store = new PostgresPulseStore(db.sql);
-  await store.writePredictions(rows, null);
+  const store = createPostgresStores(db.sql);
+  await store.forecasts.writePredictions(rows, null);
   await db.sql`analyze predictions`;
   const now = last + HOUR_MS + 17 * MINUTE;
   const clear = async () => {
@@ -389,10 +389,10 @@ export async function benchRollups(options: PipelineOptions): Promise<Section> {
   await db.sql`vacuum analyze`;
   const [counted] = await db.sql<{ count: number }[]>`select count(*)::int as count from evaluations`;
   const count = counted!.count;
-  const store = new PostgresPulseStore(db.sql);
+  const store = createPostgresStores(db.sql);
   let rows = 0;
   const spread = await timeRuns({ repetitions: reps, warmup: 1 }, async () => {
-    rows = (await store.refreshRollups(end + 17 * MINUTE)).length;
+    rows = (await store.evaluations.refreshRollups(end + 17 * MINUTE)).length;
   });
   return {
     id: 'rollups',

@@ -1,59 +1,16 @@
 import { fileURLToPath } from 'node:url';
 import { GrafanaClient } from '@aws-sdk/client-grafana';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { provision, type ProvisioningConfig, type ProvisioningDeps } from './provision.ts';
+import { createProvisioningHandler } from '../../src/adapters/grafana/handler.ts';
+import { lambdaHandler } from '../../src/adapters/lambda/handler.ts';
 
-/**
- * Custom resource (CDK Provider framework onEvent) that provisions the Grafana workspace. The same
- * function runs when the read-only user's password rotates (an EventBridge rule sends the same
- * properties with RequestType "Update"), so Grafana never keeps a password that stopped working.
- */
-export interface ProvisioningEvent {
-  readonly RequestType: 'Create' | 'Update' | 'Delete';
-  readonly PhysicalResourceId?: string;
-  readonly ResourceProperties: ProvisioningConfig & {
-    readonly ServiceToken?: string;
-    readonly ContentHash?: string;
-  };
-}
-
-export interface ProvisioningResponse {
-  readonly PhysicalResourceId: string;
-  readonly Data?: Record<string, string>;
-}
-
-const REQUIRED: ReadonlyArray<keyof ProvisioningConfig> = [
-  'WorkspaceId',
-  'WorkspaceEndpoint',
-  'ReaderSecretArn',
-  'DatabaseHost',
-  'DatabasePort',
-  'DatabaseName',
-  'DataSourceUid',
-  'FolderUid',
-];
-
-export async function onEvent(
-  event: ProvisioningEvent,
-  deps: ProvisioningDeps,
-): Promise<ProvisioningResponse> {
-  const props = event.ResourceProperties;
-  const missing = REQUIRED.filter((key) => !props[key]);
-  if (missing.length) throw new Error(`custom resource property missing: ${missing.join(', ')}`);
-  const physicalId = `pulse-grafana-${props.WorkspaceId}`;
-  // The workspace is deleted with the stack; removing dashboards first would only slow that down.
-  if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId ?? physicalId };
-  const result = await provision(props, deps);
-  console.log(JSON.stringify({ message: 'grafana provisioned', workspaceId: props.WorkspaceId, ...result }));
-  return { PhysicalResourceId: physicalId, Data: { Dashboards: result.dashboards.join(',') } };
-}
-
-let clients: Pick<ProvisioningDeps, 'grafana' | 'secrets'> | undefined;
-
-export const handler = async (event: ProvisioningEvent): Promise<ProvisioningResponse> => {
-  clients ??= { grafana: new GrafanaClient({}), secrets: new SecretsManagerClient({}) };
-  return onEvent(event, {
-    ...clients,
-    dashboardsDir: fileURLToPath(new URL('./dashboards/', import.meta.url)),
-  });
-};
+/** The Grafana provisioner custom resource; the bundle carries the dashboards in ./dashboards. */
+export const handler = lambdaHandler('grafana-provisioner', (runtime) =>
+  createProvisioningHandler(
+    {
+      grafana: new GrafanaClient({}),
+      secrets: runtime.secrets(),
+      dashboardsDir: fileURLToPath(new URL('./dashboards/', import.meta.url)),
+    },
+    runtime.logger,
+  ),
+);

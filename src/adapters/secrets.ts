@@ -1,13 +1,69 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigurationError } from '../core/errors.ts';
 
-/** The JSON of an RDS-managed (or RDS-format) database secret; host/port/dbname may be absent. */
-export interface DatabaseSecret {
+/**
+ * The one way Pulse reads a secret. Errors name the secret, never its text: Node's JSON.parse error
+ * quotes its input, so a malformed secret would otherwise reach the logs.
+ */
+export async function readSecretJson(
+  client: SecretsManagerClient,
+  secretArn: string,
+): Promise<Record<string, unknown>> {
+  const reply = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
+  if (!reply.SecretString) throw new ConfigurationError(`secret ${secretArn} has no string value`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(reply.SecretString);
+  } catch {
+    // Never echo the value (nor the parser's message, which quotes it): it is a credential.
+    throw new ConfigurationError(`secret ${secretArn} is not JSON`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigurationError(`secret ${secretArn} is not a JSON object`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+export interface UsernamePassword {
   readonly username: string;
   readonly password: string;
+}
+
+/** The JSON of an RDS-managed (or RDS-format) database secret; host/port/dbname may be absent. */
+export interface DatabaseSecret extends UsernamePassword {
   readonly host?: string;
   readonly port?: number;
   readonly dbname?: string;
+}
+
+/** Reads a database secret in the RDS format (username, password, host, port, dbname). */
+export async function readDatabaseSecret(
+  client: SecretsManagerClient,
+  secretArn: string,
+): Promise<DatabaseSecret> {
+  const parsed = await readSecretJson(client, secretArn);
+  return {
+    ...credentialsOf(parsed, secretArn),
+    host: typeof parsed.host === 'string' ? parsed.host : undefined,
+    port: parsed.port === undefined ? undefined : Number(parsed.port),
+    dbname: typeof parsed.dbname === 'string' ? parsed.dbname : undefined,
+  };
+}
+
+/** Reads a {username, password} JSON secret (EPİAŞ credentials, the Grafana reader, a database user). */
+export async function readCredentialsSecret(
+  client: SecretsManagerClient,
+  secretArn: string,
+): Promise<UsernamePassword> {
+  return credentialsOf(await readSecretJson(client, secretArn), secretArn);
+}
+
+function credentialsOf(parsed: Record<string, unknown>, secretArn: string): UsernamePassword {
+  const { username, password } = parsed;
+  if (typeof username !== 'string' || !username || typeof password !== 'string' || !password) {
+    throw new ConfigurationError(`secret ${secretArn} lacks "username" or "password"`);
+  }
+  return { username, password };
 }
 
 export interface DatabaseEndpoint {
@@ -17,35 +73,11 @@ export interface DatabaseEndpoint {
   readonly ssl: boolean;
 }
 
-/** Reads a database secret; the value is cached by the caller and re-read once after an auth failure. */
-export async function readDatabaseSecret(
-  client: SecretsManagerClient,
-  secretArn: string,
-): Promise<DatabaseSecret> {
-  const reply = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
-  if (!reply.SecretString) throw new ConfigurationError(`secret ${secretArn} has no string value`);
-  let parsed: Partial<DatabaseSecret>;
-  try {
-    parsed = JSON.parse(reply.SecretString) as Partial<DatabaseSecret>;
-  } catch {
-    // Never echo the value: it is a credential.
-    throw new ConfigurationError(
-      `secret ${secretArn} is not JSON in the RDS format (username, password, host, port, dbname)`,
-    );
-  }
-  if (typeof parsed.username !== 'string' || typeof parsed.password !== 'string') {
-    throw new ConfigurationError(`secret ${secretArn} lacks "username" or "password"`);
-  }
-  return {
-    username: parsed.username,
-    password: parsed.password,
-    host: parsed.host,
-    port: parsed.port === undefined ? undefined : Number(parsed.port),
-    dbname: parsed.dbname,
-  };
-}
-
-/** A postgres:// URL from a secret and the endpoint from the environment (the environment wins for host/port/db). */
+/**
+ * A postgres:// URL from a secret and the endpoint the environment names. One rule everywhere: the
+ * environment wins for host, port and database (the stack knows where its database is); the secret's
+ * values fill what the environment leaves out.
+ */
 export function databaseUrlFromSecret(secret: DatabaseSecret, endpoint: DatabaseEndpoint): string {
   const host = endpoint.host ?? secret.host;
   if (!host)
@@ -57,16 +89,7 @@ export function databaseUrlFromSecret(secret: DatabaseSecret, endpoint: Database
   return `postgres://${user}:${password}@${host}:${port}/${encodeURIComponent(database)}${endpoint.ssl ? '?sslmode=require' : ''}`;
 }
 
-export interface UsernamePassword {
-  readonly username: string;
-  readonly password: string;
-}
-
-/** Reads a {username, password} JSON secret (e.g. EPİAŞ credentials). */
-export async function readCredentialsSecret(
-  client: SecretsManagerClient,
-  secretArn: string,
-): Promise<UsernamePassword> {
-  const secret = await readDatabaseSecret(client, secretArn);
-  return { username: secret.username, password: secret.password };
+/** The Secrets Manager client of a process (a Lambda container keeps one). */
+export function createSecretsClient(): SecretsManagerClient {
+  return new SecretsManagerClient({});
 }

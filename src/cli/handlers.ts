@@ -1,30 +1,51 @@
-import { MODEL_DIR } from './paths.ts';
+import { createObservability } from '../adapters/observability.ts';
+import { createEvaluateHandler } from '../adapters/lambda/evaluate.ts';
+import { createForecastHandler, createForecastJobs, type ForecastJobs } from '../adapters/lambda/forecast.ts';
+import type { Handler } from '../adapters/lambda/handler.ts';
+import { createIngestHandler } from '../adapters/lambda/ingest.ts';
+import type { ForecastHandlerResult } from '../adapters/lambda/forecast.ts';
+import type { EvaluateHandlerResult } from '../adapters/lambda/evaluate.ts';
+import { openModels } from '../adapters/models.ts';
+import { openRuntime, type Runtime } from '../adapters/runtime.ts';
+import type { IngestSummary } from '../core/use-cases/run-ingest.ts';
+import { cliConfig } from './config.ts';
 
 /**
- * The CLI runs the very Lambda handlers that run in AWS, in-process against the local database, so the
- * local pipeline and the deployed one cannot drift apart.
+ * The CLI runs the very handlers that run in AWS, in-process against the local database, so the local
+ * pipeline and the deployed one cannot drift apart. They share one runtime, closed at the end.
  */
 export interface LocalHandlers {
-  forecast(event: unknown): Promise<unknown>;
-  evaluate(event: unknown): Promise<unknown>;
+  readonly runtime: Runtime;
+  readonly forecast: Handler<unknown, ForecastHandlerResult>;
+  readonly evaluate: Handler<unknown, EvaluateHandlerResult>;
+  /** The forecast function's jobs with typed results. */
+  readonly jobs: ForecastJobs;
+  /** Only when INGEST_SOURCE configures a source. */
+  readonly ingest: Handler<unknown, IngestSummary> | null;
   /** Closes the handlers' database connection (a Lambda container keeps it; a CLI process must not). */
   close(): Promise<void>;
 }
 
-export async function loadHandlers(
-  databaseUrl: string,
-  options: { verbose?: boolean } = {},
-): Promise<LocalHandlers> {
-  process.env.DATABASE_URL = databaseUrl;
-  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true'; // no CloudWatch here: keep EMF lines off the terminal
-  process.env.POWERTOOLS_LOG_LEVEL ??= options.verbose ? 'INFO' : 'SILENT';
-  process.env.MODEL_DIR ??= MODEL_DIR; // the project's models, from any working directory
-  const [forecast, evaluate, database] = await Promise.all([
-    import('../../functions/forecast/index.ts'),
-    import('../../functions/evaluate/index.ts'),
-    import('../../functions/shared/database.ts'),
-  ]);
-  return { forecast: forecast.handler, evaluate: evaluate.handler, close: database.resetDatabase };
+export function openHandlers(databaseUrl: string, options: { verbose?: boolean } = {}): LocalHandlers {
+  const config = cliConfig(databaseUrl);
+  const runtime = openRuntime(config, {
+    // No CloudWatch here: metrics are dropped, logs shown with --verbose.
+    observability: createObservability({
+      serviceName: config.serviceName,
+      metricsNamespace: config.metricsNamespace,
+      logLevel: options.verbose ? 'INFO' : 'SILENT',
+      metricsDisabled: true,
+    }),
+  });
+  const models = openModels(config);
+  return {
+    runtime,
+    forecast: createForecastHandler(runtime, models),
+    evaluate: createEvaluateHandler(runtime),
+    jobs: createForecastJobs(runtime, models),
+    ingest: config.ingest.source ? createIngestHandler(runtime) : null,
+    close: () => runtime.close(),
+  };
 }
 
 /** The event EventBridge delivers for a schedule tick at `time`. */
@@ -42,13 +63,13 @@ export function scheduledEvent(time: number): Record<string, unknown> {
   };
 }
 
-/** Loads the handlers for one command and closes their connection afterwards. */
+/** Opens the handlers for one command and closes their connection afterwards. */
 export async function withHandlers<T>(
   databaseUrl: string,
   options: { verbose?: boolean },
   work: (handlers: LocalHandlers) => Promise<T>,
 ): Promise<T> {
-  const handlers = await loadHandlers(databaseUrl, options);
+  const handlers = openHandlers(databaseUrl, options);
   try {
     return await work(handlers);
   } finally {

@@ -1,19 +1,20 @@
 import { join } from 'node:path';
-import postgres from 'postgres';
 import {
   isLocalDatabaseRunning,
   runningPort,
   startLocalDatabase,
   stopLocalDatabase,
 } from '../adapters/embedded-db.ts';
+import { ensureDatabase } from '../adapters/postgres/admin.ts';
 import { connect, type Sql } from '../adapters/postgres/client.ts';
 import { runMigrations } from '../adapters/postgres/migrate.ts';
 import { DatabaseError } from '../core/errors.ts';
+import { cliConfig } from './config.ts';
 import { PULSE_DIR } from './paths.ts';
 
 /** The project's own PostgreSQL: a git-ignored data directory under the project. */
 export const LOCAL_DATA_DIR = join(PULSE_DIR, 'pg');
-export const LOCAL_PORT = Number(process.env.PULSE_DB_PORT ?? 54329);
+export const LOCAL_PORT = cliConfig().localPort;
 const LOCAL_DATABASE = 'pulse';
 const LOCAL_USER = 'postgres';
 const LOCAL_PASSWORD = 'pulse-local';
@@ -37,7 +38,7 @@ export interface DatabaseHandle {
  * and migrated on first use.
  */
 export async function openDatabase(options: { log?: (line: string) => void } = {}): Promise<DatabaseHandle> {
-  const external = process.env.DATABASE_URL;
+  const external = cliConfig().database.url;
   if (external) {
     const sql = connect(external);
     await migrateOrExplain(sql, external);
@@ -50,16 +51,12 @@ export async function openDatabase(options: { log?: (line: string) => void } = {
     password: LOCAL_PASSWORD,
   });
   if (startedHere) options.log?.(`started local PostgreSQL in ${LOCAL_DATA_DIR} on port ${LOCAL_PORT}`);
-  const admin = postgres(localUrl('postgres'), { max: 1, onnotice: () => undefined });
+  let url: string;
   try {
-    const [exists] = await admin`select 1 from pg_database where datname = ${LOCAL_DATABASE}`;
-    if (!exists) await admin.unsafe(`create database ${LOCAL_DATABASE}`); // a constant name, not input
+    url = await ensureDatabase(localUrl(), LOCAL_DATABASE);
   } catch (error) {
     throw unreachable(error, localUrl('postgres'));
-  } finally {
-    await admin.end();
   }
-  const url = localUrl();
   const sql = connect(url);
   await migrateOrExplain(sql, url);
   return { sql, url, startedHere, close: () => sql.end({ timeout: 2 }) };

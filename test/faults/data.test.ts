@@ -2,8 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresPulseStore } from '../../src/adapters/postgres/pulse-store.ts';
-import { ensureSeries } from '../../src/adapters/postgres/series-repository.ts';
+import { createPostgresStores } from '../../src/adapters/postgres/stores.ts';
 import { importActuals } from '../../src/cli/commands/import.ts';
 import { HOUR_MS, toIso } from '../../src/core/time.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
@@ -46,7 +45,7 @@ describe('data faults, through the real forecast, evaluate and ingest handlers',
     db = await createTestDatabase();
     source = await startFakeHttpServer();
     csvDir = await mkdtemp(join(tmpdir(), 'pulse-faults-'));
-    handlers = await loadHandlers({
+    handlers = loadHandlers({
       DATABASE_URL: db.url,
       INGEST_SOURCE: 'http',
       INGEST_HTTP_URL: `${source.baseUrl}/load`,
@@ -193,7 +192,7 @@ describe('data faults, through the real forecast, evaluate and ingest handlers',
         const arrived = (await import('../../src/core/synthetic.ts'))
           .generateSyntheticSeries({ from: hour(0), to: hour(HISTORY), level: 30_000, seed: 7 })
           .slice(HISTORY - late);
-        await new PostgresPulseStore(db.sql).upsertActuals(series.id, arrived, hour(HISTORY + 1));
+        await createPostgresStores(db.sql).actuals.upsertActuals(series.id, arrived, hour(HISTORY + 1));
         const next = await forecast(name, hour(HISTORY + 1) + 7 * 60_000);
         expect(next.okSeries).toBe(1);
         expect(next.missedOrigins).toBe(late);
@@ -219,7 +218,7 @@ describe('data faults, through the real forecast, evaluate and ingest handlers',
     const { series } = await seedSeries(db.sql, { name }, HISTORY - 200);
     const first = await forecast(name, hour(HISTORY - 200) + 7 * 60_000);
     expect(first.missedOrigins).toBe(0);
-    await new PostgresPulseStore(db.sql).upsertActuals(
+    await createPostgresStores(db.sql).actuals.upsertActuals(
       series.id,
       (await import('../../src/core/synthetic.ts'))
         .generateSyntheticSeries({ from: hour(0), to: hour(HISTORY - 1), level: 30_000, seed: 7 })
@@ -260,7 +259,7 @@ describe('data faults, through the real forecast, evaluate and ingest handlers',
     const current = await db.sql<{ hour: Date; value: number }[]>`
       select hour, value from actuals where series_id = ${series.id}
         and hour = any(${revisedHours.map((h) => new Date(h).toISOString())}::timestamptz[]) order by hour`;
-    const revision = await new PostgresPulseStore(db.sql).upsertActuals(
+    const revision = await createPostgresStores(db.sql).actuals.upsertActuals(
       series.id,
       current.map((r) => ({ hour: r.hour.getTime(), value: r.value * 1.05 })),
       hour(HISTORY) + 30 * 60_000,
@@ -335,7 +334,7 @@ describe('data faults, through the real forecast, evaluate and ingest handlers',
     ])(
       'ingest: a reply with $what is refused whole; nothing stored changes; the run is recorded failed',
       async ({ item, message }) => {
-        await ensureSeries(db.sql, [{ name: 'ingested' }]);
+        await createPostgresStores(db.sql).series.ensureSeries([{ name: 'ingested' }]);
         const now = hour(HISTORY) + 20 * 60_000;
         const good = { hour: toIso(hour(HISTORY - 2)), mwh: 30_100 };
         const bad =
@@ -358,10 +357,10 @@ describe('data faults, through the real forecast, evaluate and ingest handlers',
     it('the database refuses a negative or infinite actual even if a caller skipped validation, atomically', async () => {
       const { series } = await seedSeries(db.sql, { name: 'guarded' }, 24);
       const before = await snapshotStore(db.sql);
-      const store = new PostgresPulseStore(db.sql);
+      const store = createPostgresStores(db.sql);
       for (const value of [-1, Infinity]) {
         const error = await caught(() =>
-          store.upsertActuals(
+          store.actuals.upsertActuals(
             series.id,
             [
               { hour: hour(24), value: 5 },
@@ -462,12 +461,18 @@ describe('data faults, through the real forecast, evaluate and ingest handlers',
     it('forecasting a New York series across the fall-back night uses one value per real hour', async () => {
       const name = 'dst-forecast';
       const start = Date.UTC(2016, 9, 20, 0);
-      const [series] = await ensureSeries(db.sql, [{ name, timezone: 'America/New_York', country: 'US' }]);
+      const [series] = await createPostgresStores(db.sql).series.ensureSeries([
+        { name, timezone: 'America/New_York', country: 'US' },
+      ]);
       const rows = Array.from({ length: 24 * 18 }, (_, i) => ({
         hour: start + i * HOUR_MS,
         value: 1000 + (i % 24),
       }));
-      await new PostgresPulseStore(db.sql).upsertActuals(series!.id, rows, start + rows.length * HOUR_MS);
+      await createPostgresStores(db.sql).actuals.upsertActuals(
+        series!.id,
+        rows,
+        start + rows.length * HOUR_MS,
+      );
       const asOf = start + rows.length * HOUR_MS + 7 * 60_000; // 2016-11-07T00:07Z, after the change
       const summary = await forecast(name, asOf);
       expect(summary.okSeries).toBe(1);

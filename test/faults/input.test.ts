@@ -158,7 +158,7 @@ describe('malformed input against the database', () => {
     db = await createTestDatabase();
     await seedSeries(db.sql, { name: 'grid' }, 24 * 21);
     dir = await mkdtemp(join(tmpdir(), 'pulse-input-'));
-    handlers = await loadHandlers({ DATABASE_URL: db.url });
+    handlers = loadHandlers({ DATABASE_URL: db.url });
   });
   afterAll(async () => {
     await handlers.resetDatabase();

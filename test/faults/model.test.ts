@@ -102,7 +102,7 @@ describe('a missing, truncated or checksum-mismatched model file', () => {
     '$fault: the run refuses with a ModelError naming the file; nothing stored changes',
     async ({ prepare, message }) => {
       await prepare();
-      const handlers = await loadHandlers({
+      const handlers = loadHandlers({
         DATABASE_URL: db.url,
         MODEL_DIR: dir,
         PULSE_DEFAULT_MODEL: undefined,
@@ -123,7 +123,7 @@ describe('a missing, truncated or checksum-mismatched model file', () => {
 
   it('recovery without a good file: the baseline as default model (PULSE_DEFAULT_MODEL) keeps forecasts coming', async () => {
     await writeModel(dir, 'fault-v1', garbage, randomBytes(16));
-    const handlers = await loadHandlers({
+    const handlers = loadHandlers({
       DATABASE_URL: db.url,
       MODEL_DIR: dir,
       PULSE_DEFAULT_MODEL: 'seasonal-naive-168h',
@@ -141,7 +141,7 @@ describe('a missing, truncated or checksum-mismatched model file', () => {
     await writeModel(dir, 'fault-v2', garbage, randomBytes(16));
     await db.sql`insert into model_versions (version, kind, window_hours, horizons) values ('fault-v2', 'onnx', 168, 24)`;
     const { series } = await seedSeries(db.sql, { name: 'assigned', modelVersion: 'fault-v2' }, HISTORY);
-    const handlers = await loadHandlers({
+    const handlers = loadHandlers({
       DATABASE_URL: db.url,
       MODEL_DIR: dir,
       PULSE_DEFAULT_MODEL: 'seasonal-naive-168h',
@@ -222,7 +222,7 @@ describe.skipIf(!trained)('the trained model in model-artifacts, corrupted in a 
     '$fault: refused with a ModelError, nothing stored; restoring the file heals the same container',
     async ({ corrupt, message }) => {
       await corrupt();
-      const handlers = await loadHandlers({
+      const handlers = loadHandlers({
         DATABASE_URL: db.url,
         MODEL_DIR: dir,
         PULSE_DEFAULT_MODEL: undefined,

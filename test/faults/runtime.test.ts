@@ -29,7 +29,7 @@ describe('the database goes away', () => {
     db = await createTestDatabase();
     await seedSeries(db.sql, { name: 'grid' }, HISTORY);
     proxy = await startDatabaseProxy(db.url);
-    handlers = await loadHandlers({ DATABASE_URL: proxy.url(db.name) });
+    handlers = loadHandlers({ DATABASE_URL: proxy.url(db.name) });
   });
   afterAll(async () => {
     await handlers.resetDatabase();
@@ -105,7 +105,7 @@ describe('killed in the middle of a write', () => {
     });
     // Read by the function's own session (a new connection sees database-level settings).
     await db.sql.unsafe(`alter database ${db.name} set fault.kill_at = '${killAt}'`); // test-only constants
-    handlers = await loadHandlers({ DATABASE_URL: db.url });
+    handlers = loadHandlers({ DATABASE_URL: db.url });
   });
   afterAll(async () => {
     await handlers.resetDatabase();
@@ -136,10 +136,10 @@ describe('killed in the middle of a write', () => {
     expect(retry.forecastsWritten).toBe((ORIGINS - 4096) * 24);
     expectNothingLost(partial, await snapshotStore(db.sql));
 
-    const clean = await loadHandlers({ DATABASE_URL: reference.url });
+    const clean = loadHandlers({ DATABASE_URL: reference.url });
     await clean.forecast(payload);
     await clean.resetDatabase();
-    handlers = await loadHandlers({ DATABASE_URL: db.url });
+    handlers = loadHandlers({ DATABASE_URL: db.url });
     expect(await forecastContent(db.sql)).toEqual(await forecastContent(reference.sql));
   });
 });
@@ -152,7 +152,7 @@ describe('a scheduled run terminated from another connection while it writes', (
     db = await createTestDatabase();
     for (const [i, name] of ['east', 'west', 'north'].entries())
       await seedSeries(db.sql, { name }, HISTORY, { seed: i + 1 });
-    handlers = await loadHandlers({ DATABASE_URL: db.url });
+    handlers = loadHandlers({ DATABASE_URL: db.url });
   });
   afterAll(async () => {
     await handlers.resetDatabase();
@@ -230,7 +230,7 @@ describe('authentication failure and secret rotation', () => {
     let chain = mock.on(GetSecretValueCommand);
     for (const pw of replies.slice(0, -1)) chain = chain.resolvesOnce({ SecretString: secret(pw) });
     chain.resolves({ SecretString: secret(replies.at(-1)!) });
-    const handlers = await loadHandlers({
+    const handlers = loadHandlers({
       DATABASE_URL: undefined,
       DATABASE_SECRET_ARN: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:pulse-db',
       DATABASE_SSL: 'disable',
@@ -295,10 +295,10 @@ describe('concurrent and repeated runs', () => {
       for (const [i, name] of ['east', 'west', 'north'].entries())
         await seedSeries(d.sql, { name }, HISTORY, { seed: i + 1 });
     }
-    const one = await loadHandlers({ DATABASE_URL: solo.url });
+    const one = loadHandlers({ DATABASE_URL: solo.url });
     await one.forecast(scheduledEvent(AS_OF));
     await one.resetDatabase();
-    const two = await loadHandlers({ DATABASE_URL: soloBackfill.url });
+    const two = loadHandlers({ DATABASE_URL: soloBackfill.url });
     await two.forecast(backfill);
     await two.resetDatabase();
   });
@@ -306,8 +306,8 @@ describe('concurrent and repeated runs', () => {
 
   it('two containers run the same scheduled event at once: the stored result of one run', async () => {
     // Two module instances = two Lambda containers, each with its own connection.
-    const a = await loadHandlers({ DATABASE_URL: db.url });
-    const b = await loadHandlers({ DATABASE_URL: db.url });
+    const a = loadHandlers({ DATABASE_URL: db.url });
+    const b = loadHandlers({ DATABASE_URL: db.url });
     const before = await snapshotStore(db.sql);
     const [ra, rb] = (await Promise.all([
       a.forecast(scheduledEvent(AS_OF)),
@@ -333,8 +333,8 @@ describe('concurrent and repeated runs', () => {
   it('a backfill overlapping the scheduled run: one row per key, each exactly as one of the two alone would store it', async () => {
     await db.sql`delete from evaluations`;
     await db.sql`delete from predictions`;
-    const a = await loadHandlers({ DATABASE_URL: db.url });
-    const b = await loadHandlers({ DATABASE_URL: db.url });
+    const a = loadHandlers({ DATABASE_URL: db.url });
+    const b = loadHandlers({ DATABASE_URL: db.url });
     await Promise.all([a.forecast(backfill), b.forecast(scheduledEvent(AS_OF))]);
     const [together, scheduled, backfilled] = await Promise.all([
       forecastContent(db.sql),

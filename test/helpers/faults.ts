@@ -1,11 +1,15 @@
-import { expect, vi } from 'vitest';
+import { expect } from 'vitest';
 import type { Sql } from '../../src/adapters/postgres/client.ts';
-import { PostgresPulseStore } from '../../src/adapters/postgres/pulse-store.ts';
-import { ensureSeries, type SeriesDefinition } from '../../src/adapters/postgres/series-repository.ts';
+import { createEvaluateHandler } from '../../src/adapters/lambda/evaluate.ts';
+import { createForecastHandler } from '../../src/adapters/lambda/forecast.ts';
+import { createIngestHandler } from '../../src/adapters/lambda/ingest.ts';
+import type { SeriesDefinition } from '../../src/adapters/postgres/series-store.ts';
+import { createPostgresStores } from '../../src/adapters/postgres/stores.ts';
 import type { ActualRow } from '../../src/core/csv.ts';
 import type { SeriesInfo } from '../../src/core/series.ts';
 import { generateSyntheticSeries } from '../../src/core/synthetic.ts';
 import { HOUR_MS, toIso } from '../../src/core/time.ts';
+import { openTestRuntime } from './handlers.ts';
 
 /** The tables whose rows must never be lost or corrupted by a fault. */
 export const GUARDED_TABLES = ['actuals', 'predictions', 'evaluations'] as const;
@@ -109,7 +113,8 @@ export async function seedSeries(
   hours: number,
   options: { level?: number; seed?: number; mutate?: (rows: ActualRow[]) => ActualRow[] } = {},
 ): Promise<{ series: SeriesInfo; rows: ActualRow[] }> {
-  const [series] = await ensureSeries(sql, [definition]);
+  const stores = createPostgresStores(sql);
+  const [series] = await stores.series.ensureSeries([definition]);
   let rows = generateSyntheticSeries({
     from: T0,
     to: hour(hours - 1),
@@ -117,7 +122,7 @@ export async function seedSeries(
     seed: options.seed ?? 7,
   });
   if (options.mutate) rows = options.mutate(rows);
-  await new PostgresPulseStore(sql).upsertActuals(series!.id, rows, hour(hours));
+  await stores.actuals.upsertActuals(series!.id, rows, hour(hours));
   return { series: series!, rows };
 }
 
@@ -146,34 +151,26 @@ export interface Handlers {
 }
 
 /**
- * Imports the real handlers fresh with `env` (their configuration is read at import, like a new Lambda
- * container). The default model is a baseline unless `env` says otherwise, so the suite does not depend
- * on a trained model being present.
+ * The real handlers over a fresh runtime configured by `env` (like a new Lambda container). The default
+ * model is a baseline unless `env` says otherwise, so the suite does not depend on a trained model being
+ * present. Logs go out at Powertools' default level, metrics to namespace PulseFaults.
  */
-export async function loadHandlers(env: Record<string, string | undefined>): Promise<Handlers> {
-  vi.resetModules();
-  const defaults = {
-    PULSE_DEFAULT_MODEL: 'seasonal-naive-168h',
-    POWERTOOLS_METRICS_NAMESPACE: 'PulseFaults',
-  };
-  for (const [k, v] of Object.entries({ ...defaults, ...env })) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-  const database = await import('../../functions/shared/database.ts');
-  const models = await import('../../functions/shared/models.ts');
-  models.resetModelResolver();
-  const forecast = await import('../../functions/forecast/index.ts');
-  const evaluate = await import('../../functions/evaluate/index.ts');
-  const ingest = process.env.INGEST_SOURCE ? await import('../../functions/ingest/index.ts') : undefined;
+export function loadHandlers(env: Record<string, string | undefined>): Handlers {
+  const runtime = openTestRuntime(
+    { PULSE_DEFAULT_MODEL: 'seasonal-naive-168h', POWERTOOLS_METRICS_NAMESPACE: 'PulseFaults', ...env },
+    { observe: true },
+  );
+  const forecast = createForecastHandler(runtime);
+  const evaluate = createEvaluateHandler(runtime);
+  const ingest = runtime.config.ingest.source ? createIngestHandler(runtime) : undefined;
   return {
-    forecast: (event) => forecast.handler(event),
-    evaluate: (event) => evaluate.handler(event),
+    forecast: (event) => forecast(event),
+    evaluate: (event) => evaluate(event),
     ingest: (event) => {
       if (!ingest) throw new Error('loadHandlers: set INGEST_SOURCE to load the ingest handler');
-      return ingest.handler(event);
+      return ingest(event);
     },
-    resetDatabase: () => database.resetDatabase(),
+    resetDatabase: () => runtime.close(),
   };
 }
 

@@ -1,4 +1,10 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
+import { loadConfig, type Environment } from '../../src/adapters/config.ts';
+import { createEvaluateHandler } from '../../src/adapters/lambda/evaluate.ts';
+import { createForecastHandler } from '../../src/adapters/lambda/forecast.ts';
+import { createObservability } from '../../src/adapters/observability.ts';
+import { openRuntime, type Runtime } from '../../src/adapters/runtime.ts';
 
 /** The context object Lambda passes; the handlers only read it for log correlation. */
 export function lambdaContext(functionName: string): Context {
@@ -32,25 +38,34 @@ export function scheduled(time: string) {
   };
 }
 
-/** Imports handlers with this environment (their config is read once, at import, as in a container). */
-export async function importHandlers(env: Record<string, string>) {
-  Object.assign(process.env, {
-    POWERTOOLS_METRICS_DISABLED: 'true',
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
-    ...env,
+/**
+ * The handlers as a Lambda container builds them, from this environment (parsed by the same schema),
+ * each test with its own runtime. Logs are silent and metrics dropped unless `observe` is set.
+ */
+export function openTestRuntime(env: Environment, options: { observe?: boolean } = {}): Runtime {
+  const config = loadConfig(env);
+  return openRuntime(config, {
+    secrets: new SecretsManagerClient({ region: 'eu-central-1' }),
+    ...(options.observe
+      ? {}
+      : {
+          observability: createObservability({
+            serviceName: config.serviceName,
+            metricsNamespace: config.metricsNamespace,
+            logLevel: 'SILENT',
+            metricsDisabled: true,
+          }),
+        }),
   });
-  const [forecast, evaluate, database, models] = await Promise.all([
-    import('../../functions/forecast/index.ts'),
-    import('../../functions/evaluate/index.ts'),
-    import('../../functions/shared/database.ts'),
-    import('../../functions/shared/models.ts'),
-  ]);
+}
+
+/** The forecast and evaluate handlers over one test runtime. */
+export function importHandlers(env: Environment) {
+  const runtime = openTestRuntime(env);
   return {
-    forecast: forecast.handler,
-    evaluate: evaluate.handler,
-    async reset() {
-      await database.resetDatabase();
-      models.resetModelResolver();
-    },
+    runtime,
+    forecast: createForecastHandler(runtime),
+    evaluate: createEvaluateHandler(runtime),
+    reset: () => runtime.close(),
   };
 }

@@ -1,7 +1,5 @@
 import { PostgresModelRegistry } from '../../src/adapters/postgres/model-registry.ts';
-import { PostgresPulseStore } from '../../src/adapters/postgres/pulse-store.ts';
-import { ensureSeries } from '../../src/adapters/postgres/series-repository.ts';
-import { syncHolidays } from '../../src/adapters/postgres/holidays-repository.ts';
+import { createPostgresStores } from '../../src/adapters/postgres/stores.ts';
 import type { Sql } from '../../src/adapters/postgres/client.ts';
 import { seasonalNaive168 } from '../../src/core/baselines.ts';
 import { singleForecaster } from '../../src/core/forecasting.ts';
@@ -45,10 +43,9 @@ export const SEED_DAYS = 56;
  * ingest run failed. Which forecaster fills the tables does not matter to the dashboards.
  */
 export async function seedPulse(sql: Sql): Promise<SeededPulse> {
-  const store = new PostgresPulseStore(sql);
+  const store = createPostgresStores(sql);
   const names = ['east', 'north', 'south'];
-  const series = await ensureSeries(
-    sql,
+  const series = await store.series.ensureSeries(
     names.map((name) => ({ name, country: 'TR', timezone: 'Europe/Istanbul' })),
   );
   const firstHour = SEED_START;
@@ -60,7 +57,7 @@ export async function seedPulse(sql: Sql): Promise<SeededPulse> {
       level: 20_000 + 10_000 * i,
       seed: i + 1,
     });
-    await store.upsertActuals(s.id, rows, lastHour + HOUR_MS);
+    await store.actuals.upsertActuals(s.id, rows, lastHour + HOUR_MS);
   }
   const gapSeries = 'south';
   const gapStart = SEED_START + (40 * 24 + 9) * HOUR_MS;
@@ -82,7 +79,7 @@ export async function seedPulse(sql: Sql): Promise<SeededPulse> {
     select hour, value from actuals
     where series_id = ${north.id}
       and hour in (select to_timestamp(ms / 1000.0) from unnest(${revisedHours}::float8[]) as t (ms))`;
-  await store.upsertActuals(
+  await store.actuals.upsertActuals(
     north.id,
     current.map((r) => ({ hour: r.hour.getTime(), value: r.value * 1.02 })),
     revisionReceivedAt,
@@ -91,7 +88,7 @@ export async function seedPulse(sql: Sql): Promise<SeededPulse> {
   // Evaluated within the hour after the last actual: the rollup windows end at the last hour.
   await runEvaluation(store, { now: lastHour + 15 * 60_000, trigger: 'test', since: backfillFrom });
   await runForecast(store, resolver, { asOf: lastHour + HOUR_MS + 7 * 60_000, trigger: 'test' });
-  await syncHolidays(sql, 2025, 2025);
+  await createPostgresStores(sql).holidays.sync(2025, 2025);
 
   const failedRunError = 'source answered HTTP 503 for 2025-03-02T10:00Z';
   await sql`

@@ -14,8 +14,8 @@ import {
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { onEvent, type ProvisioningEvent } from '../../functions/grafana-provisioner/index.ts';
-import { DATA_SOURCE_TYPE } from '../../functions/grafana-provisioner/provision.ts';
+import { onEvent, type ProvisioningEvent } from '../../src/adapters/grafana/handler.ts';
+import { DATA_SOURCE_TYPE } from '../../src/adapters/grafana/provision.ts';
 
 /** A Grafana that keeps folders, data sources and dashboards in memory and accepts one bearer token. */
 class FakeGrafana {

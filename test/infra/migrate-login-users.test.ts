@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectionUrl } from '../../functions/migrate/index.ts';
-import { scramSha256Verifier, upsertLoginUser } from '../../functions/migrate/login-users.ts';
+import { scramSha256Verifier, upsertLoginUser } from '../../src/adapters/postgres/login-users.ts';
+import { databaseUrlFromSecret } from '../../src/adapters/secrets.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
 // Roles are cluster-wide: unique names keep parallel test files apart, and afterAll drops them.
@@ -22,7 +22,10 @@ afterAll(async () => {
 async function as(username: string, password: string) {
   const url = new URL(db.url);
   return postgres(
-    connectionUrl({ username, password }, { host: url.hostname, port: url.port, database: db.name }),
+    databaseUrlFromSecret(
+      { username, password },
+      { host: url.hostname, port: Number(url.port), database: db.name, ssl: false },
+    ),
     {
       max: 1,
       onnotice: () => undefined,

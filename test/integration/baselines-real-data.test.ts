@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { createPostgresStores } from '../../src/adapters/postgres/stores.ts';
 import { describe, expect, it } from 'vitest';
 import { parseActualsCsv } from '../../src/core/csv.ts';
 import { scoreNaiveBaseline } from '../../src/core/metrics.ts';
@@ -68,23 +69,20 @@ describe.skipIf(!available)(
   () => {
     it('backfill + evaluation with the persistence forecaster gives MAE 1272.1, RMSE 1673.7, MAPE 3.21 % one hour ahead', async () => {
       const { createTestDatabase } = await import('../helpers/db.ts');
-      const { PostgresPulseStore } = await import('../../src/adapters/postgres/pulse-store.ts');
-      const { ensureSeries } = await import('../../src/adapters/postgres/series-repository.ts');
       const { persistence } = await import('../../src/core/baselines.ts');
       const { singleForecaster } = await import('../../src/core/forecasting.ts');
       const { runBackfill } = await import('../../src/core/use-cases/run-backfill.ts');
       const { runEvaluation } = await import('../../src/core/use-cases/run-evaluation.ts');
-      const { metricsByHorizon } = await import('../../src/adapters/postgres/metrics-report.ts');
       const db = await createTestDatabase();
       try {
         const { rows } = parseActualsCsv(readFileSync(`${DATA_DIR}turkey.csv`, 'utf8'), {
           file: 'turkey.csv',
         });
-        const [series] = await ensureSeries(db.sql, [
+        const [series] = await createPostgresStores(db.sql).series.ensureSeries([
           { name: 'turkey', country: 'TR', timezone: 'Europe/Istanbul' },
         ]);
-        const store = new PostgresPulseStore(db.sql);
-        await store.upsertActuals(
+        const store = createPostgresStores(db.sql);
+        await store.actuals.upsertActuals(
           series!.id,
           rows.filter((r) => r.hour >= Date.UTC(2024, 11, 1)),
           0,
@@ -94,7 +92,7 @@ describe.skipIf(!available)(
         const checks = { staleAfterHours: 6, flatHours: 1000, plausibleFactor: 1000 }; // score the raw baseline
         await runBackfill(store, singleForecaster(persistence), { from, to, trigger: 'test', checks });
         await runEvaluation(store, { now: to + 3_600_000, since: from, trigger: 'test' });
-        const [all, h1] = await metricsByHorizon(db.sql, { horizons: [1], from, to });
+        const [all, h1] = await store.metrics.byHorizon({ horizons: [1], from, to });
         expect(all!.horizon).toBe(0);
         expect({
           n: h1!.n,

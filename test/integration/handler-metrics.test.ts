@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresPulseStore } from '../../src/adapters/postgres/pulse-store.ts';
-import { ensureSeries } from '../../src/adapters/postgres/series-repository.ts';
+import { createPostgresStores } from '../../src/adapters/postgres/stores.ts';
 import { generateSyntheticSeries } from '../../src/core/synthetic.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { lambdaContext, scheduled } from '../helpers/handlers.ts';
+import { lambdaContext, openTestRuntime, scheduled } from '../helpers/handlers.ts';
+import { createEvaluateHandler } from '../../src/adapters/lambda/evaluate.ts';
+import { createForecastHandler } from '../../src/adapters/lambda/forecast.ts';
+import type { Runtime } from '../../src/adapters/runtime.ts';
 
 interface Emf {
   _aws: {
@@ -37,18 +39,17 @@ async function captureEmf(work: () => Promise<unknown>): Promise<Emf[]> {
 
 describe('metrics the alarms watch', () => {
   let db: TestDatabase;
+  let runtime: Runtime;
   beforeAll(async () => {
     db = await createTestDatabase();
-    Object.assign(process.env, {
-      DATABASE_URL: db.url,
-      PULSE_DEFAULT_MODEL: 'seasonal-naive-168h',
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
-      POWERTOOLS_SERVICE_NAME: 'pulse',
-      POWERTOOLS_METRICS_NAMESPACE: 'Pulse',
-    });
+    // Powertools reads these two itself: the metrics must be on, as in Lambda.
     delete process.env.POWERTOOLS_METRICS_DISABLED;
     delete process.env.POWERTOOLS_DEV;
-    const [series] = await ensureSeries(db.sql, [
+    runtime = openTestRuntime(
+      { DATABASE_URL: db.url, PULSE_DEFAULT_MODEL: 'seasonal-naive-168h' },
+      { observe: true },
+    );
+    const [series] = await createPostgresStores(db.sql).series.ensureSeries([
       { name: 'grid', country: 'TR', timezone: 'Europe/Istanbul' },
     ]);
     const rows = generateSyntheticSeries({
@@ -56,12 +57,15 @@ describe('metrics the alarms watch', () => {
       to: Date.UTC(2025, 0, 31, 23),
       seed: 3,
     });
-    await new PostgresPulseStore(db.sql).upsertActuals(series!.id, rows, Date.UTC(2025, 1, 1));
+    await createPostgresStores(db.sql).actuals.upsertActuals(series!.id, rows, Date.UTC(2025, 1, 1));
   });
-  afterAll(async () => db.drop());
+  afterAll(async () => {
+    await runtime.close();
+    await db.drop();
+  });
 
   it('the forecast run publishes ForecastRunSuccess, FallbackRate and DataStalenessHours in namespace Pulse', async () => {
-    const { handler } = await import('../../functions/forecast/index.ts');
+    const handler = createForecastHandler(runtime);
     const docs = await captureEmf(() =>
       handler(scheduled('2025-02-01T02:07:00Z'), lambdaContext('pulse-forecast')),
     );
@@ -81,10 +85,10 @@ describe('metrics the alarms watch', () => {
   });
 
   it('the evaluation publishes RollingMape24h', async () => {
-    const { handler } = await import('../../functions/evaluate/index.ts');
-    const store = new PostgresPulseStore(db.sql);
-    const [series] = await store.findSeries(['grid']);
-    await store.upsertActuals(
+    const handler = createEvaluateHandler(runtime);
+    const store = createPostgresStores(db.sql);
+    const [series] = await store.series.findSeries(['grid']);
+    await store.actuals.upsertActuals(
       series!.id,
       [{ hour: Date.UTC(2025, 1, 1, 0), value: 40_000 }],
       Date.UTC(2025, 1, 1, 3),

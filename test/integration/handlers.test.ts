@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresPulseStore } from '../../src/adapters/postgres/pulse-store.ts';
-import { ensureSeries } from '../../src/adapters/postgres/series-repository.ts';
+import { createPostgresStores } from '../../src/adapters/postgres/stores.ts';
 import { generateSyntheticSeries } from '../../src/core/synthetic.ts';
 import { HOUR_MS, toIso } from '../../src/core/time.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
@@ -12,21 +11,21 @@ const END = Date.UTC(2025, 2, 31, 23); // three months of synthetic actuals
 describe('Lambda handlers against the real database', () => {
   let db: TestDatabase;
   let handlers: Awaited<ReturnType<typeof importHandlers>>;
-  let store: PostgresPulseStore;
+  let store: ReturnType<typeof createPostgresStores>;
 
   const count = async (table: 'predictions' | 'evaluations' | 'runs', where = db.sql`true`) =>
     (await db.sql<{ n: number }[]>`select count(*)::int as n from ${db.sql(table)} where ${where}`)[0]!.n;
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    handlers = await importHandlers({ DATABASE_URL: db.url, PULSE_DEFAULT_MODEL: 'seasonal-naive-168h' });
-    store = new PostgresPulseStore(db.sql);
-    const [a, b] = await ensureSeries(db.sql, [
+    handlers = importHandlers({ DATABASE_URL: db.url, PULSE_DEFAULT_MODEL: 'seasonal-naive-168h' });
+    store = createPostgresStores(db.sql);
+    const [a, b] = await createPostgresStores(db.sql).series.ensureSeries([
       { name: 'north', country: 'TR', timezone: 'Europe/Istanbul' },
       { name: 'south', country: 'TR', timezone: 'Europe/Istanbul' },
     ]);
-    await store.upsertActuals(a!.id, generateSyntheticSeries({ from: START, to: END, seed: 1 }), END);
-    await store.upsertActuals(
+    await store.actuals.upsertActuals(a!.id, generateSyntheticSeries({ from: START, to: END, seed: 1 }), END);
+    await store.actuals.upsertActuals(
       b!.id,
       generateSyntheticSeries({ from: START, to: END, seed: 2, level: 20_000 }),
       END,
@@ -98,8 +97,8 @@ describe('Lambda handlers against the real database', () => {
     expect(first.scored).toBe(7 * 24 * 24); // every backfilled forecast has matured; the scheduled ones have not
     expect(first.rescored).toBe(0);
     // Hour 00:00 of 1 April arrives late; 30 March 12:00 is revised.
-    const [north] = await store.findSeries(['north']);
-    await store.upsertActuals(
+    const [north] = await store.series.findSeries(['north']);
+    await store.actuals.upsertActuals(
       north!.id,
       [{ hour: Date.UTC(2025, 3, 1, 0), value: 41_000 }],
       Date.UTC(2025, 3, 1, 3),
@@ -142,7 +141,7 @@ describe('Lambda handlers against the real database', () => {
   });
 
   it('stores flagged fallbacks with the reason for each failed input check', async () => {
-    const [north] = await store.findSeries(['north']);
+    const [north] = await store.series.findSeries(['north']);
     const id = north!.id;
     const at = (h: number) => new Date(Date.UTC(2025, 3, 1, h));
     const forecastAt = async (time: string) =>
@@ -154,7 +153,7 @@ describe('Lambda handlers against the real database', () => {
     expect((await forecastAt('2025-04-01T10:07:00Z')).fallbackReasons).toEqual({ stale: 1 });
 
     // flat line: a stuck meter repeats 00:00's value for 6 hours
-    await store.upsertActuals(
+    await store.actuals.upsertActuals(
       id,
       [1, 2, 3, 4, 5].map((h) => ({ hour: at(h).getTime(), value: 41_000 })),
       Date.now(),
@@ -163,11 +162,11 @@ describe('Lambda handlers against the real database', () => {
     expect(flat.fallbackReasons).toEqual({ 'flat-line': 1 });
 
     // implausible: a ×10 spike
-    await store.upsertActuals(id, [{ hour: at(6).getTime(), value: 410_000 }], Date.now());
+    await store.actuals.upsertActuals(id, [{ hour: at(6).getTime(), value: 410_000 }], Date.now());
     expect((await forecastAt('2025-04-01T07:07:00Z')).fallbackReasons).toEqual({ 'implausible-value': 1 });
 
     // missing hours: 07:00 never arrives, 08:00 does
-    await store.upsertActuals(id, [{ hour: at(8).getTime(), value: 40_000 }], Date.now());
+    await store.actuals.upsertActuals(id, [{ hour: at(8).getTime(), value: 40_000 }], Date.now());
     expect((await forecastAt('2025-04-01T09:07:00Z')).fallbackReasons).toEqual({ 'missing-hours': 1 });
 
     const reasons = await db.sql<{ reason: string; method: string; n: number }[]>`

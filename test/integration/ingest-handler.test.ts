@@ -1,10 +1,11 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { createPostgresStores } from '../../src/adapters/postgres/stores.ts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureSeries } from '../../src/adapters/postgres/series-repository.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { startFakeHttpServer, type FakeHttpServer } from '../helpers/fake-http-server.ts';
-import { lambdaContext, scheduled } from '../helpers/handlers.ts';
+import { lambdaContext, openTestRuntime, scheduled } from '../helpers/handlers.ts';
+import { createIngestHandler } from '../../src/adapters/lambda/ingest.ts';
 
 const TICKETS = '/cas/v1/tickets';
 const CONSUMPTION = '/electricity-service/v1/consumption/data/realtime-consumption';
@@ -23,12 +24,14 @@ function epiasReply(values: Record<string, number>) {
 describe('ingest handler with the EPİAŞ source', () => {
   let db: TestDatabase;
   let epias: FakeHttpServer;
-  let handler: (event: unknown, context?: unknown) => Promise<unknown>;
+  let handler: ReturnType<typeof createIngestHandler>;
   const secrets = mockClient(SecretsManagerClient);
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    await ensureSeries(db.sql, [{ name: 'turkey', country: 'TR', timezone: 'Europe/Istanbul' }]);
+    await createPostgresStores(db.sql).series.ensureSeries([
+      { name: 'turkey', country: 'TR', timezone: 'Europe/Istanbul' },
+    ]);
     epias = await startFakeHttpServer();
     epias.route('POST', TICKETS, [{ status: 201, body: 'TGT-12345-local' }]);
     secrets
@@ -38,10 +41,8 @@ describe('ingest handler with the EPİAŞ source', () => {
       .resolves({
         SecretString: JSON.stringify({ username: 'operator@example.com', password: 'p4ss-w0rd!' }),
       });
-    Object.assign(process.env, {
+    const runtime = openTestRuntime({
       DATABASE_URL: db.url,
-      POWERTOOLS_METRICS_DISABLED: 'true',
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
       INGEST_SOURCE: 'epias',
       INGEST_SERIES: 'turkey',
       INGEST_TRAILING_HOURS: '6',
@@ -49,7 +50,7 @@ describe('ingest handler with the EPİAŞ source', () => {
       EPIAS_AUTH_URL: epias.baseUrl,
       EPIAS_API_URL: epias.baseUrl,
     });
-    handler = (await import('../../functions/ingest/index.ts')).handler as typeof handler;
+    handler = createIngestHandler(runtime);
   });
   afterAll(async () => {
     secrets.restore();

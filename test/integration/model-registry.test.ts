@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresModelRegistry } from '../../src/adapters/postgres/model-registry.ts';
-import { ensureSeries } from '../../src/adapters/postgres/series-repository.ts';
+import { createPostgresStores } from '../../src/adapters/postgres/stores.ts';
 import type { CandidateModel, ModelFigures } from '../../src/core/ports/model-registry.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
@@ -42,7 +42,10 @@ describe('model registry in PostgreSQL', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     registry = new PostgresModelRegistry(db.sql);
-    const series = await ensureSeries(db.sql, [{ name: 'east' }, { name: 'west' }]);
+    const series = await createPostgresStores(db.sql).series.ensureSeries([
+      { name: 'east' },
+      { name: 'west' },
+    ]);
     [east, west] = series.map((s) => s.id) as [number, number];
   });
   afterAll(async () => db?.drop());

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresPulseStore } from '../../src/adapters/postgres/pulse-store.ts';
-import { ensureSeries } from '../../src/adapters/postgres/series-repository.ts';
+import { createPostgresStores } from '../../src/adapters/postgres/stores.ts';
 import { persistence, seasonalNaive24 } from '../../src/core/baselines.ts';
 import { singleForecaster } from '../../src/core/forecasting.ts';
 import { HOUR_MS } from '../../src/core/time.ts';
@@ -13,16 +12,17 @@ const hour = (i: number) => T0 + i * HOUR_MS;
 
 describe('forecast then evaluate on the real database', () => {
   let db: TestDatabase;
-  let store: PostgresPulseStore;
+  let store: ReturnType<typeof createPostgresStores>;
   let seriesId: number;
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    store = new PostgresPulseStore(db.sql);
-    seriesId = (await ensureSeries(db.sql, [{ name: 'grid', country: null }]))[0]!.id;
+    store = createPostgresStores(db.sql);
+    seriesId = (await createPostgresStores(db.sql).series.ensureSeries([{ name: 'grid', country: null }]))[0]!
+      .id;
     // 48 hours: value = 1000 + 10·i, so persistence errs by exactly 10·h at horizon h.
     const rows = Array.from({ length: 48 }, (_, i) => ({ hour: hour(i), value: 1000 + 10 * i }));
-    await store.upsertActuals(seriesId, rows, hour(48));
+    await store.actuals.upsertActuals(seriesId, rows, hour(48));
   });
   afterAll(async () => db.drop());
 
@@ -49,7 +49,7 @@ describe('forecast then evaluate on the real database', () => {
 
   it('scores matured forecasts against hand-computed errors and re-scores a revision', async () => {
     // Actuals for hours 48..50 arrive: 1480, 1490, 1500 → errors of persistence (1470): 10, 20, 30.
-    await store.upsertActuals(
+    await store.actuals.upsertActuals(
       seriesId,
       [48, 49, 50].map((i) => ({ hour: hour(i), value: 1000 + 10 * i })),
       hour(51),
@@ -68,7 +68,7 @@ describe('forecast then evaluate on the real database', () => {
     expect(rollup!.skill).toBeCloseTo(0, 10); // the forecasts are persistence: no skill against it
 
     // Revise hour 49 to 1530: its error becomes 60; nothing else changes.
-    const revision = await store.upsertActuals(seriesId, [{ hour: hour(49), value: 1530 }], hour(52));
+    const revision = await store.actuals.upsertActuals(seriesId, [{ hour: hour(49), value: 1530 }], hour(52));
     expect(revision).toEqual({ inserted: 0, revised: 1, unchanged: 0 });
     const second = await runEvaluation(store, { now: hour(52), trigger: 'test' });
     expect(second.scored).toBe(0);
@@ -103,9 +103,11 @@ describe('incremental scoring', () => {
   it('scores a revision whose transaction was still open while the previous evaluation ran', async () => {
     const db = await createTestDatabase();
     try {
-      const store = new PostgresPulseStore(db.sql);
-      const id = (await ensureSeries(db.sql, [{ name: 'late', country: null }]))[0]!.id;
-      await store.upsertActuals(
+      const store = createPostgresStores(db.sql);
+      const id = (
+        await createPostgresStores(db.sql).series.ensureSeries([{ name: 'late', country: null }])
+      )[0]!.id;
+      await store.actuals.upsertActuals(
         id,
         Array.from({ length: 30 }, (_, i) => ({ hour: hour(i), value: 1000 + i })),
         0,
@@ -122,7 +124,11 @@ describe('incremental scoring', () => {
       let started!: () => void;
       const begun = new Promise<void>((resolve) => (started = resolve));
       const slowIngest = db.sql.begin(async (tx) => {
-        await new PostgresPulseStore(tx as never).upsertActuals(id, [{ hour: hour(29), value: 5000 }], 1);
+        await createPostgresStores(tx as never).actuals.upsertActuals(
+          id,
+          [{ hour: hour(29), value: 5000 }],
+          1,
+        );
         started();
         await held;
       });

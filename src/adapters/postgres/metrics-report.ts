@@ -25,13 +25,18 @@ export interface MetricsQuery {
   readonly horizons: readonly number[];
 }
 
-/** Error metrics per series, model and horizon over a period, straight from the evaluations (one query). */
-export async function metricsByHorizon(sql: Sql, query: MetricsQuery): Promise<MetricsRow[]> {
-  const names = query.seriesNames ? [...query.seriesNames] : null;
-  const model = query.modelVersion ?? null;
-  const from = query.from === undefined ? null : new Date(query.from);
-  const to = query.to === undefined ? null : new Date(query.to);
-  return sql<MetricsRow[]>`
+/** The metrics table of the CLI and the demo. */
+export class PostgresMetricsReport {
+  constructor(private readonly sql: Sql) {}
+
+  /** Error metrics per series, model and horizon over a period, straight from the evaluations (one query). */
+  async byHorizon(query: MetricsQuery): Promise<MetricsRow[]> {
+    const sql = this.sql;
+    const names = query.seriesNames ? [...query.seriesNames] : null;
+    const model = query.modelVersion ?? null;
+    const from = query.from === undefined ? null : new Date(query.from);
+    const to = query.to === undefined ? null : new Date(query.to);
+    return sql<MetricsRow[]>`
     select s.name as series, e.model_version, coalesce(e.horizon, 0) as horizon, count(*)::int as n,
            avg(e.abs_error) as mae, sqrt(avg(e.squared_error)) as rmse, avg(e.pct_error) as mape,
            avg(e.error) as bias,
@@ -47,4 +52,5 @@ export async function metricsByHorizon(sql: Sql, query: MetricsQuery): Promise<M
     group by grouping sets ((s.name, e.model_version, e.horizon), (s.name, e.model_version))
     having e.horizon is null or e.horizon = any(${[...query.horizons]}::int[])
     order by s.name, e.model_version, coalesce(e.horizon, 0)`;
+  }
 }

@@ -11,12 +11,10 @@ export interface Migration {
 // An arbitrary constant: every Pulse process that migrates takes this advisory lock first.
 const MIGRATION_LOCK_KEY = 7_240_117;
 
-/** The folder of numbered `NNNN_name.sql` files; a bundled Lambda ships it next to its code. */
-export function defaultMigrationsDir(): string {
-  return process.env.PULSE_MIGRATIONS_DIR ?? fileURLToPath(new URL('./migrations/', import.meta.url));
-}
+/** The folder of numbered `NNNN_name.sql` files next to this module (a bundle names its own: PULSE_MIGRATIONS_DIR). */
+export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
-export function loadMigrations(dir = defaultMigrationsDir()): Migration[] {
+export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
   let files: string[];
   try {
     files = readdirSync(dir).filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f));
@@ -31,7 +29,10 @@ export function loadMigrations(dir = defaultMigrationsDir()): Migration[] {
  * recorded is never run again. Safe from two processes at once: each transaction takes the same
  * advisory lock before it checks what is applied, so the second process waits and then skips.
  */
-export async function runMigrations(sql: Sql, migrations = loadMigrations()): Promise<{ applied: string[] }> {
+export async function runMigrations(
+  sql: Sql,
+  migrations?: readonly Migration[],
+): Promise<{ applied: string[] }> {
   await sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`;
     await tx`
@@ -41,7 +42,7 @@ export async function runMigrations(sql: Sql, migrations = loadMigrations()): Pr
       )`;
   });
   const applied: string[] = [];
-  for (const migration of migrations) {
+  for (const migration of migrations ?? loadMigrations()) {
     try {
       const ran = await sql.begin(async (tx) => {
         await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`;

@@ -1,7 +1,7 @@
 import { InputError } from '../../core/errors.ts';
 import { HOUR_MS } from '../../core/time.ts';
 import type { Sql } from '../postgres/client.ts';
-import { metricsByHorizon, type MetricsRow as MetricsByHorizonRow } from '../postgres/metrics-report.ts';
+import { PostgresMetricsReport, type MetricsRow as MetricsByHorizonRow } from '../postgres/metrics-report.ts';
 
 export interface ReportRequest {
   /** Series name; default: the first active series by name. */
@@ -204,7 +204,7 @@ export async function loadReportData(sql: Sql, request: ReportRequest): Promise<
   type MetricsSql = Omit<MetricsByHorizonRow, 'series' | 'model_version' | 'horizon'> & { label: string };
   // The same figures as `pulse metrics`, for one series and model over the period.
   const period: MetricsSql[] = (
-    await metricsByHorizon(sql, {
+    await new PostgresMetricsReport(sql).byHorizon({
       seriesNames: [series.name],
       modelVersion: version,
       from,

@@ -1,10 +1,8 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import postgres from 'postgres';
-import { syncHolidays } from '../../adapters/postgres/holidays-repository.ts';
-import { PostgresPulseStore } from '../../adapters/postgres/pulse-store.ts';
-import { ensureSeries } from '../../adapters/postgres/series-repository.ts';
+import { ensureDatabase } from '../../adapters/postgres/admin.ts';
 import { connect, type Sql } from '../../adapters/postgres/client.ts';
+import { createPostgresStores, type PostgresStores } from '../../adapters/postgres/stores.ts';
 import { writeReport } from '../../adapters/report/index.ts';
 import { runMigrations } from '../../adapters/postgres/migrate.ts';
 import type { ActualRow } from '../../core/csv.ts';
@@ -15,7 +13,7 @@ import { generateSyntheticSeries, SYNTHETIC_CALENDAR } from '../../core/syntheti
 import { floorToHour, HOUR_MS, toIso } from '../../core/time.ts';
 import { runIngest } from '../../core/use-cases/run-ingest.ts';
 import { note, say } from '../context.ts';
-import { loadHandlers, scheduledEvent, type LocalHandlers } from '../handlers.ts';
+import { openHandlers, scheduledEvent, type LocalHandlers } from '../handlers.ts';
 import { seriesDefaultsFor } from '../known-datasets.ts';
 import { openDatabase, stopLocalDatabase, LOCAL_DATA_DIR } from '../local-database.ts';
 import { PULSE_DIR } from '../paths.ts';
@@ -57,13 +55,14 @@ export async function runDemo(options: DemoOptions): Promise<{ reportPath: strin
   }
   const local = await openDatabase({ log: note });
   await local.close();
-  const demoUrl = await recreateDemoDatabase(local.url);
+  // A fresh demo database each run, so the demo is repeatable and never touches the "pulse" database.
+  const demoUrl = await ensureDatabase(local.url, DEMO_DATABASE, { recreate: true });
   const sql = connect(demoUrl);
   let handlers: LocalHandlers | undefined;
   try {
     await runMigrations(sql);
-    const [series] = await ensureSeries(sql, [definition]);
-    const store = new PostgresPulseStore(sql);
+    const stores = createPostgresStores(sql);
+    const [series] = await stores.series.ensureSeries([definition]);
     const lastHour = rows[rows.length - 1]!.hour;
     const replayStart = floorToHour(lastHour) - (options.days * 24 - 1) * HOUR_MS;
     const firstHour = rows[0]!.hour;
@@ -73,28 +72,28 @@ export async function runDemo(options: DemoOptions): Promise<{ reportPath: strin
     );
 
     const known = rows.filter((r) => r.hour < replayStart);
-    await store.upsertActuals(series!.id, known, replayStart);
+    await stores.actuals.upsertActuals(series!.id, known, replayStart);
     const years = [new Date(firstHour).getUTCFullYear(), new Date(lastHour).getUTCFullYear() + 1];
-    await syncHolidays(sql, years[0]!, years[1]!);
+    await stores.holidays.sync(years[0]!, years[1]!);
     say(
       `loaded ${known.length} hours of ${series!.name} (${toIso(firstHour)} … ${toIso(replayStart - HOUR_MS)})`,
     );
 
-    handlers = await loadHandlers(demoUrl, { verbose: options.verbose });
+    handlers = openHandlers(demoUrl, { verbose: options.verbose });
     const tBackfill = performance.now();
-    const backfill = (await handlers.forecast({
-      mode: 'backfill',
-      from: toIso(backfillFrom),
-      to: toIso(replayStart - HOUR_MS),
+    const backfill = await handlers.jobs.backfill({
+      kind: 'backfill',
+      from: backfillFrom,
+      to: replayStart - HOUR_MS,
       series: [series!.name],
-    })) as { forecastsWritten: number; fallbackOrigins: number };
+    });
     await handlers.evaluate({ mode: 'evaluate', at: toIso(replayStart), since: toIso(backfillFrom) });
     say(
       `backfilled ${toIso(backfillFrom)} … ${toIso(replayStart - HOUR_MS)}: ${backfill.forecastsWritten} forecasts ` +
         `(${backfill.fallbackOrigins} fallback origins) and scored them in ${((performance.now() - tBackfill) / 1000).toFixed(1)} s`,
     );
 
-    await replay(store, series!, handlers, rows, replayStart, lastHour, options);
+    await replay(stores, series!, handlers, rows, replayStart, lastHour, options);
 
     const table = await metricsTable(sql, { seriesNames: [series!.name] });
     say(
@@ -134,21 +133,8 @@ async function loadDemoData(
   };
 }
 
-/** A fresh demo database each run, so the demo is repeatable and never touches the "pulse" database. */
-async function recreateDemoDatabase(localUrl: string): Promise<string> {
-  const adminUrl = localUrl.replace(/\/[^/]+$/, '/postgres');
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
-  try {
-    await admin.unsafe(`drop database if exists ${DEMO_DATABASE} with (force)`); // constant name
-    await admin.unsafe(`create database ${DEMO_DATABASE}`);
-  } finally {
-    await admin.end();
-  }
-  return localUrl.replace(/\/[^/]+$/, `/${DEMO_DATABASE}`);
-}
-
 async function replay(
-  store: PostgresPulseStore,
+  stores: PostgresStores,
   series: SeriesInfo,
   handlers: LocalHandlers,
   rows: readonly ActualRow[],
@@ -179,11 +165,11 @@ async function replay(
   for (let i = 0, tick = firstTick; tick <= lastTick; i++, tick += HOUR_MS) {
     published = Math.min(tick - options.delayHours * HOUR_MS, lastHour + HOUR_MS);
     await timed('ingest', () =>
-      runIngest(store, source, { series, now: tick + minutes(2), trigger: 'schedule', trailingHours: 48 }),
+      runIngest(stores, source, { series, now: tick + minutes(2), trigger: 'schedule', trailingHours: 48 }),
     );
-    const run = (await timed('forecast', () => handlers.forecast(scheduledEvent(tick + minutes(7))))) as {
-      fallbackSeries: number;
-    };
+    const run = await timed('forecast', () =>
+      handlers.jobs.forecast({ kind: 'scheduled', asOf: tick + minutes(7) }),
+    );
     fallbacks += run.fallbackSeries;
     await timed('evaluate', () => handlers.evaluate(scheduledEvent(tick + minutes(17))));
     progress.update(i + 1, ticks, `${toIso(tick)}${fallbacks ? ` · ${fallbacks} fallback runs` : ''}`);

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { PostgresPulseStore } from '../../adapters/postgres/pulse-store.ts';
-import { ensureSeries } from '../../adapters/postgres/series-repository.ts';
+import { createPostgresStores } from '../../adapters/postgres/stores.ts';
 import { formatProblem, parseActualsCsv, type ParsedActuals } from '../../core/csv.ts';
 import { InputError } from '../../core/errors.ts';
 import type { Sql } from '../../adapters/postgres/client.ts';
@@ -44,8 +43,9 @@ export async function importActuals(
 ): Promise<ImportResult> {
   const parsed = await readActualsFile(file, options.column);
   const defaults = seriesDefaultsFor(file, options);
-  const [series] = await ensureSeries(sql, [defaults]);
-  const counts = await new PostgresPulseStore(sql).upsertActuals(series!.id, parsed.rows, now);
+  const stores = createPostgresStores(sql);
+  const [series] = await stores.series.ensureSeries([defaults]);
+  const counts = await stores.actuals.upsertActuals(series!.id, parsed.rows, now);
   return { seriesName: series!.name, parsed, ...counts };
 }
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Sql } from '../../adapters/postgres/client.ts';
-import { metricsByHorizon } from '../../adapters/postgres/metrics-report.ts';
+import { PostgresMetricsReport } from '../../adapters/postgres/metrics-report.ts';
 import { parseTimeOption, say, withDatabase } from '../context.ts';
 import { fixed, formatTable } from '../table.ts';
 
@@ -11,7 +11,10 @@ export async function metricsTable(
   sql: Sql,
   query: { seriesNames?: string[]; from?: number; to?: number; horizons?: number[] } = {},
 ): Promise<string> {
-  const rows = await metricsByHorizon(sql, { ...query, horizons: query.horizons ?? DEFAULT_HORIZONS });
+  const rows = await new PostgresMetricsReport(sql).byHorizon({
+    ...query,
+    horizons: query.horizons ?? DEFAULT_HORIZONS,
+  });
   if (rows.length === 0)
     return 'no scored forecasts yet: run "pulse forecast" and "pulse evaluate" once actuals arrive';
   return formatTable(

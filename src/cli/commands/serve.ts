@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { note, withDatabase } from '../context.ts';
-import { loadHandlers, scheduledEvent } from '../handlers.ts';
+import { openHandlers, scheduledEvent } from '../handlers.ts';
 
 /** Minutes past the hour at which each job runs, as the EventBridge rules in AWS. */
 export const SCHEDULE = { ingest: 2, forecast: 7, evaluate: 17 } as const;
@@ -13,10 +13,8 @@ export function registerServeCommand(program: Command): void {
     )
     .action(async () => {
       await withDatabase(async ({ url }) => {
-        const handlers = await loadHandlers(url, { verbose: true });
-        const ingest = process.env.INGEST_SOURCE
-          ? (await import('../../../functions/ingest/index.ts')).handler
-          : null;
+        const handlers = openHandlers(url, { verbose: true });
+        const ingest = handlers.ingest;
         if (!ingest) note('INGEST_SOURCE is not set: ingest is skipped (import actuals with "pulse import")');
         note(
           `serving: ingest :0${SCHEDULE.ingest}, forecast :0${SCHEDULE.forecast}, evaluate :${SCHEDULE.evaluate} — Ctrl-C to stop`,

@@ -43,14 +43,18 @@ export interface HistoryRequest {
   readonly to: number;
 }
 
-export interface ForecastStore extends RunLog {
+/** The series Pulse knows. */
+export interface SeriesStore {
+  findSeries(names: readonly string[]): Promise<SeriesInfo[]>;
+}
+
+export interface ForecastStore {
   /** Newest history of each series (one query for all). */
   readLatestWindows(request: LatestWindowsRequest): Promise<SeriesHistory[]>;
   /** History of each series over [from, to] (one query for all). */
   readHistory(request: HistoryRequest): Promise<SeriesHistory[]>;
   /** Keyed upsert: a forecast already stored under the same key is kept, never overwritten. Returns rows inserted. */
   writePredictions(rows: readonly PredictionRow[], runId: number | null): Promise<number>;
-  findSeries(names: readonly string[]): Promise<SeriesInfo[]>;
   /**
    * Per (series id, model version) asked for, the newest origin (last input hour) any stored forecast was
    * made from, or nothing when none is stored. One query for all.
@@ -96,7 +100,7 @@ export interface RollupSummary {
   readonly fallbackRate: number | null;
 }
 
-export interface EvaluationStore extends RunLog {
+export interface EvaluationStore {
   /** Scores matured unscored predictions and re-scores those whose actual changed (set-based). */
   scorePredictions(request: ScoreRequest): Promise<ScoreResult>;
   /** Recomputes the 24 h / 7 d / 30 d rollups ending at `now`; returns the all-horizons rows (horizon 0). */
@@ -115,4 +119,13 @@ export interface ActualsStore {
     rows: readonly ActualRow[],
     receivedAt: number,
   ): Promise<ActualsUpsertResult>;
+}
+
+/** One store per port; the use cases take the ones they need. */
+export interface Stores {
+  readonly runs: RunLog;
+  readonly series: SeriesStore;
+  readonly actuals: ActualsStore;
+  readonly forecasts: ForecastStore;
+  readonly evaluations: EvaluationStore;
 }

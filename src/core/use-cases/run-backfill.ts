@@ -1,5 +1,5 @@
 import { forecastOrigins, type ForecastOrigin } from '../forecasting.ts';
-import type { ForecastStore } from '../ports/stores.ts';
+import type { Stores } from '../ports/stores.ts';
 import { HOUR_MS, toIso } from '../time.ts';
 import { InputError } from '../errors.ts';
 import type { WindowCheckOptions } from '../validation.ts';
@@ -35,7 +35,7 @@ export const MAX_BACKFILL_HOURS = 366 * 24;
  * hours up to it (the window ends at the origin), and is issued one hour after it.
  */
 export async function runBackfill(
-  store: ForecastStore,
+  stores: Pick<Stores, 'forecasts' | 'runs'>,
   resolver: ForecastResolver,
   request: BackfillRequest,
 ): Promise<BackfillSummary> {
@@ -51,10 +51,10 @@ export async function runBackfill(
   const lastOrigin = to - HOUR_MS;
   const historyHours = Math.max(resolver.maxWindowHours, 336);
   return recordRun(
-    store,
+    stores.runs,
     { functionName: 'backfill', trigger: request.trigger, scheduledFor: null },
     async (runId) => {
-      const histories = await store.readHistory({
+      const histories = await stores.forecasts.readHistory({
         seriesNames: request.seriesNames,
         from: firstOrigin - (historyHours - 1) * HOUR_MS,
         to: lastOrigin,
@@ -76,7 +76,7 @@ export async function runBackfill(
           checks: request.checks,
         });
         written += await writing;
-        writing = store.writePredictions(outcome.rows, runId);
+        writing = stores.forecasts.writePredictions(outcome.rows, runId);
         writing.catch(() => undefined); // awaited below; this only stops an early "unhandled" report
         fallbackOrigins += outcome.fallbackOrigins;
         missedOrigins += outcome.failures.length;

@@ -1,4 +1,4 @@
-import type { EvaluationStore, RollupSummary } from '../ports/stores.ts';
+import type { RollupSummary, Stores } from '../ports/stores.ts';
 import { floorToHour } from '../time.ts';
 import { recordRun } from './record-run.ts';
 
@@ -22,20 +22,20 @@ export interface EvaluationSummary {
 
 /** Scores every matured prediction (and re-scores revised ones), then refreshes the rolling metrics. */
 export async function runEvaluation(
-  store: EvaluationStore,
+  stores: Pick<Stores, 'evaluations' | 'runs'>,
   request: EvaluationRequest,
 ): Promise<EvaluationSummary> {
   const until = floorToHour(request.now);
   return recordRun(
-    store,
+    stores.runs,
     { functionName: 'evaluate', trigger: request.trigger, scheduledFor: until },
     async () => {
-      const { scored, rescored, watermark } = await store.scorePredictions({
+      const { scored, rescored, watermark } = await stores.evaluations.scorePredictions({
         since: request.since,
         until,
         now: request.now,
       });
-      const rollups = await store.refreshRollups(request.now);
+      const rollups = await stores.evaluations.refreshRollups(request.now);
       const day = rollups.filter((r) => r.windowName === '24h' && r.horizon === 0);
       const worst = (values: (number | null)[]) => {
         const finite = values.filter((v): v is number => v !== null && Number.isFinite(v));

@@ -5,7 +5,7 @@ import {
   type ForecastOrigin,
 } from '../forecasting.ts';
 import type { PredictionRow } from '../predictions.ts';
-import { streamKey, type ForecastStore } from '../ports/stores.ts';
+import { streamKey, type ForecastStore, type Stores } from '../ports/stores.ts';
 import type { WindowCheckOptions } from '../validation.ts';
 import { floorToHour, HOUR_MS, toIso } from '../time.ts';
 import { recordRun } from './record-run.ts';
@@ -45,19 +45,20 @@ export const MAX_CATCH_UP_HOURS = 168;
 
 /**
  * The hourly job: read every series' newest window in one query, forecast 1…H hours past its newest
- * actual (each with its true horizon), store them in one upsert, and record the run.
+ * actual (each with its true horizon), store them and the rows of skipped origins (two keyed upserts), and
+ * record the run.
  */
 export async function runForecast(
-  store: ForecastStore,
+  stores: Pick<Stores, 'forecasts' | 'runs'>,
   resolver: ForecastResolver,
   request: ForecastRunRequest,
 ): Promise<ForecastRunSummary> {
   const scheduledFor = floorToHour(request.asOf);
   return recordRun(
-    store,
+    stores.runs,
     { functionName: 'forecast', trigger: request.trigger, scheduledFor },
     async (runId) => {
-      const histories = await store.readLatestWindows({
+      const histories = await stores.forecasts.readLatestWindows({
         asOf: request.asOf,
         hours: Math.max(resolver.maxWindowHours, FALLBACK_HISTORY_HOURS),
         seriesNames: request.seriesNames,
@@ -68,10 +69,10 @@ export async function runForecast(
         issuedAt: request.asOf,
       }));
       // Read before this run writes: the previous forecast origin of each series.
-      const holes = await skippedOriginRows(store, resolver, origins, request.asOf);
+      const holes = await skippedOriginRows(stores.forecasts, resolver, origins, request.asOf);
       const outcome = await forecastOrigins(origins, resolver, { checks: request.checks });
-      const written = await store.writePredictions(outcome.rows, runId);
-      await store.writePredictions(holes.rows, runId);
+      const written = await stores.forecasts.writePredictions(outcome.rows, runId);
+      await stores.forecasts.writePredictions(holes.rows, runId);
       const maxStalenessHours = origins.length
         ? Math.max(...origins.map((o) => (request.asOf - (o.origin + HOUR_MS)) / HOUR_MS))
         : NaN;

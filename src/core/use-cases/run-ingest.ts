@@ -1,5 +1,5 @@
 import type { ActualsSource } from '../ports/actuals-source.ts';
-import type { ActualsStore, RunLog } from '../ports/stores.ts';
+import type { Stores } from '../ports/stores.ts';
 import type { SeriesInfo } from '../series.ts';
 import { floorToHour, HOUR_MS, toIso } from '../time.ts';
 import { recordRun } from './record-run.ts';
@@ -25,18 +25,18 @@ export const DEFAULT_INGEST_TRAILING_HOURS = 14 * 24;
 
 /** Pulls the trailing window of actuals from the source and upserts them, counting revisions. */
 export async function runIngest(
-  store: ActualsStore & RunLog,
+  stores: Pick<Stores, 'actuals' | 'runs'>,
   source: ActualsSource,
   request: IngestRequest,
 ): Promise<IngestSummary> {
   const to = floorToHour(request.now);
   const from = to - (request.trailingHours ?? DEFAULT_INGEST_TRAILING_HOURS) * HOUR_MS;
   return recordRun(
-    store,
+    stores.runs,
     { functionName: 'ingest', trigger: request.trigger, scheduledFor: to },
     async () => {
       const fetched = await source.fetch({ from, to });
-      const result = await store.upsertActuals(request.series.id, fetched, request.now);
+      const result = await stores.actuals.upsertActuals(request.series.id, fetched, request.now);
       const newest = fetched.length ? toIso(fetched[fetched.length - 1]!.hour) : null;
       const summary = { fetched: fetched.length, ...result, newestHour: newest };
       return {

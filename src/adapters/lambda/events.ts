@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { InputError } from '../../src/core/errors.ts';
-import { SERIES_NAME } from '../../src/core/series.ts';
-import { hasValidIsoFields, HOUR_MS } from '../../src/core/time.ts';
+import { InputError } from '../../core/errors.ts';
+import { SERIES_NAME } from '../../core/series.ts';
+import { hasValidIsoFields, HOUR_MS } from '../../core/time.ts';
 
 const isoInstant = z
   .string({ error: 'must be an ISO 8601 time string such as 2025-01-01T00:00:00Z' })

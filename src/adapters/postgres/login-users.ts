@@ -1,5 +1,5 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
-import type { Sql } from '../../src/adapters/postgres/client.ts';
+import type { Sql } from './client.ts';
 
 /** The group roles of 0002_roles.sql that a login user may be put in. */
 export type GroupRole = 'pulse_app' | 'pulse_reader';

@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { GrafanaClient } from '@aws-sdk/client-grafana';
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { readCredentialsSecret } from '../secrets.ts';
 import { GrafanaHttp } from './grafana-http.ts';
 import { withServiceAccountToken } from './service-account-token.ts';
 
@@ -53,23 +54,13 @@ export function loadDashboards(dir: string): Array<Record<string, unknown>> {
   });
 }
 
-async function readerCredentials(
-  secrets: SecretsManagerClient,
-  secretId: string,
-): Promise<{ username: string; password: string }> {
-  const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
-  const value = JSON.parse(SecretString ?? '{}') as { username?: string; password?: string };
-  if (!value.username || !value.password) throw new Error(`secret ${secretId} has no username or password`);
-  return { username: value.username, password: value.password };
-}
-
 /** Upserts the folder, the read-only data source and every dashboard; safe to run any number of times. */
 export async function provision(
   config: ProvisioningConfig,
   deps: ProvisioningDeps,
 ): Promise<ProvisioningResult> {
   const dashboards = loadDashboards(deps.dashboardsDir);
-  const reader = await readerCredentials(deps.secrets, config.ReaderSecretArn);
+  const reader = await readCredentialsSecret(deps.secrets, config.ReaderSecretArn);
   const baseUrl = deps.baseUrl ?? `https://${config.WorkspaceEndpoint}`;
   return withServiceAccountToken(deps.grafana, config.WorkspaceId, async (token) => {
     const http = new GrafanaHttp(baseUrl, token);

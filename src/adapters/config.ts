@@ -1,0 +1,141 @@
+import { z } from 'zod';
+import { ConfigurationError } from '../core/errors.ts';
+import { DEFAULT_INGEST_TRAILING_HOURS } from '../core/use-cases/run-ingest.ts';
+import { DEFAULT_WINDOW_CHECKS } from '../core/validation.ts';
+import { parseSourceConfig, type SourceConfig } from './sources/config.ts';
+
+/** Where a Lambda function finds its models (the model layer), and a local process. */
+export const LAMBDA_MODEL_DIR = '/opt/models';
+export const LOCAL_MODEL_DIR = 'model-artifacts';
+export const DEFAULT_INGEST_SERIES = 'turkey';
+export const DEFAULT_SERVICE_NAME = 'pulse';
+export const DEFAULT_METRICS_NAMESPACE = 'Pulse';
+/** The port of the CLI's embedded PostgreSQL. */
+export const DEFAULT_LOCAL_PORT = 54329;
+
+const optionalNumber = <T extends number | undefined>(fallback: T) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return fallback as number | T;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0) {
+        ctx.addIssue({ code: 'custom', message: `must be a positive number, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => v || undefined);
+
+/** Every variable Pulse reads, in one schema: the functions, the CLI and the tests parse it here and only here. */
+const EnvironmentSchema = z.object({
+  DATABASE_URL: optionalText,
+  DATABASE_SECRET_ARN: optionalText,
+  DATABASE_HOST: optionalText,
+  // No default: unset, the port stored in the secret (else 5432) applies.
+  DATABASE_PORT: optionalNumber(undefined),
+  DATABASE_NAME: optionalText,
+  DATABASE_SSL: z.enum(['require', 'disable']).optional(),
+  MODEL_DIR: optionalText,
+  PULSE_DEFAULT_MODEL: optionalText,
+  PULSE_MIGRATIONS_DIR: optionalText,
+  STALE_AFTER_HOURS: optionalNumber(DEFAULT_WINDOW_CHECKS.staleAfterHours),
+  INGEST_SERIES: optionalText,
+  INGEST_TRAILING_HOURS: optionalNumber(DEFAULT_INGEST_TRAILING_HOURS),
+  INGEST_SECRET_ARN: optionalText,
+  INGEST_SOURCE: optionalText,
+  MASTER_SECRET_ARN: optionalText,
+  APP_SECRET_ARN: optionalText,
+  READER_SECRET_ARN: optionalText,
+  POWERTOOLS_SERVICE_NAME: optionalText,
+  POWERTOOLS_METRICS_NAMESPACE: optionalText,
+  AWS_LAMBDA_FUNCTION_NAME: optionalText,
+  PULSE_DB_PORT: optionalNumber(DEFAULT_LOCAL_PORT),
+});
+
+export interface DatabaseConfig {
+  /** A full URL (local, tests); else the secret below. */
+  readonly url?: string;
+  readonly secretArn?: string;
+  /** Host, port and database name: these win over the secret's (the stack knows where its database is). */
+  readonly host?: string;
+  readonly port?: number;
+  readonly name?: string;
+  readonly ssl: boolean;
+}
+
+export interface RuntimeConfig {
+  readonly database: DatabaseConfig;
+  readonly modelDir: string;
+  /** Serve this version (or baseline) as the default instead of the registry's. */
+  readonly defaultModel?: string;
+  readonly migrationsDir?: string;
+  readonly staleAfterHours: number;
+  readonly ingest: {
+    readonly series: string;
+    readonly trailingHours: number;
+    readonly secretArn?: string;
+    /** Unset when INGEST_SOURCE is not set; the ingest handler then refuses to run. */
+    readonly source?: SourceConfig;
+  };
+  /** The deploy-time migration: the master user's secret and the login users' secrets. */
+  readonly migrate: {
+    readonly masterSecretArn?: string;
+    readonly appSecretArn?: string;
+    readonly readerSecretArn?: string;
+  };
+  readonly serviceName: string;
+  readonly metricsNamespace: string;
+  /** The CLI's embedded PostgreSQL listens here. */
+  readonly localPort: number;
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** Reads and checks the environment once; a bad value names the variable. */
+export function loadConfig(env: Environment): RuntimeConfig {
+  const parsed = EnvironmentSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`);
+    throw new ConfigurationError(`function configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  return {
+    database: {
+      url: e.DATABASE_URL,
+      secretArn: e.DATABASE_SECRET_ARN,
+      host: e.DATABASE_HOST,
+      port: e.DATABASE_PORT,
+      name: e.DATABASE_NAME,
+      ssl: (e.DATABASE_SSL ?? (e.DATABASE_URL ? 'disable' : 'require')) === 'require',
+    },
+    modelDir: e.MODEL_DIR ?? (e.AWS_LAMBDA_FUNCTION_NAME ? LAMBDA_MODEL_DIR : LOCAL_MODEL_DIR),
+    defaultModel: e.PULSE_DEFAULT_MODEL,
+    migrationsDir: e.PULSE_MIGRATIONS_DIR,
+    staleAfterHours: e.STALE_AFTER_HOURS,
+    ingest: {
+      series: e.INGEST_SERIES ?? DEFAULT_INGEST_SERIES,
+      trailingHours: e.INGEST_TRAILING_HOURS,
+      secretArn: e.INGEST_SECRET_ARN,
+      source: e.INGEST_SOURCE ? parseSourceConfig(env) : undefined,
+    },
+    migrate: {
+      masterSecretArn: e.MASTER_SECRET_ARN,
+      appSecretArn: e.APP_SECRET_ARN,
+      readerSecretArn: e.READER_SECRET_ARN,
+    },
+    serviceName: e.POWERTOOLS_SERVICE_NAME ?? DEFAULT_SERVICE_NAME,
+    metricsNamespace: e.POWERTOOLS_METRICS_NAMESPACE ?? DEFAULT_METRICS_NAMESPACE,
+    localPort: e.PULSE_DB_PORT,
+  };
+}
+
+/** The configuration of a process that works on one database given by URL (the CLI, tests, the bench). */
+export function localConfig(databaseUrl: string, overrides: Environment = {}): RuntimeConfig {
+  return loadConfig({ DATABASE_URL: databaseUrl, ...overrides });
+}
