@@ -3,6 +3,7 @@ import { registerBacktestCommand } from './commands/backtest.ts';
 import { registerDbCommand } from './commands/db.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerImportCommand } from './commands/import.ts';
+import { registerImportWeatherCommand } from './commands/import-weather.ts';
 import { registerMetricsCommand } from './commands/metrics.ts';
 import { registerReportCommand } from './commands/report.ts';
 import { registerRunCommands } from './commands/run.ts';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .exitOverride(); // usage errors reach runCli, which turns them into exit code 2
   registerDbCommand(program);
   registerImportCommand(program);
+  registerImportWeatherCommand(program);
   registerRunCommands(program);
   registerMetricsCommand(program);
   registerDemoCommand(program);

@@ -4,6 +4,7 @@ import type { Forecaster, ForecastWindow, SeriesCalendar } from './forecaster.ts
 import { ErrorAccumulator, skillScore, type ErrorSummary } from './metrics.ts';
 import { completeWindows, hourAt, indexOf, type HourlySeries, windowValues } from './hourly-series.ts';
 import { toIso, type HourMs } from './time.ts';
+import type { WindowWeather } from './weather.ts';
 
 /** Which hours a score covers: public holidays incl. half-day afternoons, bridge days, the rest. */
 export type DayGroup = 'holiday' | 'bridge' | 'ordinary';
@@ -51,6 +52,8 @@ export interface BacktestOptions {
    * same period pass the larger of their windows, so both are scored on the very same pairs.
    */
   readonly minWindowHours?: number;
+  /** The weather a window at `origin` sees (weather models); undefined = none known. */
+  readonly weatherFor?: (origin: HourMs) => WindowWeather | undefined;
 }
 
 class IntervalAccumulator {
@@ -141,9 +144,11 @@ export async function runBacktest(series: HourlySeries, options: BacktestOptions
   for (let i = firstOrigin; i <= lastOrigin; i++) {
     if (!complete[i]) continue;
     const values = windowValues(series, i, windowHours);
+    const origin = hourAt(series, i);
+    const weather = options.weatherFor?.(origin);
     batch.push({
       index: i,
-      window: { seriesId: options.seriesId ?? 0, calendar, origin: hourAt(series, i), values },
+      window: { seriesId: options.seriesId ?? 0, calendar, origin, values, ...(weather ? { weather } : {}) },
     });
     if (batch.length >= batchSize) await flush();
   }

@@ -2,6 +2,7 @@ import { holidayKindOfLocal, isFastingDayOfLocal, isFeastDayOfLocal } from './ca
 import { DAY_MS, offsetMs, weekdayOfDay } from './calendar/localTime.ts';
 import type { ForecastWindow, SeriesCalendar } from './forecaster.ts';
 import { HOUR_MS, type HourMs } from './time.ts';
+import { COOLING_BASE_C, HEATING_BASE_C, WEATHER_AHEAD_HOURS, type WindowWeather } from './weather.ts';
 
 /**
  * The one source of truth for model inputs: the trainer writes these tensors to disk and the ONNX
@@ -28,6 +29,20 @@ export const FEATURES_VERSION = 'pulse-features-v3';
 export const HORIZONS = 24;
 export const CALENDAR_FEATURES = 441;
 
+/**
+ * Input `weather` [n, WEATHER_FEATURES] of weather models (the metadata declares it; calendar-only
+ * models have no such input). Weighted over the series' locations (weights sum to 1), °C:
+ *   [0]         1 when the window has complete weather, else 0 and every other column 0 (masked)
+ *   [1, 121)    per horizon h = 1…24 (5 each): temperature of the target hour, heating degrees
+ *               Σ w·max(0, HEATING_BASE_C − T), cooling degrees Σ w·max(0, T − COOLING_BASE_C) (per
+ *               location, then weighted: degree-hours are not linear in T), temperature of target −
+ *               24 h and of target − 168 h (what the seasonal lags in the history were exposed to).
+ * Target hours carry the weather forecast (plus `forecastError` when evaluating on observed weather);
+ * the lag hours lie at or before the origin. The ONNX graph standardises these columns itself.
+ */
+export const WEATHER_FEATURES_VERSION = 'pulse-weather-v1';
+export const WEATHER_FEATURES = 1 + HORIZONS * 5;
+
 const HOUR_OFFSET = 0;
 const WEEKDAY_OFFSET = 24;
 const SEASON_OFFSET = 31;
@@ -40,6 +55,8 @@ const FASTING_OFFSET = FEAST_OFFSET + HORIZONS * 4;
 export interface FeatureSpec {
   readonly windowHours: number;
   readonly horizons: number;
+  /** Build the `weather` input too (models whose metadata declares it). */
+  readonly weather?: boolean;
 }
 
 export interface FeatureTensors {
@@ -48,6 +65,8 @@ export interface FeatureTensors {
   readonly history: Float32Array;
   /** [n, CALENDAR_FEATURES]. */
   readonly calendar: Float32Array;
+  /** [n, WEATHER_FEATURES] when the spec asks for weather. */
+  readonly weather?: Float32Array;
 }
 
 /** Names of the calendar columns in order, written into the model metadata. */
@@ -69,6 +88,66 @@ export function calendarFeatureNames(): string[] {
   }
   for (let h = 1; h <= HORIZONS; h++) names.push(`t${h}_fasting`, `t${h}_minus_168h_fasting`);
   return names;
+}
+
+/** Names of the weather columns in order, written into the model metadata. */
+export function weatherFeatureNames(): string[] {
+  const names = ['weather_available'];
+  for (let h = 1; h <= HORIZONS; h++) {
+    names.push(
+      `t${h}_temperature`,
+      `t${h}_heating_degrees`,
+      `t${h}_cooling_degrees`,
+      `t${h}_minus_24h_temperature`,
+      `t${h}_minus_168h_temperature`,
+    );
+  }
+  return names;
+}
+
+/**
+ * Writes one window's weather columns into `out` at `row`; returns false (leaving the row all zero,
+ * i.e. masked) when the window has no weather or a needed hour is unknown.
+ */
+export function writeWeatherFeatures(
+  weather: WindowWeather | undefined,
+  out: Float32Array,
+  row: number,
+): boolean {
+  if (!weather || weather.locations.length === 0) return false;
+  const o = weather.originIndex;
+  const err = weather.forecastError;
+  if (o < 168) return false;
+  const L = weather.locations.length;
+  for (let l = 0; l < L; l++) {
+    const t = weather.locations[l]!.temperature;
+    if (t.length <= o + HORIZONS) return false;
+    for (let k = o - 168; k <= o + HORIZONS; k++) if (Number.isNaN(t[k]!)) return false;
+  }
+  out[row] = 1;
+  for (let h = 1; h <= HORIZONS; h++) {
+    let temp = 0;
+    let heat = 0;
+    let cool = 0;
+    let lag24 = 0;
+    let lag168 = 0;
+    for (let l = 0; l < L; l++) {
+      const { weight, temperature: t } = weather.locations[l]!;
+      const target = t[o + h]! + (err ? err[l * WEATHER_AHEAD_HOURS + h - 1]! : 0);
+      temp += weight * target;
+      heat += weight * Math.max(0, HEATING_BASE_C - target);
+      cool += weight * Math.max(0, target - COOLING_BASE_C);
+      lag24 += weight * t[o + h - 24]!;
+      lag168 += weight * t[o + h - 168]!;
+    }
+    const base = row + 1 + (h - 1) * 5;
+    out[base] = temp;
+    out[base + 1] = heat;
+    out[base + 2] = cool;
+    out[base + 3] = lag24;
+    out[base + 4] = lag168;
+  }
+  return true;
 }
 
 // Per-hour codes over a span, so each window costs array reads rather than time-zone arithmetic.
@@ -158,6 +237,7 @@ export function buildFeatures(windows: readonly ForecastWindow[], spec: FeatureS
   const n = windows.length;
   const history = new Float32Array(n * windowHours);
   const calendar = new Float32Array(n * CALENDAR_FEATURES);
+  const weather = spec.weather ? new Float32Array(n * WEATHER_FEATURES) : undefined;
 
   // One hour table per calendar covering every hour any window looks at.
   const groups = new Map<string, { calendar: SeriesCalendar; min: number; max: number }>();
@@ -215,6 +295,7 @@ export function buildFeatures(windows: readonly ForecastWindow[], spec: FeatureS
       calendar[row + FASTING_OFFSET + (h - 1) * 2] = t.fasting[target]!;
       calendar[row + FASTING_OFFSET + (h - 1) * 2 + 1] = t.fasting[target - 168]!;
     }
+    if (weather) writeWeatherFeatures(w.weather, weather, i * WEATHER_FEATURES);
   }
-  return { n, history, calendar };
+  return weather ? { n, history, calendar, weather } : { n, history, calendar };
 }

@@ -1,4 +1,5 @@
 import type { HourMs } from './time.ts';
+import type { WindowWeather } from './weather.ts';
 
 /** What a forecaster needs to know about the series to build calendar features. */
 export interface SeriesCalendar {
@@ -16,6 +17,8 @@ export interface ForecastWindow {
   readonly origin: HourMs;
   /** `windowHours` values, oldest first; values[values.length - 1] is the actual of `origin`. No gaps. */
   readonly values: Float64Array;
+  /** The series' weather around the origin, for weather models; absent = no weather known. */
+  readonly weather?: WindowWeather;
 }
 
 /** Forecast for origin+1 … origin+horizons hours; index i is horizon i+1. */

@@ -29,6 +29,7 @@ describe.runIf(existsSync(registryPath))('ONNX parity with PyTorch (shipped mode
       Float32Array.from(samples.history),
       Float32Array.from(samples.calendar),
       samples.n,
+      samples.weather ? Float32Array.from(samples.weather) : undefined,
     );
     expect(out).toHaveLength(samples.forecast.length);
     let worst = 0;

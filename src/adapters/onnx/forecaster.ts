@@ -3,7 +3,13 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelError } from '../../core/errors.ts';
-import { buildFeatures, CALENDAR_FEATURES, FEATURES_VERSION } from '../../core/features.ts';
+import {
+  buildFeatures,
+  CALENDAR_FEATURES,
+  FEATURES_VERSION,
+  WEATHER_FEATURES,
+  WEATHER_FEATURES_VERSION,
+} from '../../core/features.ts';
 import type { Forecaster, ForecastResult, ForecastWindow } from '../../core/forecaster.ts';
 import { quantileLayout, type ModelMetadata, type ModelRegistry, type QuantileLayout } from './metadata.ts';
 
@@ -20,6 +26,8 @@ export class OnnxForecaster implements Forecaster {
   readonly horizons: number;
   readonly quantiles: readonly number[];
   private readonly layout: QuantileLayout;
+  /** The model takes the `weather` input (its metadata declares it). */
+  readonly usesWeather: boolean;
 
   constructor(
     readonly metadata: ModelMetadata,
@@ -30,14 +38,26 @@ export class OnnxForecaster implements Forecaster {
     this.horizons = metadata.horizons;
     this.quantiles = metadata.quantiles;
     this.layout = quantileLayout(metadata.quantiles, `model ${metadata.version}`);
+    this.usesWeather = metadata.inputs.some((i) => i.name === 'weather');
   }
 
   /** Raw graph output [n, horizons, quantiles] for prepared tensors (used by the parity test). */
-  async run(history: Float32Array, calendar: Float32Array, n: number): Promise<Float32Array> {
-    const feeds = {
+  async run(
+    history: Float32Array,
+    calendar: Float32Array,
+    n: number,
+    weather?: Float32Array,
+  ): Promise<Float32Array> {
+    const feeds: Record<string, ort.Tensor> = {
       history: new ort.Tensor('float32', history, [n, this.windowHours]),
       calendar: new ort.Tensor('float32', calendar, [n, CALENDAR_FEATURES]),
     };
+    if (this.usesWeather) {
+      feeds.weather = new ort.Tensor('float32', weather ?? new Float32Array(n * WEATHER_FEATURES), [
+        n,
+        WEATHER_FEATURES,
+      ]);
+    }
     const out = await this.session.run(feeds);
     return out[this.metadata.output.name]!.data as Float32Array;
   }
@@ -49,8 +69,12 @@ export class OnnxForecaster implements Forecaster {
     const { lower: lowIndex, median: midIndex, upper: highIndex } = this.layout;
     for (let s = 0; s < windows.length; s += WINDOWS_PER_RUN) {
       const chunk = windows.slice(s, s + WINDOWS_PER_RUN);
-      const f = buildFeatures(chunk, { windowHours: this.windowHours, horizons: H });
-      const out = await this.run(f.history, f.calendar, f.n);
+      const f = buildFeatures(chunk, {
+        windowHours: this.windowHours,
+        horizons: H,
+        weather: this.usesWeather,
+      });
+      const out = await this.run(f.history, f.calendar, f.n, f.weather);
       // One buffer per chunk, viewed per window: a typed array with its own buffer per window and
       // band costs ~1 µs each, ~10 % of a year-long back-test.
       const all = new Float64Array(f.n * H * 3);
@@ -139,6 +163,11 @@ async function load(dir: string, requested?: string): Promise<OnnxForecaster> {
     );
   }
   quantileLayout(meta.quantiles ?? [], `model metadata ${metaPath}`);
+  if (meta.weather && meta.weather.featuresVersion !== WEATHER_FEATURES_VERSION) {
+    throw new ModelError(
+      `model ${version} was trained with weather features "${meta.weather.featuresVersion}" but this code builds "${WEATHER_FEATURES_VERSION}"; retrain or deploy the matching code`,
+    );
+  }
   const onnxPath = join(dir, meta.onnx.file);
   let bytes: Buffer;
   try {
@@ -178,7 +207,11 @@ function checkInputs(session: ort.InferenceSession, meta: ModelMetadata, onnxPat
       `model file ${onnxPath} has inputs [${names.join(', ')}], metadata says [${expected.join(', ')}]`,
     );
   }
-  const widths: Record<string, number> = { history: meta.windowHours, calendar: CALENDAR_FEATURES };
+  const widths: Record<string, number> = {
+    history: meta.windowHours,
+    calendar: CALENDAR_FEATURES,
+    weather: WEATHER_FEATURES,
+  };
   for (const spec of meta.inputs) {
     const graph = session.inputMetadata.find((m) => m.name === spec.name);
     const shape =

@@ -31,6 +31,21 @@ export interface ModelMetadata {
   readonly training: unknown;
   /** File (next to the metadata) with synthetic inputs and the PyTorch outputs for the parity test. */
   readonly paritySamples: string;
+  /** Weather models only: what the `weather` input (inputs[2]) is built from. */
+  readonly weather?: ModelWeather;
+}
+
+/** The weather a model was trained with; serving must supply the same locations and variables. */
+export interface ModelWeather {
+  /** src/core/features.ts WEATHER_FEATURES_VERSION. */
+  readonly featuresVersion: string;
+  readonly variables: readonly string[];
+  /** Locations and weights (sum 1) the training weather was weighted with. */
+  readonly locations: readonly { name: string; latitude: number; longitude: number; weight: number }[];
+  /** The forecast-like error added to the training temperatures (null = observed weather as-is). */
+  readonly trainingError: unknown;
+  /** Training windows: from when, and whether windows before the weather history were masked. */
+  readonly history: { readonly from: string; readonly masked: boolean };
 }
 
 export interface ModelTensorSpec {
@@ -80,6 +95,8 @@ export interface ParitySamples {
   readonly history: number[];
   /** Row-major [n, calendarSize]. */
   readonly calendar: number[];
+  /** Row-major [n, weatherSize] (weather models). */
+  readonly weather?: number[];
   /** Row-major [n, horizons, quantiles] as computed by PyTorch. */
   readonly forecast: number[];
 }

@@ -1,0 +1,49 @@
+import type { HourMs } from '../time.ts';
+import type { LocationSeries, WeatherLocation, WeatherVariable } from '../weather.ts';
+
+/** One weather value. */
+export interface WeatherValue {
+  readonly location: string;
+  readonly variable: WeatherVariable;
+  readonly validHour: HourMs;
+  readonly value: number;
+}
+
+/** A batch of weather to store: observed values, or one forecast vintage issued at `issuedAt`. */
+export type WeatherBatch =
+  | { readonly kind: 'observed'; readonly source: string; readonly values: readonly WeatherValue[] }
+  | {
+      readonly kind: 'forecast';
+      readonly source: string;
+      readonly issuedAt: number;
+      readonly values: readonly WeatherValue[];
+    };
+
+export interface WeatherWriteResult {
+  /** Values stored (new hours, or a forecast value that differs from the newest one held). */
+  readonly inserted: number;
+  /** Observed values that replaced a different stored value. */
+  readonly revised: number;
+  readonly unchanged: number;
+}
+
+export interface WeatherAsOfRequest {
+  readonly locations: readonly string[];
+  readonly variable: WeatherVariable;
+  /** First and last valid hour (inclusive). */
+  readonly from: HourMs;
+  readonly to: HourMs;
+  /** Only values issued at or before this time (the newest such per hour). */
+  readonly asOf: number;
+}
+
+export interface WeatherStore {
+  /** Inserts or updates locations by name. */
+  upsertWeatherLocations(locations: readonly Omit<WeatherLocation, 'weight'>[]): Promise<void>;
+  /** Stores a batch; a forecast value equal to the newest one held for its hour is not stored again. */
+  writeWeather(batch: WeatherBatch): Promise<WeatherWriteResult>;
+  /** Per location, hourly values over [from, to] as the store knew them at `asOf` (one query). */
+  readWeatherAsOf(request: WeatherAsOfRequest): Promise<Map<string, LocationSeries>>;
+  /** Per location, the newest forecast vintage issued at or before `asOf` (one query). */
+  latestWeatherIssues(locations: readonly string[], asOf: number): Promise<Map<string, number>>;
+}
