@@ -122,17 +122,14 @@ export async function naiveEvaluation(
         if (scored && scored.actual === actual.value && scored.persistence_abs_error === persistence)
           continue;
         const error = p.value - actual.value;
-        const covered =
-          p.lower_bound === null || p.upper_bound === null
-            ? null
-            : actual.value >= p.lower_bound && actual.value <= p.upper_bound;
         await sql`
         insert into evaluations as e (series_id, model_version, horizon, target_hour, predicted, actual, error,
                                       abs_error, squared_error, pct_error, persistence_abs_error, covered, quality,
                                       scored_at)
         values (${p.series_id}, ${p.model_version}, ${p.horizon}, ${p.target_hour}, ${p.value}, ${actual.value},
                 ${error}, ${Math.abs(error)}, ${error * error},
-                ${actual.value > 0 ? (Math.abs(error) / actual.value) * 100 : null}, ${persistence}, ${covered},
+                pulse_pct_error(${p.value}::float8, ${actual.value}::float8), ${persistence},
+                pulse_covered(${actual.value}::float8, ${p.lower_bound}::float8, ${p.upper_bound}::float8),
                 ${p.quality}, ${date(request.now)})
         on conflict (series_id, model_version, horizon, target_hour) do update set
           actual = excluded.actual, error = excluded.error, abs_error = excluded.abs_error,

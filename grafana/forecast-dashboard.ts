@@ -28,7 +28,7 @@ function rollupStat(metric: Metric | 'skill', at: Placement) {
     title,
     description:
       metric === 'skill'
-        ? 'Share of the persistence error the model removes, 1 − MAE / persistence MAE, over the last 24 h, 7 d and 30 d before the newest evaluation. Above 0 % the model beats "same as the last hour"; below 0 % it is worse.'
+        ? 'Share of the persistence error the model removes, 1 − Σ|error| / Σ|persistence error| over the hours that have both, over the last 24 h, 7 d and 30 d before the newest evaluation. Above 0 % the model beats "same as the last hour"; below 0 % it is worse.'
         : `${METRIC_LABEL[metric]} of all horizons over the last 24 h, 7 d and 30 d before the newest evaluation (metric_rollups, refreshed by every evaluate run; independent of the time picker).`,
     at,
     unit: metric === 'mape' || metric === 'skill' ? 'percent' : 'short',
@@ -144,10 +144,10 @@ function latestForecast(at: Placement) {
 export function rollingErrorSql(metric: Metric): string {
   const value = (w: string) =>
     metric === 'mae'
-      ? `sum(abs_sum) over ${w} / sum(n) over ${w}`
+      ? `pulse_mae(sum(abs_sum) over ${w}, sum(n) over ${w})`
       : metric === 'rmse'
-        ? `sqrt(sum(squared_sum) over ${w} / sum(n) over ${w})`
-        : `sum(pct_sum) over ${w} / nullif(sum(pct_n) over ${w}, 0)`;
+        ? `pulse_rmse(sum(squared_sum) over ${w}, sum(n) over ${w})`
+        : `pulse_mape(sum(pct_sum) over ${w}, sum(pct_n) over ${w})`;
   return dedent(`
     with hourly as (
       select target_hour, count(*) as n, sum(abs_error) as abs_sum, sum(squared_error) as squared_sum,
@@ -185,14 +185,14 @@ function skillOverTime(at: Placement) {
   return defaultTimeseries({
     title: 'Daily skill vs persistence',
     description:
-      'Per UTC day, 1 − MAE / persistence MAE over all horizons, where persistence repeats the last known hour. 0 % is the line to stay above; a drop means the model lost its edge that day (holidays, data problems).',
+      'Per UTC day, 1 − Σ|error| / Σ|persistence error| over all horizons (hours that have both), where persistence repeats the last known hour. 0 % is the line to stay above; a drop means the model lost its edge that day (holidays, data problems).',
     at,
     unit: 'percent',
     queries: [
       sqlQuery(`
         select $__timeGroupAlias(target_hour, '1d'),
-               100 * (1 - sum(abs_error) / nullif(sum(persistence_abs_error), 0)) as "skill"
-        from evaluations
+               100 * pulse_skill(sum(skill_abs_error), sum(persistence_abs_error)) as "skill"
+        from evaluation_terms
         where ${SERIES} and ${MODEL} and $__timeFilter(target_hour)
         group by 1
         order by 1`).timeSeries(),
@@ -211,8 +211,8 @@ function errorByHorizon(at: Placement) {
     xField: 'horizon',
     queries: [
       sqlQuery(`
-        select e.horizon::text as horizon, avg(e.abs_error) as "MAE",
-               avg(e.persistence_abs_error) as "persistence MAE"
+        select e.horizon::text as horizon, pulse_mae(sum(e.abs_error), count(*)) as "MAE",
+               pulse_mae(sum(e.persistence_abs_error), count(e.persistence_abs_error)) as "persistence MAE"
         from evaluations e
         where e.${SERIES} and e.${MODEL} and $__timeFilter(e.target_hour)
         group by e.horizon
@@ -231,7 +231,7 @@ function errorByHourOfDay(at: Placement) {
     queries: [
       sqlQuery(`
         select lpad(extract(hour from e.target_hour at time zone s.timezone)::int::text, 2, '0') as "local hour",
-               avg(e.abs_error) as "MAE", avg(e.error) as "bias"
+               pulse_mae(sum(e.abs_error), count(*)) as "MAE", pulse_bias(sum(e.error), count(*)) as "bias"
         from evaluations e
         join series s on s.id = e.series_id
         where e.series_id = $series and e.model_version = '$model' and $__timeFilter(e.target_hour)

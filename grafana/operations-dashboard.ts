@@ -130,7 +130,7 @@ function fallbackRate(at: Placement) {
     queries: [
       sqlQuery(`
         select $__timeGroupAlias(p.target_hour, $__interval), s.name || ' · ' || p.model_version as metric,
-               100 * avg(case when p.quality = 'fallback' then 1.0 else 0.0 end)::float8 as "fallback"
+               pulse_share(count(*) filter (where p.quality = 'fallback'), count(*)) as "fallback"
         from predictions p
         join series s on s.id = p.series_id
         where p.series_id in ($series) and p.model_version in ($model) and p.horizon = 1

@@ -46,8 +46,7 @@ export class PostgresEvaluationStore implements EvaluationStore {
       candidates as (
         select p.series_id, p.model_version, p.horizon, p.target_hour, p.value as predicted, p.quality,
                a.value as actual, abs(a.value - pa.value) as persistence_abs_error,
-               case when p.lower_bound is null or p.upper_bound is null then null
-                    else a.value between p.lower_bound and p.upper_bound end as covered
+               pulse_covered(a.value, p.lower_bound, p.upper_bound) as covered
         from keys k
         join predictions p on p.series_id = k.series_id and p.target_hour = k.target_hour
                           and p.horizon = k.horizon and p.model_version = k.model_version
@@ -67,7 +66,7 @@ export class PostgresEvaluationStore implements EvaluationStore {
                                       scored_at)
         select series_id, model_version, horizon, target_hour, predicted, actual, predicted - actual,
                abs(predicted - actual), (predicted - actual) ^ 2,
-               case when actual > 0 then abs(predicted - actual) / actual * 100 end,
+               pulse_pct_error(predicted, actual),
                persistence_abs_error, covered, quality, ${new Date(request.now)}
         from candidates
         on conflict (series_id, target_hour, horizon, model_version) do update set
@@ -103,15 +102,16 @@ export class PostgresEvaluationStore implements EvaluationStore {
           fallback_rate: number | null;
         }[]
       >`
-        -- One pass over the last 30 days: sums per horizon and window, then the all-horizons row from them.
+        -- One pass over the last 30 days: sums of the terms per horizon and window, then the all-horizons
+        -- row from them; the metrics are the functions of 0010_metric_functions.sql.
         with sums as (
           select e.series_id, e.model_version, e.horizon, w.window_name,
                  count(*)::float8 as n, sum(e.abs_error) as abs_sum, sum(e.squared_error) as sq_sum,
                  sum(e.pct_error) as pct_sum, count(e.pct_error)::float8 as pct_n, sum(e.error) as err_sum,
                  sum(e.persistence_abs_error) as pers_sum, count(e.persistence_abs_error)::float8 as pers_n,
-                 count(*) filter (where e.covered)::float8 as covered_n, count(e.covered)::float8 as cover_n,
-                 count(*) filter (where e.quality = 'fallback')::float8 as fallback_n
-          from evaluations e
+                 sum(e.skill_abs_error) as skill_abs_sum, sum(e.covered_n)::float8 as covered_n,
+                 sum(e.interval_n)::float8 as interval_n, sum(e.fallback_n)::float8 as fallback_n
+          from evaluation_terms e
           cross join lateral (values ('24h', 24), ('7d', 168), ('30d', 720)) as w (window_name, hours)
           where e.target_hour > ${windowEnd}::timestamptz - interval '720 hours'
             and e.target_hour <= ${windowEnd}::timestamptz
@@ -122,22 +122,23 @@ export class PostgresEvaluationStore implements EvaluationStore {
           select * from sums
           union all
           select series_id, model_version, 0, window_name, sum(n), sum(abs_sum), sum(sq_sum), sum(pct_sum),
-                 sum(pct_n), sum(err_sum), sum(pers_sum), sum(pers_n), sum(covered_n), sum(cover_n), sum(fallback_n)
+                 sum(pct_n), sum(err_sum), sum(pers_sum), sum(pers_n), sum(skill_abs_sum), sum(covered_n),
+                 sum(interval_n), sum(fallback_n)
           from sums group by series_id, model_version, window_name
         ),
         agg as (
           select series_id, model_version, horizon, window_name, n::int as n,
-                 abs_sum / n as mae, sqrt(sq_sum / n) as rmse, pct_sum / nullif(pct_n, 0) as mape,
-                 err_sum / n as bias, pers_sum / nullif(pers_n, 0) as persistence_mae,
-                 100 * covered_n / nullif(cover_n, 0) as coverage, 100 * fallback_n / n as fallback_rate
+                 pulse_mae(abs_sum, n) as mae, pulse_rmse(sq_sum, n) as rmse, pulse_mape(pct_sum, pct_n) as mape,
+                 pulse_bias(err_sum, n) as bias, pulse_mae(pers_sum, pers_n) as persistence_mae,
+                 pulse_skill(skill_abs_sum, pers_sum) as skill, pulse_share(covered_n, interval_n) as coverage,
+                 pulse_share(fallback_n, n) as fallback_rate
           from all_horizons
         ),
         written as (
           insert into metric_rollups (series_id, model_version, horizon, window_name, window_end, n, mae, rmse,
                                       mape, bias, persistence_mae, skill, coverage, fallback_rate)
           select series_id, model_version, horizon, window_name, ${windowEnd}, n, mae, rmse, mape, bias,
-                 persistence_mae, case when persistence_mae > 0 then 1 - mae / persistence_mae end, coverage,
-                 fallback_rate
+                 persistence_mae, skill, coverage, fallback_rate
           from agg
           returning series_id, model_version, horizon, window_name, n, mape, fallback_rate
         )

@@ -38,12 +38,12 @@ export class PostgresMetricsReport {
     const to = query.to === undefined ? null : new Date(query.to);
     return sql<MetricsRow[]>`
     select s.name as series, e.model_version, coalesce(e.horizon, 0) as horizon, count(*)::int as n,
-           avg(e.abs_error) as mae, sqrt(avg(e.squared_error)) as rmse, avg(e.pct_error) as mape,
-           avg(e.error) as bias,
-           case when avg(e.persistence_abs_error) > 0 then 1 - avg(e.abs_error) / avg(e.persistence_abs_error) end as skill,
-           avg(case when e.covered then 100.0 when not e.covered then 0.0 end)::float8 as coverage,
-           avg(case when e.quality = 'fallback' then 100.0 else 0.0 end)::float8 as fallback_rate
-    from evaluations e
+           pulse_mae(sum(e.abs_error), count(*)) as mae, pulse_rmse(sum(e.squared_error), count(*)) as rmse,
+           pulse_mape(sum(e.pct_error), count(e.pct_error)) as mape, pulse_bias(sum(e.error), count(*)) as bias,
+           pulse_skill(sum(e.skill_abs_error), sum(e.persistence_abs_error)) as skill,
+           pulse_share(sum(e.covered_n), sum(e.interval_n)) as coverage,
+           pulse_share(sum(e.fallback_n), count(*)) as fallback_rate
+    from evaluation_terms e
     join series s on s.id = e.series_id
     where (${names}::text[] is null or s.name = any(${names}::text[]))
       and (${model}::text is null or e.model_version = ${model}::text)

@@ -188,7 +188,7 @@ export function renderReportPage(data: ReportData): string {
 </div>
 
 <h2>Metrics over the period</h2>
-<div class="how">MAE, RMSE and bias in ${unit}; skill = 1 − MAE / persistence MAE; coverage = share of actuals inside the 10–90 % interval.</div>
+<div class="how">MAE, RMSE and bias in ${unit}; skill = 1 − Σ|error| / Σ|persistence error| over the hours with both; coverage = share of actuals inside the 10–90 % interval.</div>
 <table id="period-metrics">${METRICS_HEAD}</table>
 <h2>Rolling metrics as last stored</h2>
 <div class="how">What the evaluate function last wrote to metric_rollups (all horizons), whatever the period above.</div>

@@ -20,7 +20,7 @@ export interface MetricsRow {
   readonly rmse: number | null;
   readonly mape: number | null;
   readonly bias: number | null;
-  /** Percent: 100 · (1 − MAE / persistence MAE). */
+  /** Percent: 100 · (1 − Σ|error| / Σ|persistence error|), hours with both. */
   readonly skill: number | null;
   readonly coverage: number | null;
   readonly fallbackRate: number | null;
@@ -170,9 +170,9 @@ export async function loadReportData(sql: Sql, request: ReportRequest): Promise<
     ),
     windows as (
       select target_hour,
-             sum(pct_sum) over day / nullif(sum(pct_n) over day, 0) as day,
-             sum(pct_sum) over week / nullif(sum(pct_n) over week, 0) as week,
-             sum(pct_sum) over month / nullif(sum(pct_n) over month, 0) as month
+             pulse_mape(sum(pct_sum) over day, sum(pct_n) over day) as day,
+             pulse_mape(sum(pct_sum) over week, sum(pct_n) over week) as week,
+             pulse_mape(sum(pct_sum) over month, sum(pct_n) over month) as month
       from hourly
       window day as (order by target_hour range between interval '23 hours' preceding and current row),
              week as (order by target_hour range between interval '167 hours' preceding and current row),
@@ -189,14 +189,15 @@ export async function loadReportData(sql: Sql, request: ReportRequest): Promise<
     order by starts_at`;
 
   const byHorizon = await sql<{ horizon: number; mae: number; persistence_mae: number | null }[]>`
-    select horizon, avg(abs_error) as mae, avg(persistence_abs_error) as persistence_mae
+    select horizon, pulse_mae(sum(abs_error), count(*)) as mae,
+           pulse_mae(sum(persistence_abs_error), count(persistence_abs_error)) as persistence_mae
     from evaluations
     where series_id = ${series.id} and model_version = ${version} and target_hour between ${fromTs} and ${toTs}
     group by horizon order by horizon`;
 
   const byHour = await sql<{ hour: number; mae: number; bias: number }[]>`
     select extract(hour from target_hour at time zone ${series.timezone})::int as hour,
-           avg(abs_error) as mae, avg(error) as bias
+           pulse_mae(sum(abs_error), count(*)) as mae, pulse_bias(sum(error), count(*)) as bias
     from evaluations
     where series_id = ${series.id} and model_version = ${version} and target_hour between ${fromTs} and ${toTs}
     group by 1 order by 1`;

@@ -97,7 +97,7 @@ export async function runDemo(options: DemoOptions): Promise<{ reportPath: strin
 
     const table = await metricsTable(sql, { seriesNames: [series!.name] });
     say(
-      `\nForecast accuracy of ${series!.name}, ${toIso(backfillFrom)} … ${toIso(lastHour)} (skill = 1 − MAE / persistence MAE):\n`,
+      `\nForecast accuracy of ${series!.name}, ${toIso(backfillFrom)} … ${toIso(lastHour)} (skill = 1 − Σ|error| / Σ|persistence error|):\n`,
     );
     say(table);
     const reportPath = await writeDemoReport(sql, series!.name, options.report);

@@ -38,7 +38,7 @@ export async function metricsTable(
 export function registerMetricsCommand(program: Command): void {
   program
     .command('metrics')
-    .description('error metrics per series, model and horizon (skill = 1 − MAE / persistence MAE)')
+    .description('error metrics per series, model and horizon (skill = 1 − Σ|error| / Σ|persistence error|)')
     .option('--series <names>', 'comma-separated series')
     .option('--from <time>', 'first target hour')
     .option('--to <time>', 'last target hour')
