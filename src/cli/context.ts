@@ -8,6 +8,11 @@ export interface GlobalOptions {
 export const say = (line: string) => process.stdout.write(line + '\n');
 export const note = (line: string) => process.stderr.write(line + '\n');
 
+/** Prints a command's result: as JSON with --json (for scripts), else the human text. */
+export function emit(json: boolean | undefined, value: unknown, text: string): void {
+  say(json ? JSON.stringify(value, null, 2) : text);
+}
+
 /** Opens the database for one command and always closes the connection afterwards. */
 export async function withDatabase<T>(work: (db: DatabaseHandle) => Promise<T>): Promise<T> {
   const db = await openDatabase({ log: note });

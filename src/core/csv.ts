@@ -32,6 +32,11 @@ export interface ParseCsvOptions {
 const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
+/** Quoted input is cut to a readable length: a wrong file must not flood the terminal. */
+function clip(text: string, max = 40): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}
+
 export function formatProblem(p: CsvRowProblem): string {
   return `${p.file}:${p.line}: ${p.reason}`;
 }
@@ -42,6 +47,14 @@ export function formatProblem(p: CsvRowProblem): string {
  */
 export function parseActualsCsv(text: string, options: ParseCsvOptions): ParsedActuals {
   const { file } = options;
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what marks a binary file
+  const binary = text.slice(0, 64 * 1024).search(/[\u0000-\u0008\u000e-\u001f\ufffd]/);
+  if (binary >= 0) {
+    const line = text.slice(0, binary).split('\n').length;
+    throw new InputError(
+      `${file}:${line}: not a text CSV file (binary content at character ${binary + 1}); expected "ts_utc,value" lines`,
+    );
+  }
   const lines = text.split(/\r?\n/);
   const headerLine = lines[0]?.replace(/^\uFEFF/, '').trim() ?? '';
   if (headerLine === '')
@@ -50,12 +63,12 @@ export function parseActualsCsv(text: string, options: ParseCsvOptions): ParsedA
   const timeColumn = options.timeColumn ?? 'ts_utc';
   const timeIndex = header.indexOf(timeColumn);
   if (timeIndex < 0) {
-    throw new InputError(`${file}:1: no "${timeColumn}" column in header "${headerLine}"`);
+    throw new InputError(`${file}:1: no "${timeColumn}" column in header "${clip(headerLine)}"`);
   }
   const valueIndex = options.valueColumn ? header.indexOf(options.valueColumn) : timeIndex === 0 ? 1 : 0;
   if (valueIndex < 0 || valueIndex >= header.length || valueIndex === timeIndex) {
     const wanted = options.valueColumn ? `"${options.valueColumn}"` : 'a value column';
-    throw new InputError(`${file}:1: no ${wanted} column in header "${headerLine}"`);
+    throw new InputError(`${file}:1: no ${wanted} column in header "${clip(headerLine)}"`);
   }
 
   const problems: CsvRowProblem[] = [];
@@ -76,7 +89,7 @@ export function parseActualsCsv(text: string, options: ParseCsvOptions): ParsedA
       problems.push({
         file,
         line,
-        reason: `unparseable timestamp "${ts}" (need ISO 8601 with Z or an offset)`,
+        reason: `unparseable timestamp "${clip(ts)}" (need ISO 8601 with Z or an offset)`,
       });
       continue;
     }
@@ -91,7 +104,7 @@ export function parseActualsCsv(text: string, options: ParseCsvOptions): ParsedA
     }
     if (!NUMBER.test(valueText)) {
       const reason = /^[+-]?(inf|infinity|nan)$/i.test(valueText) ? 'non-finite' : 'unparseable';
-      problems.push({ file, line, reason: `${reason} value "${valueText}"` });
+      problems.push({ file, line, reason: `${reason} value "${clip(valueText)}"` });
       continue;
     }
     const value = Number(valueText);

@@ -49,3 +49,11 @@ export class NotFoundError extends PulseError {
     this.name = 'NotFoundError';
   }
 }
+
+/** The store refused rows for what they hold (a check constraint, a value out of range), not for being down. */
+export class RowsRejectedError extends PulseError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'RowsRejectedError';
+  }
+}

@@ -1,4 +1,5 @@
 import { seasonalNaive } from './baselines.ts';
+import { calendarProblem } from './calendar/validate.ts';
 import type { Forecaster, ForecastResult, ForecastWindow } from './forecaster.ts';
 import type { FallbackReason, PredictionRow } from './predictions.ts';
 import type { SeriesHistory, SeriesInfo } from './series.ts';
@@ -59,8 +60,17 @@ export async function forecastOrigins(
     detail: string;
   }[] = [];
 
+  const calendarProblems = new Map<number, string | null>();
   for (const o of origins) {
     const forecaster = resolver.forecasterFor(o.history.series);
+    const series = o.history.series;
+    if (!calendarProblems.has(series.id)) calendarProblems.set(series.id, calendarProblem(series));
+    const badCalendar = calendarProblems.get(series.id);
+    if (badCalendar) {
+      // One series' bad zone or country must not reach the batch, where it would fail every series.
+      fallbacks.push({ origin: o, forecaster, reason: 'invalid-calendar', detail: badCalendar });
+      continue;
+    }
     const window = windowEndingAt(o.history, o.origin, forecaster.windowHours);
     if (!window) {
       fallbacks.push({
@@ -89,18 +99,14 @@ export async function forecastOrigins(
 
   let okOrigins = 0;
   for (const [forecaster, batch] of batches) {
-    let results: ForecastResult[];
-    try {
-      results = await forecaster.forecast(batch.windows);
-    } catch (error) {
-      const detail = error instanceof Error ? error.message : String(error);
-      for (const origin of batch.origins)
-        fallbacks.push({ origin, forecaster, reason: 'model-error', detail });
-      continue;
-    }
+    const results = await forecastIsolated(forecaster, batch.windows);
     const horizons = options.horizons ?? forecaster.horizons;
     batch.origins.forEach((o, i) => {
       const result = results[i]!;
+      if ('error' in result) {
+        fallbacks.push({ origin: o, forecaster, reason: 'model-error', detail: result.error });
+        return;
+      }
       if (!allFinite(result.values, horizons)) {
         fallbacks.push({
           origin: o,
@@ -138,6 +144,41 @@ export async function forecastOrigins(
   }
   return { rows, okOrigins, fallbackOrigins, failures, fallbackReasons };
 }
+
+type IsolatedResult = ForecastResult | { error: string };
+
+/**
+ * Runs the model on a batch; when the batch throws, halves it until the windows that fail are found, so
+ * one series' failure never degrades another's forecast. When the first and the last window each fail
+ * alone with the batch's own message, the model itself is broken: every window gets that error without
+ * window-by-window retries.
+ */
+async function forecastIsolated(
+  forecaster: Forecaster,
+  windows: readonly ForecastWindow[],
+): Promise<IsolatedResult[]> {
+  try {
+    return await forecaster.forecast(windows);
+  } catch (error) {
+    const message = errorText(error);
+    if (windows.length === 1) return [{ error: message }];
+    if (windows.length > 2) {
+      const fails = async (w: ForecastWindow) =>
+        forecaster.forecast([w]).then(
+          () => false,
+          (e: unknown) => errorText(e) === message,
+        );
+      if ((await fails(windows[0]!)) && (await fails(windows[windows.length - 1]!)))
+        return windows.map(() => ({ error: message }));
+    }
+    const middle = windows.length >> 1;
+    const first = await forecastIsolated(forecaster, windows.slice(0, middle));
+    const second = await forecastIsolated(forecaster, windows.slice(middle));
+    return [...first, ...second];
+  }
+}
+
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** The `hours` values ending at `origin`, as a view (no copy); null when history does not reach back far enough. */
 export function windowEndingAt(history: SeriesHistory, origin: number, hours: number): Float64Array | null {

@@ -3,7 +3,14 @@ import type { HourMs } from './time.ts';
 export type Quality = 'ok' | 'fallback' | 'missed';
 
 export type FallbackReason =
-  'missing-hours' | 'flat-line' | 'implausible-value' | 'stale' | 'insufficient-history' | 'model-error';
+  | 'missing-hours'
+  | 'flat-line'
+  | 'implausible-value'
+  | 'stale'
+  | 'insufficient-history'
+  | 'model-error'
+  /** The series' time zone or country is invalid: its calendar features cannot be built. */
+  | 'invalid-calendar';
 
 /** One stored forecast: the value for `targetHour`, issued from the window ending at `lastInputHour`. */
 export interface PredictionRow {

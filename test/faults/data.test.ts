@@ -450,12 +450,16 @@ describe('data faults, through the real forecast, evaluate and ingest handlers',
 
     it('a local time without an offset (ambiguous around a change) is rejected with its line', async () => {
       const file = join(csvDir, 'dst-naive.csv');
-      await writeFile(file, 'ts_utc,value\n2016-11-06T01:00:00,1000\n2016-11-06T01:00:00,1001\n');
+      await writeFile(
+        file,
+        'ts_utc,value\n2016-11-06T00:00:00Z,999\n2016-11-06T01:00:00,1000\n2016-11-06T01:00:00,1001\n',
+      );
       const before = await snapshotStore(db.sql);
       const result = await importActuals(db.sql, file, { series: 'dst-naive' }, Date.UTC(2017, 0, 1));
-      expect(result.parsed.problems.map((p) => p.line)).toEqual([2, 3]);
+      expect(result.parsed.problems.map((p) => p.line)).toEqual([3, 4]);
       expect(result.parsed.problems[0]!.reason).toMatch(/need ISO 8601 with Z or an offset/);
-      expectUnchanged(before, await snapshotStore(db.sql));
+      expectNothingLost(before, await snapshotStore(db.sql));
+      expect(result.inserted).toBe(1); // only the line with an offset
     });
 
     it('forecasting a New York series across the fall-back night uses one value per real hour', async () => {

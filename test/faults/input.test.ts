@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importActuals } from '../../src/cli/commands/import.ts';
 import { parseActualsCsv } from '../../src/core/csv.ts';
+import { InputError } from '../../src/core/errors.ts';
 import { HOUR_MS, toIso } from '../../src/core/time.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import {
@@ -172,9 +173,10 @@ describe('malformed input against the database', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(badLine, { minLength: 1, maxLength: 20 }), async (lines) => {
         await writeFile(file, ['ts_utc,value', ...lines.map((l) => l.text)].join('\n'));
-        const result = await importActuals(db.sql, file, { series: 'grid' }, hour(24 * 30));
-        expect(result.parsed.problems).toHaveLength(lines.length);
-        expect([result.inserted, result.revised]).toEqual([0, 0]);
+        // Issue 15, defect 6: such a file used to create an empty series; now it is refused as a whole.
+        const error = await importActuals(db.sql, file, { series: 'grid' }, hour(24 * 30)).catch((e) => e);
+        expect(error).toBeInstanceOf(InputError);
+        expect(error.message).toContain(`no line was accepted (${lines.length} rejected)`);
       }),
       { numRuns: DB_RUNS },
     );

@@ -1,4 +1,4 @@
-import { DatabaseError } from '../../core/errors.ts';
+import { DatabaseError, RowsRejectedError } from '../../core/errors.ts';
 import type { PredictionRow } from '../../core/predictions.ts';
 import type {
   ForecastStore,
@@ -88,8 +88,16 @@ export class PostgresForecastStore implements ForecastStore {
 
   async writePredictions(rows: readonly PredictionRow[], runId: number | null): Promise<number> {
     let inserted = 0;
-    for (let i = 0; i < rows.length; i += WRITE_CHUNK_ROWS) {
-      inserted += await this.writePredictionChunk(rows.slice(i, i + WRITE_CHUNK_ROWS), runId);
+    try {
+      for (let i = 0; i < rows.length; i += WRITE_CHUNK_ROWS) {
+        inserted += await this.writePredictionChunk(rows.slice(i, i + WRITE_CHUNK_ROWS), runId);
+      }
+    } catch (error) {
+      // SQLSTATE classes 22 (data exception) and 23 (integrity constraint): the rows, not the database.
+      const code = String((error as { code?: unknown }).code ?? '');
+      if (/^2[23]/.test(code))
+        throw new RowsRejectedError(`predictions refused: ${(error as Error).message}`, { cause: error });
+      throw error;
     }
     return inserted;
   }

@@ -28,4 +28,20 @@ export class PostgresHolidaysStore {
       on conflict (country, starts_at, name) do update set ends_at = excluded.ends_at, kind = excluded.kind`;
     return result.count;
   }
+
+  /**
+   * Fills `holidays` for every series' country over the years that matter: from the year of the oldest
+   * actual (this year when there is none) to next year, so the coming forecasts' hours are covered too.
+   * Called wherever series are created or their calendar changes (`pulse import`).
+   */
+  async fill(now: number): Promise<{ fromYear: number; toYear: number; rows: number }> {
+    const thisYear = new Date(now).getUTCFullYear();
+    // One index probe per series (primary key (series_id, hour)) rather than a scan of every actual.
+    const [row] = await this.sql<{ oldest: Date | null }[]>`
+      select min(o.hour) as oldest
+      from series s
+      cross join lateral (select min(a.hour) as hour from actuals a where a.series_id = s.id) o`;
+    const fromYear = Math.min(row?.oldest ? row.oldest.getUTCFullYear() : thisYear, thisYear);
+    return { fromYear, toYear: thisYear + 1, rows: await this.sync(fromYear, thisYear + 1) };
+  }
 }

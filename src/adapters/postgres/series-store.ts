@@ -1,5 +1,7 @@
+import { checkCalendar } from '../../core/calendar/validate.ts';
 import { InputError } from '../../core/errors.ts';
 import type { SeriesStore } from '../../core/ports/stores.ts';
+import type { SeriesCalendar } from '../../core/forecaster.ts';
 import { SERIES_NAME, type SeriesInfo } from '../../core/series.ts';
 import type { Sql } from './client.ts';
 
@@ -55,11 +57,7 @@ export class PostgresSeriesStore implements SeriesStore {
           `series name "${d.name}" is invalid: use letters, digits, '.', '_' or '-' (at most 63)`,
         );
       }
-      if (d.country && !/^[A-Z]{2}$/.test(d.country)) {
-        throw new InputError(
-          `country "${d.country}" of series "${d.name}" must be an ISO code such as TR or US`,
-        );
-      }
+      checkCalendar({ country: d.country ?? null, timezone: d.timezone ?? 'UTC' }, `series "${d.name}"`);
     }
     const rows = definitions.map((d) => ({
       name: d.name,
@@ -73,5 +71,47 @@ export class PostgresSeriesStore implements SeriesStore {
       insert into series ${sql(rows, 'name', 'unit', 'timezone', 'country', 'model_version')}
       on conflict (name) do nothing`;
     return this.findSeries(rows.map((r) => r.name));
+  }
+
+  /** The series named (unknown names are simply absent), or every active series when `names` is null. */
+  async listSeries(names: readonly string[] | null): Promise<SeriesInfo[]> {
+    if (names) return this.findSeries(names);
+    const rows = await this.sql<SeriesRow[]>`
+      select id, name, unit, timezone, country, model_version, min_plausible, max_plausible
+      from series where active order by id`;
+    return rows.map(toSeriesInfo);
+  }
+
+  /**
+   * Applies a new time zone or country to an existing series (checked first). Forecasts already stored
+   * stay as issued; the next runs build their calendar features with the new calendar. Returns the
+   * calendar before and after, or null when nothing changed.
+   */
+  async changeCalendar(
+    series: SeriesInfo,
+    change: { readonly country?: string | null; readonly timezone?: string },
+  ): Promise<{ before: SeriesCalendar; after: SeriesCalendar } | null> {
+    const after = {
+      country: change.country === undefined ? series.country : change.country,
+      timezone: change.timezone ?? series.timezone,
+    };
+    if (after.country === series.country && after.timezone === series.timezone) return null;
+    checkCalendar(after, `series "${series.name}"`);
+    await this
+      .sql`update series set country = ${after.country}, timezone = ${after.timezone} where id = ${series.id}`;
+    return { before: { country: series.country, timezone: series.timezone }, after };
+  }
+
+  /** First and newest hour with an actual per series id (two index probes each). */
+  async actualsSpan(seriesIds: readonly number[]): Promise<Map<number, { first: number; last: number }>> {
+    const rows = await this.sql<{ id: number; first: Date | null; last: Date | null }[]>`
+      select s.id,
+             (select min(hour) from actuals a where a.series_id = s.id) as first,
+             (select max(hour) from actuals a where a.series_id = s.id) as last
+      from unnest(${[...seriesIds]}::int[]) as s(id)`;
+    const out = new Map<number, { first: number; last: number }>();
+    for (const r of rows)
+      if (r.first && r.last) out.set(r.id, { first: r.first.getTime(), last: r.last.getTime() });
+    return out;
   }
 }

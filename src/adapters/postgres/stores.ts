@@ -4,6 +4,7 @@ import type { Sql } from './client.ts';
 import { PostgresEvaluationStore } from './evaluation-store.ts';
 import { PostgresForecastStore } from './forecast-store.ts';
 import { PostgresHolidaysStore } from './holidays-store.ts';
+import { PostgresImportsStore } from './imports-store.ts';
 import { PostgresMetricsReport } from './metrics-report.ts';
 import { PostgresModelVersionsStore } from './model-versions-store.ts';
 import { PostgresRunLog } from './run-log.ts';
@@ -15,6 +16,7 @@ export interface PostgresStores extends Stores {
   readonly actuals: PostgresActualsStore;
   readonly modelVersions: PostgresModelVersionsStore;
   readonly holidays: PostgresHolidaysStore;
+  readonly imports: PostgresImportsStore;
   readonly metrics: PostgresMetricsReport;
 }
 
@@ -28,6 +30,7 @@ export function createPostgresStores(sql: Sql): PostgresStores {
     evaluations: new PostgresEvaluationStore(sql),
     modelVersions: new PostgresModelVersionsStore(sql),
     holidays: new PostgresHolidaysStore(sql),
+    imports: new PostgresImportsStore(sql),
     metrics: new PostgresMetricsReport(sql),
   };
 }

@@ -1,3 +1,4 @@
 export * from './holidays.ts';
 export * from './localTime.ts';
 export * from './turkey.ts';
+export * from './validate.ts';

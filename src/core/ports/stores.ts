@@ -114,10 +114,15 @@ export interface ActualsUpsertResult {
 }
 
 export interface ActualsStore {
+  /**
+   * Stores new values and revisions; a revision keeps the value it replaces as an earlier version.
+   * `importId` names the import the values come from (null for ingest).
+   */
   upsertActuals(
     seriesId: number,
     rows: readonly ActualRow[],
     receivedAt: number,
+    importId?: number | null,
   ): Promise<ActualsUpsertResult>;
 }
 

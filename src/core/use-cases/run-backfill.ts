@@ -4,6 +4,7 @@ import { HOUR_MS, toIso } from '../time.ts';
 import { InputError } from '../errors.ts';
 import type { WindowCheckOptions } from '../validation.ts';
 import { recordRun } from './record-run.ts';
+import { writeIsolated } from './write-isolated.ts';
 import type { ForecastResolver } from './run-forecast.ts';
 
 export interface BackfillRequest {
@@ -25,6 +26,8 @@ export interface BackfillSummary {
   readonly forecastsWritten: number;
   readonly fallbackOrigins: number;
   readonly missedOrigins: number;
+  /** Series whose forecasts could not be stored (the others were). */
+  readonly failedSeries: string[];
 }
 
 /** One year is the most a single invoke may backfill, so a Lambda run stays well inside its timeout. */
@@ -71,12 +74,17 @@ export async function runBackfill(
       let missedOrigins = 0;
       // The next batch is forecast while the previous one is written: model and database work overlap.
       let writing: Promise<number> = Promise.resolve(0);
+      const names = new Map(histories.map((h) => [h.series.id, h.series.name]));
+      const writeFailures = new Map<string, string>();
       for (let i = 0; i < origins.length; i += batchSize) {
         const outcome = await forecastOrigins(origins.slice(i, i + batchSize), resolver, {
           checks: request.checks,
         });
         written += await writing;
-        writing = stores.forecasts.writePredictions(outcome.rows, runId);
+        writing = writeIsolated(stores.forecasts, outcome.rows, runId, names).then((w) => {
+          for (const f of w.failures) writeFailures.set(f.seriesName, f.reason);
+          return w.written;
+        });
         writing.catch(() => undefined); // awaited below; this only stops an early "unhandled" report
         fallbackOrigins += outcome.fallbackOrigins;
         missedOrigins += outcome.failures.length;
@@ -89,16 +97,20 @@ export async function runBackfill(
         forecastsWritten: written,
         fallbackOrigins,
         missedOrigins,
+        failedSeries: [...writeFailures.keys()],
       };
+      const failed = missedOrigins > 0 || writeFailures.size > 0;
       return {
         summary,
         finish: {
-          outcome: missedOrigins === 0 ? 'success' : 'partial',
+          outcome: failed ? 'partial' : 'success',
           seriesCount: histories.length,
           rowsWritten: written,
           fallbackCount: fallbackOrigins,
-          failedCount: missedOrigins,
-          error: null,
+          failedCount: missedOrigins + writeFailures.size,
+          error: writeFailures.size
+            ? [...writeFailures].map(([name, reason]) => `${name}: ${reason}`).join('; ')
+            : null,
           details: { from: toIso(from), to: toIso(to), origins: origins.length },
         },
       };

@@ -9,6 +9,7 @@ import { streamKey, type ForecastStore, type Stores } from '../ports/stores.ts';
 import type { WindowCheckOptions } from '../validation.ts';
 import { floorToHour, HOUR_MS, toIso } from '../time.ts';
 import { recordRun } from './record-run.ts';
+import { writeIsolated } from './write-isolated.ts';
 
 export interface ForecastResolver extends ForecasterResolver {
   /** The longest window any model needs, so one read serves every series. */
@@ -71,8 +72,12 @@ export async function runForecast(
       // Read before this run writes: the previous forecast origin of each series.
       const holes = await skippedOriginRows(stores.forecasts, resolver, origins, request.asOf);
       const outcome = await forecastOrigins(origins, resolver, { checks: request.checks });
-      const written = await stores.forecasts.writePredictions(outcome.rows, runId);
-      await stores.forecasts.writePredictions(holes.rows, runId);
+      const names = new Map(histories.map((h) => [h.series.id, h.series.name]));
+      const write = await writeIsolated(stores.forecasts, outcome.rows, runId, names);
+      const written = write.written;
+      await writeIsolated(stores.forecasts, holes.rows, runId, names);
+      const failures = [...outcome.failures, ...write.failures];
+      const failedSeries = new Set(failures.map((f) => f.seriesName)).size;
       const maxStalenessHours = origins.length
         ? Math.max(...origins.map((o) => (request.asOf - (o.origin + HOUR_MS)) / HOUR_MS))
         : NaN;
@@ -81,7 +86,7 @@ export async function runForecast(
         forecastsWritten: written,
         okSeries: outcome.okOrigins,
         fallbackSeries: outcome.fallbackOrigins,
-        failures: outcome.failures,
+        failures,
         fallbackReasons: outcome.fallbackReasons as Record<string, number>,
         missedOrigins: holes.origins,
         maxStalenessHours,
@@ -89,19 +94,12 @@ export async function runForecast(
       return {
         summary,
         finish: {
-          outcome:
-            outcome.failures.length === 0
-              ? 'success'
-              : outcome.failures.length < histories.length
-                ? 'partial'
-                : 'failed',
+          outcome: failedSeries === 0 ? 'success' : failedSeries < histories.length ? 'partial' : 'failed',
           seriesCount: histories.length,
           rowsWritten: written,
           fallbackCount: outcome.fallbackOrigins,
-          failedCount: outcome.failures.length,
-          error: outcome.failures.length
-            ? outcome.failures.map((f) => `${f.seriesName}: ${f.reason}`).join('; ')
-            : null,
+          failedCount: failures.length,
+          error: failures.length ? failures.map((f) => `${f.seriesName}: ${f.reason}`).join('; ') : null,
           details: {
             fallbackReasons: outcome.fallbackReasons,
             maxStalenessHours,
