@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ConfigurationError } from '../core/errors.ts';
 import { DEFAULT_INGEST_TRAILING_HOURS } from '../core/use-cases/run-ingest.ts';
 import { DEFAULT_WINDOW_CHECKS } from '../core/validation.ts';
+import type { SslMode } from './postgres/client.ts';
 import { parseSourceConfig, type SourceConfig } from './sources/config.ts';
 
 /** Where a Lambda function finds its models (the model layer), and a local process. */
@@ -40,7 +41,9 @@ const EnvironmentSchema = z.object({
   // No default: unset, the port stored in the secret (else 5432) applies.
   DATABASE_PORT: optionalNumber(undefined),
   DATABASE_NAME: optionalText,
-  DATABASE_SSL: z.enum(['require', 'disable']).optional(),
+  DATABASE_SSL: z.enum(['verify-full', 'require', 'disable']).optional(),
+  DATABASE_CA_BUNDLE: optionalText,
+  PULSE_SERIES_CONFIG: optionalText,
   MODEL_DIR: optionalText,
   PULSE_DEFAULT_MODEL: optionalText,
   PULSE_MIGRATIONS_DIR: optionalText,
@@ -66,7 +69,10 @@ export interface DatabaseConfig {
   readonly host?: string;
   readonly port?: number;
   readonly name?: string;
-  readonly ssl: boolean;
+  /** TLS: verify-full (RDS, against caBundle), require (encrypted, unchecked) or disable (local). */
+  readonly ssl: SslMode;
+  /** PEM file of the certificate authorities verify-full trusts (the RDS bundle in certs/). */
+  readonly caBundle?: string;
 }
 
 export interface RuntimeConfig {
@@ -75,6 +81,8 @@ export interface RuntimeConfig {
   /** Serve this version (or baseline) as the default instead of the registry's. */
   readonly defaultModel?: string;
   readonly migrationsDir?: string;
+  /** The series configuration file (pulse.config.json) the migrate function applies. */
+  readonly seriesConfigFile?: string;
   readonly staleAfterHours: number;
   readonly ingest: {
     readonly series: string;
@@ -112,11 +120,14 @@ export function loadConfig(env: Environment): RuntimeConfig {
       host: e.DATABASE_HOST,
       port: e.DATABASE_PORT,
       name: e.DATABASE_NAME,
-      ssl: (e.DATABASE_SSL ?? (e.DATABASE_URL ? 'disable' : 'require')) === 'require',
+      // Without DATABASE_URL the process talks to RDS: verify the server unless told otherwise.
+      ssl: e.DATABASE_SSL ?? (e.DATABASE_URL ? 'disable' : 'verify-full'),
+      caBundle: e.DATABASE_CA_BUNDLE,
     },
     modelDir: e.MODEL_DIR ?? (e.AWS_LAMBDA_FUNCTION_NAME ? LAMBDA_MODEL_DIR : LOCAL_MODEL_DIR),
     defaultModel: e.PULSE_DEFAULT_MODEL,
     migrationsDir: e.PULSE_MIGRATIONS_DIR,
+    seriesConfigFile: e.PULSE_SERIES_CONFIG,
     staleAfterHours: e.STALE_AFTER_HOURS,
     ingest: {
       series: e.INGEST_SERIES ?? DEFAULT_INGEST_SERIES,

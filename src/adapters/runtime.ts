@@ -42,7 +42,7 @@ export function openRuntime(config: RuntimeConfig, options: RuntimeOptions = {})
 
   const open = async (): Promise<Sql> => {
     const db = config.database;
-    const pool = { max: options.poolSize ?? 1, ssl: db.ssl };
+    const pool = { max: options.poolSize ?? 1, ssl: db.ssl, caFile: db.caBundle };
     if (db.url) return connect(db.url, pool);
     if (!db.secretArn)
       throw new ConfigurationError(

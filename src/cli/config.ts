@@ -12,6 +12,6 @@ export function cliConfig(databaseUrl?: string): RuntimeConfig {
   config ??= loadConfig({ MODEL_DIR, ...process.env });
   if (!databaseUrl) return config;
   // DATABASE_SSL applies to the DATABASE_URL the user gave; the embedded server has no TLS.
-  const ssl = config.database.url === databaseUrl && config.database.ssl;
+  const ssl = config.database.url === databaseUrl ? config.database.ssl : 'disable';
   return { ...config, database: { ...config.database, url: databaseUrl, ssl } };
 }

@@ -1,23 +1,68 @@
+import { readFileSync } from 'node:fs';
 import postgres from 'postgres';
+import { ConfigurationError } from '../../core/errors.ts';
 
 export type Sql = postgres.Sql;
+
+/**
+ * TLS to the database, named after libpq's sslmode:
+ * - `disable`: none (the local embedded PostgreSQL);
+ * - `require`: encrypted but the server is not checked (only for a DATABASE_URL that asks for it);
+ * - `verify-full`: the server's certificate must chain to `caFile` and name the host (RDS).
+ */
+export type SslMode = 'disable' | 'require' | 'verify-full';
 
 export interface ConnectOptions {
   /** Pool size; a Lambda container needs one connection. */
   readonly max?: number;
-  /** Require TLS (RDS); local embedded PostgreSQL has none. */
-  readonly ssl?: boolean;
+  /** TLS mode; `true` is `require`, `false` is `disable`. @default 'disable' */
+  readonly ssl?: boolean | SslMode;
+  /** PEM file with the certificate authorities `verify-full` trusts (the RDS bundle in certs/). */
+  readonly caFile?: string;
   readonly connectTimeoutSeconds?: number;
+}
+
+/** The `ssl` option of postgres.js for a mode: `{ ca, rejectUnauthorized: true }` verifies chain and host name. */
+export function tlsOptions(
+  mode: SslMode,
+  caFile: string | undefined,
+): false | 'require' | { ca: string; rejectUnauthorized: true } {
+  if (mode === 'disable') return false;
+  if (mode === 'require') return 'require';
+  if (!caFile) {
+    throw new ConfigurationError(
+      'TLS mode verify-full needs the certificate authorities: set DATABASE_CA_BUNDLE to a PEM file',
+    );
+  }
+  let ca: string;
+  try {
+    ca = readFileSync(caFile, 'utf8');
+  } catch (error) {
+    throw new ConfigurationError(
+      `cannot read the database CA bundle ${caFile}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  // postgres.js hands this to tls.connect with servername = the host, so Node checks the name as well.
+  return { ca, rejectUnauthorized: true };
 }
 
 /** One client per process (or per Lambda container), with short timeouts so a dead database fails fast. */
 export function connect(url: string, options: ConnectOptions = {}): Sql {
+  const mode: SslMode =
+    options.ssl === true
+      ? 'require'
+      : options.ssl === false || options.ssl === undefined
+        ? 'disable'
+        : options.ssl;
   return postgres(url, {
     max: options.max ?? 4,
     idle_timeout: 60,
     max_lifetime: 60 * 30,
     connect_timeout: options.connectTimeoutSeconds ?? 5,
-    ssl: options.ssl ? 'require' : false,
+    ssl: tlsOptions(mode, options.caFile),
     onnotice: () => undefined,
     connection: { application_name: 'pulse', statement_timeout: 120_000 },
   });
