@@ -1,5 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- CloudFormation JSON is untyped; the assertions are the types. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,8 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { onEvent, type ProvisioningEvent } from '../../src/adapters/grafana/handler.ts';
-import { DATA_SOURCE_TYPE } from '../../src/adapters/grafana/provision.ts';
+import { caCertificatesFor, DATA_SOURCE_TYPE } from '../../src/adapters/grafana/provision.ts';
+import type { RetryPolicy } from '../../src/adapters/grafana/retry.ts';
 
 /** A Grafana that keeps folders, data sources and dashboards in memory and accepts one bearer token. */
 class FakeGrafana {
@@ -25,6 +27,8 @@ class FakeGrafana {
   requests: string[] = [];
   validToken = 'glsa_current';
   failDashboards = false;
+  /** The next this-many requests get 503, as a workspace's load balancer answers while it starts. */
+  unavailable = 0;
   private server: Server = createServer((req, res) => {
     let body = '';
     req.on('data', (chunk) => (body += chunk));
@@ -34,6 +38,10 @@ class FakeGrafana {
         res.end(JSON.stringify(json));
       };
       this.requests.push(`${req.method} ${req.url}`);
+      if (this.unavailable > 0) {
+        this.unavailable--;
+        return send(503, { message: 'Service Unavailable' });
+      }
       if (req.headers.authorization !== `Bearer ${this.validToken}`)
         return send(401, { message: 'invalid API key' });
       const input = body ? JSON.parse(body) : undefined;
@@ -129,11 +137,34 @@ const event = (requestType: ProvisioningEvent['RequestType']): ProvisioningEvent
   },
 });
 
-const deps = () => ({
+const caBundle = readFileSync(
+  path.join(import.meta.dirname, '..', '..', 'certs', 'rds-global-bundle.pem'),
+  'utf8',
+);
+
+/** A clock that sleeping advances, so backoff is exercised without waiting. */
+function fakeTime(budgetMs: number): RetryPolicy & { waits: number[] } {
+  let now = 1_000_000;
+  const waits: number[] = [];
+  return {
+    deadline: now + budgetMs,
+    now: () => now,
+    sleep: async (ms) => {
+      waits.push(ms);
+      now += ms;
+    },
+    random: () => 1,
+    waits,
+  };
+}
+
+const deps = (retry?: RetryPolicy) => ({
   grafana: new GrafanaClient({ region: 'eu-west-1' }),
   secrets: new SecretsManagerClient({ region: 'eu-west-1' }),
   dashboardsDir,
   baseUrl,
+  caBundle,
+  retry,
 });
 
 function reader(username: string, password: string) {
@@ -154,6 +185,7 @@ beforeEach(() => {
   fake.dataSources.clear();
   fake.dashboards.clear();
   fake.failDashboards = false;
+  fake.unavailable = 0;
   let tokens = 0;
   grafanaApi
     .on(ListWorkspaceServiceAccountsCommand)
@@ -191,9 +223,16 @@ describe('grafana provisioner', () => {
       access: 'proxy',
       url: 'pulse.abc.eu-west-1.rds.amazonaws.com:5432',
       user: 'pulse_reader_user',
-      jsonData: { database: 'pulse', sslmode: 'require' },
+      jsonData: { database: 'pulse', sslmode: 'verify-full', tlsConfigurationMethod: 'file-content' },
       secureJsonData: { password: 'first-password' },
     });
+    // The data source trusts the database's region's RDS authorities only.
+    const cas = fake.dataSources.get('pulse-postgres')!.secureJsonData.tlsCACert as string;
+    const subjects = cas
+      .match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)!
+      .map((pem) => new X509Certificate(pem).subject);
+    expect(subjects.length).toBeGreaterThanOrEqual(3);
+    for (const subject of subjects) expect(subject).toContain('Amazon RDS eu-west-1 Root CA');
     expect([...fake.dashboards.keys()].sort()).toEqual(['pulse-forecast', 'pulse-operations']);
     // The instance-local numeric id is dropped so the dashboard can land in any workspace.
     expect(fake.dashboards.get('pulse-forecast')!.dashboard.id).toBeNull();
@@ -259,6 +298,38 @@ describe('grafana provisioner', () => {
       /POST \/api\/dashboards\/db failed with HTTP 500: database is locked/,
     );
     expect(grafanaApi.commandCalls(DeleteWorkspaceServiceAccountTokenCommand)).toHaveLength(1);
+  });
+
+  it('retries while a new workspace answers 503, with growing waits', async () => {
+    fake.unavailable = 3;
+    const time = fakeTime(120_000);
+    const first = fake.requests.length;
+
+    const response = await onEvent(event('Create'), deps(time));
+
+    expect(response.Data).toEqual({ Dashboards: 'pulse-forecast,pulse-operations' });
+    expect(time.waits).toEqual([1000, 2000, 4000]);
+    expect(fake.requests.slice(first, first + 5)).toEqual([
+      ...Array(4).fill('GET /api/folders/pulse'),
+      'POST /api/folders',
+    ]);
+  });
+
+  it('retries a host that does not resolve yet, then gives up inside its time limit', async () => {
+    const time = fakeTime(60_000);
+    const unresolvable = { ...deps(time), baseUrl: 'http://g-abc123.grafana-workspace.invalid' };
+
+    await expect(onEvent(event('Create'), unresolvable)).rejects.toThrow(
+      /GET \/api\/folders\/pulse still failing after \d+ attempts, out of time: .*(ENOTFOUND|EAI_AGAIN)/,
+    );
+    // 1 + 2 + 4 + 8 + 16 + 20 s of waits fit in the minute; the token is deleted all the same.
+    expect(time.waits).toEqual([1000, 2000, 4000, 8000, 16000, 20000]);
+    expect(grafanaApi.commandCalls(DeleteWorkspaceServiceAccountTokenCommand)).toHaveLength(1);
+  });
+
+  it('keeps every RDS authority when the host names no region', () => {
+    const all = caCertificatesFor('db.example.internal', caBundle);
+    expect(all.match(/BEGIN CERTIFICATE/g)!.length).toBe(caBundle.match(/BEGIN CERTIFICATE/g)!.length);
   });
 
   it('does nothing on Delete: the workspace goes with the stack', async () => {

@@ -1,6 +1,14 @@
+import {
+  isTransientNetworkError,
+  TRANSIENT_STATUSES,
+  TransientError,
+  withRetry,
+  type RetryPolicy,
+} from './retry.ts';
+
 /**
- * The few calls of the Grafana HTTP API (10.x) that provisioning needs, each an upsert so a rerun
- * changes nothing that is already right.
+ * The few calls of the Grafana HTTP API (10.x–12.x) that provisioning needs, each an upsert so a rerun
+ * changes nothing that is already right. Every call is retried on transient failures (see retry.ts).
  */
 
 export class GrafanaHttpError extends Error {
@@ -23,6 +31,11 @@ function parseBody(text: string): unknown {
   }
 }
 
+function describeNetworkError(error: unknown): string {
+  const e = error as Error & { cause?: { code?: string; message?: string } };
+  return e.cause?.code ? `${e.cause.code} ${e.cause.message ?? ''}`.trim() : `${e.name}: ${e.message}`;
+}
+
 export interface DataSourceSpec {
   readonly uid: string;
   readonly name: string;
@@ -37,15 +50,38 @@ export class GrafanaHttp {
   constructor(
     private readonly baseUrl: string,
     private readonly token: string,
+    /** @default one attempt: no retry */
+    private readonly retry: RetryPolicy = { deadline: 0 },
     private readonly timeoutMs = 15_000,
   ) {}
 
-  private async request(
+  private request(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+    return withRetry(`${method} ${path}`, () => this.attempt(method, path, body), this.retry);
+  }
+
+  private async attempt(
     method: string,
     path: string,
     body?: unknown,
   ): Promise<{ status: number; json: unknown }> {
-    const response = await fetch(new URL(path, this.baseUrl), {
+    let response: Response;
+    try {
+      response = await this.send(method, path, body);
+    } catch (error) {
+      if (isTransientNetworkError(error))
+        throw new TransientError(`${method} ${path}: ${describeNetworkError(error)}`, { cause: error });
+      throw error;
+    }
+    const text = await response.text();
+    if (TRANSIENT_STATUSES.has(response.status)) {
+      const message = (parseBody(text) as { message?: string } | undefined)?.message ?? '';
+      throw new TransientError(`${method} ${path} answered HTTP ${response.status}: ${message}`);
+    }
+    return { status: response.status, json: parseBody(text) };
+  }
+
+  private send(method: string, path: string, body?: unknown): Promise<Response> {
+    return fetch(new URL(path, this.baseUrl), {
       method,
       headers: {
         authorization: `Bearer ${this.token}`,
@@ -55,8 +91,6 @@ export class GrafanaHttp {
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(this.timeoutMs),
     });
-    const text = await response.text();
-    return { status: response.status, json: parseBody(text) };
   }
 
   private async expectOk(method: string, path: string, body?: unknown): Promise<unknown> {

@@ -1,7 +1,12 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { ConfigurationError } from '../../core/errors.ts';
 import { withFailureLogging, type Handler } from '../lambda/handler.ts';
+import type { Context } from 'aws-lambda';
 import { provision, type ProvisioningConfig, type ProvisioningDeps } from './provision.ts';
+import type { RetryPolicy } from './retry.ts';
+
+/** Time kept back from the function's limit so a last failure is still reported to CloudFormation. */
+export const RETRY_MARGIN_MS = 20_000;
 
 /**
  * Custom resource (CDK Provider framework onEvent) that provisions the Grafana workspace. The same
@@ -48,10 +53,21 @@ export async function onEvent(
   return { PhysicalResourceId: physicalId, Data: { Dashboards: result.dashboards.join(',') } };
 }
 
+/** Transient failures of a new workspace are retried until RETRY_MARGIN_MS before the invocation's limit. */
+export function retryWithin(context: Context | undefined, logger: Logger, now = Date.now()): RetryPolicy {
+  return {
+    deadline: now + (context?.getRemainingTimeInMillis() ?? 60_000) - RETRY_MARGIN_MS,
+    onRetry: ({ what, attempt, delayMs, error }) =>
+      logger.warn('grafana not ready, retrying', { what, attempt, delayMs, error: String(error) }),
+  };
+}
+
 /** The custom resource's handler: provisions on Create and Update, logs a failure and rethrows it. */
 export function createProvisioningHandler(
   deps: ProvisioningDeps,
   logger: Logger,
 ): Handler<ProvisioningEvent, ProvisioningResponse> {
-  return withFailureLogging('grafana-provisioner', logger, (event) => onEvent(event, { ...deps, logger }));
+  return withFailureLogging('grafana-provisioner', logger, (event, context) =>
+    onEvent(event, { ...deps, logger, retry: deps.retry ?? retryWithin(context, logger) }),
+  );
 }

@@ -1,9 +1,11 @@
+import { X509Certificate } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { GrafanaClient } from '@aws-sdk/client-grafana';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { readCredentialsSecret } from '../secrets.ts';
 import { GrafanaHttp } from './grafana-http.ts';
+import type { RetryPolicy } from './retry.ts';
 import { withServiceAccountToken } from './service-account-token.ts';
 
 /** What the stack passes as the custom resource's properties (all strings, as CloudFormation sends them). */
@@ -31,6 +33,27 @@ export interface ProvisioningDeps {
   readonly dashboardsDir: string;
   /** Overrides https://<WorkspaceEndpoint> (tests point it at a local server). */
   readonly baseUrl?: string;
+  /** The RDS certificate authorities (PEM); the data source verifies the database against them. */
+  readonly caBundle: string;
+  /** Retries of transient HTTP failures. @default none */
+  readonly retry?: RetryPolicy;
+}
+
+const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/**
+ * The authorities of the database's region (from its host name, `….<region>.rds.amazonaws.com`), so the
+ * data source carries a few kilobytes instead of the whole bundle; every authority when the host does
+ * not name a region the bundle knows.
+ */
+export function caCertificatesFor(databaseHost: string, bundle: string): string {
+  const all = bundle.match(PEM_BLOCK) ?? [];
+  if (all.length === 0) throw new Error('the RDS CA bundle holds no certificate');
+  const region = /\.([a-z]{2}(?:-[a-z]+)+-\d)\.rds\.amazonaws\.com$/.exec(databaseHost)?.[1];
+  const regional = region
+    ? all.filter((pem) => new X509Certificate(pem).subject.includes(`Amazon RDS ${region} `))
+    : [];
+  return `${(regional.length ? regional : all).join('\n')}\n`;
 }
 
 export interface ProvisioningResult {
@@ -63,7 +86,7 @@ export async function provision(
   const reader = await readCredentialsSecret(deps.secrets, config.ReaderSecretArn);
   const baseUrl = deps.baseUrl ?? `https://${config.WorkspaceEndpoint}`;
   return withServiceAccountToken(deps.grafana, config.WorkspaceId, async (token) => {
-    const http = new GrafanaHttp(baseUrl, token);
+    const http = new GrafanaHttp(baseUrl, token, deps.retry);
     await http.upsertFolder(config.FolderUid, FOLDER_TITLE);
     const dataSource = await http.upsertDataSource({
       uid: config.DataSourceUid,
@@ -73,14 +96,19 @@ export async function provision(
       user: reader.username,
       jsonData: {
         database: config.DatabaseName,
-        sslmode: 'require',
+        // The server's certificate must chain to an RDS authority and name the host (as the functions check).
+        sslmode: 'verify-full',
+        tlsConfigurationMethod: 'file-content',
         postgresVersion: 1500, // the newest the plugin's version picker knows; 17 speaks the same SQL
         timescaledb: false,
         maxOpenConns: 5,
         maxIdleConns: 2,
         connMaxLifetime: 14400,
       },
-      secureJsonData: { password: reader.password },
+      secureJsonData: {
+        password: reader.password,
+        tlsCACert: caCertificatesFor(config.DatabaseHost, deps.caBundle),
+      },
     });
     for (const dashboard of dashboards) await http.upsertDashboard(dashboard, config.FolderUid);
     return { dataSource, dashboards: dashboards.map((d) => String(d.uid)) };
