@@ -48,7 +48,8 @@ export function createForecastJobs(
         });
         const log = summary.failures.length ? logger.warn.bind(logger) : logger.info.bind(logger);
         log('forecast run finished', { ...summary, asOf: toIso(asOf) });
-        if (summary.failures.length < summary.seriesCount)
+        // A run succeeds unless every series failed; with no series at all (a fresh deploy) it succeeded too.
+        if (summary.seriesCount === 0 || summary.failures.length < summary.seriesCount)
           metrics.addMetric('ForecastRunSuccess', MetricUnit.Count, 1);
         metrics.addMetric('ForecastsWritten', MetricUnit.Count, summary.forecastsWritten);
         if (summary.seriesCount > 0) {
