@@ -61,6 +61,8 @@ export function createPulseApp(props: AppProps = {}): { app: App; stack: PulseSt
     ingestSource: ingestSource as IngestSource | undefined,
     ingestHttpUrl: contextString(app, 'pulse:ingestHttpUrl'),
     grafanaAuthentication: grafanaAuthentication(app),
+    reservedConcurrentExecutions: contextNumber(app, 'pulse:reservedConcurrency'),
+    seriesConfigFile: contextString(app, 'pulse:seriesConfig'),
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, stack };

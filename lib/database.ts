@@ -17,7 +17,8 @@ import {
   PostgresEngineVersion,
   StorageType,
 } from 'aws-cdk-lib/aws-rds';
-import { Construct } from 'constructs';
+import { CfnRotationSchedule, CfnSecret, CfnSecretTargetAttachment } from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct, type IConstruct } from 'constructs';
 
 /** Login users created by the migrate function; each is granted one group role from 0002_roles.sql. */
 export const LOGIN_USERS = {
@@ -36,7 +37,11 @@ export interface PulseDatabaseProps {
   readonly subnets: SubnetSelection;
   /** Clients allowed on the PostgreSQL port: the functions' and Grafana's groups, nobody else. */
   readonly clients: readonly ISecurityGroup[];
-  /** Security group of the rotation functions (they connect to the database to change passwords). */
+  /**
+   * Security group of the rotation functions (they connect to the database to change passwords). Its own
+   * group: each rotation adds the rule admitting it, so it must not be one of `clients` (a second,
+   * identical rule for the same group is rejected by EC2).
+   */
   readonly rotationSecurityGroup: ISecurityGroup;
   /** Subnets of the rotation functions; they need a path to Secrets Manager. */
   readonly rotationSubnets: SubnetSelection;
@@ -68,6 +73,17 @@ export class PulseDatabase extends Construct {
   public readonly appSecret: DatabaseSecret;
   /** Login user in group role pulse_reader: what Grafana connects as. */
   public readonly readerSecret: DatabaseSecret;
+  /**
+   * The three rotation schedules. A schedule rotates as soon as it is created, so the stack makes them
+   * wait for the migrate trigger: the multi-user rotations need the login users it creates, and a master
+   * rotation while migrate connects would fail the first deploy.
+   */
+  public readonly rotationSchedules: CfnRotationSchedule[];
+  /**
+   * What a client of the database needs before it can connect (instance, security group rules, the
+   * three secrets and their attachments), without the rotation schedules; the migrate trigger runs after these.
+   */
+  public readonly connectable: IConstruct[];
 
   constructor(scope: Construct, id: string, props: PulseDatabaseProps) {
     super(scope, id);
@@ -108,7 +124,11 @@ export class PulseDatabase extends Construct {
       cloudwatchLogsExports: ['postgresql'],
       enablePerformanceInsights: false,
     });
-    // Only the functions and Grafana (and the rotation functions, which share the functions' group).
+    if (props.clients.includes(props.rotationSecurityGroup))
+      throw new Error(
+        'the rotation security group must not be a database client too: the rule would be duplicated',
+      );
+    // Only the functions and Grafana; each rotation admits the rotation functions' group itself.
     for (const client of props.clients) {
       this.instance.connections.allowFrom(
         client,
@@ -140,6 +160,18 @@ export class PulseDatabase extends Construct {
     };
     this.appSecret = loginSecret('AppSecret', LOGIN_USERS.app.username);
     this.readerSecret = loginSecret('ReaderSecret', LOGIN_USERS.reader.username);
+
+    const secrets = [this.masterSecret, this.appSecret, this.readerSecret];
+    this.rotationSchedules = secrets.flatMap((secret) =>
+      secret.node.findAll().filter((c): c is CfnRotationSchedule => c instanceof CfnRotationSchedule),
+    );
+    // The secrets themselves and their attachments, not the rotation schedules inside them.
+    this.connectable = [
+      this.instance,
+      ...secrets.flatMap((secret) =>
+        secret.node.findAll().filter((c) => c instanceof CfnSecret || c instanceof CfnSecretTargetAttachment),
+      ),
+    ];
 
     Validations.of(this.instance).acknowledge(
       {

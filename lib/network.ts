@@ -42,8 +42,10 @@ export class PulseNetwork extends Construct {
   public readonly functionSubnets: SubnetSelection;
   /** Subnets for the database: never a route to the internet. */
   public readonly databaseSubnets: SubnetSelection;
-  /** Carried by every function that connects to the database (and by the secret rotation functions). */
+  /** Carried by every Pulse function that connects to the database. */
   public readonly functionsSecurityGroup: SecurityGroup;
+  /** Carried by the Secrets Manager rotation functions (they connect to the database to change passwords). */
+  public readonly rotationSecurityGroup: SecurityGroup;
   /** Carried by the Grafana workspace's network interfaces in the VPC. */
   public readonly grafanaSecurityGroup: SecurityGroup;
 
@@ -83,6 +85,11 @@ export class PulseNetwork extends Construct {
       description: 'Pulse functions: out to AWS APIs, the ingest source and the database',
       allowAllOutbound: true,
     });
+    this.rotationSecurityGroup = new SecurityGroup(this, 'RotationSg', {
+      vpc: this.vpc,
+      description: 'Pulse secret rotation functions: out to Secrets Manager and the database',
+      allowAllOutbound: true,
+    });
     this.grafanaSecurityGroup = new SecurityGroup(this, 'GrafanaSg', {
       vpc: this.vpc,
       description: 'Amazon Managed Grafana network interfaces: out to the database only',
@@ -105,6 +112,13 @@ export class PulseNetwork extends Construct {
           Port.tcp(443),
           'HTTPS from the Pulse functions',
         );
+        if (name === 'SecretsManager') {
+          endpoint.connections.allowFrom(
+            this.rotationSecurityGroup,
+            Port.tcp(443),
+            'HTTPS from the secret rotation functions',
+          );
+        }
       }
     }
   }

@@ -14,9 +14,21 @@ export const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 /** The namespace the handlers publish to; PutMetricData is allowed for this namespace only. */
 export const METRICS_NAMESPACE = 'Pulse';
 
+/** The RDS certificate authorities (certs/), shipped in every bundle that connects to the database. */
+export const RDS_CA_BUNDLE: BundledFile = {
+  source: 'certs/rds-global-bundle.pem',
+  target: 'rds-global-bundle.pem',
+};
+
+/** TLS of every database client in AWS: the server's certificate must chain to the RDS bundle and name the host. */
+export const DATABASE_TLS_ENVIRONMENT = {
+  DATABASE_SSL: 'verify-full',
+  DATABASE_CA_BUNDLE: `/var/task/${RDS_CA_BUNDLE.target}`,
+} as const;
+
 /** Files copied next to a bundle, for code that reads them at run time (SQL migrations, dashboards). */
 export interface BundledFile {
-  /** Path relative to the repository root. */
+  /** Path relative to the repository root, or absolute. */
   readonly source: string;
   /** Path inside the bundle (the function sees it under /var/task). */
   readonly target: string;
@@ -81,7 +93,7 @@ export class PulseFunction extends Construct {
           afterBundling: (inputDir: string, outputDir: string) =>
             props.bundledFiles!.map(
               (f) =>
-                `mkdir -p "${path.posix.dirname(`${outputDir}/${f.target}`)}" && cp "${inputDir}/${f.source}" "${outputDir}/${f.target}"`,
+                `mkdir -p "${path.posix.dirname(`${outputDir}/${f.target}`)}" && cp "${path.isAbsolute(f.source) ? f.source : `${inputDir}/${f.source}`}" "${outputDir}/${f.target}"`,
             ),
         }
       : undefined;

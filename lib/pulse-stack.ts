@@ -36,8 +36,15 @@ export interface PulseStackProps extends StackProps {
   readonly grafanaAuthentication?: GrafanaAuthentication;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /** Reserved concurrency of each scheduled function (see ScheduledFunctionsProps). @default none */
+  readonly reservedConcurrentExecutions?: number;
   /** @default the repository's model-artifacts/ */
   readonly modelArtifactsDir?: string;
+  /**
+   * The series configuration file (see docs/deploy.md), validated at synth and applied by the migrate
+   * function on every deploy. @default the repository's pulse.config.json
+   */
+  readonly seriesConfigFile?: string;
 }
 
 /** Everything Pulse needs in one account and region. */
@@ -58,7 +65,7 @@ export class PulseStack extends Stack {
       vpc: this.network.vpc,
       subnets: this.network.databaseSubnets,
       clients: [this.network.functionsSecurityGroup, this.network.grafanaSecurityGroup],
-      rotationSecurityGroup: this.network.functionsSecurityGroup,
+      rotationSecurityGroup: this.network.rotationSecurityGroup,
       rotationSubnets: this.network.functionSubnets,
       production,
       instanceType: props.databaseInstanceType,
@@ -66,7 +73,11 @@ export class PulseStack extends Stack {
     this.migrations = new DatabaseMigrations(this, 'Migrations', {
       network: this.network,
       database: this.database,
+      seriesConfigFile: props.seriesConfigFile,
     });
+    // No rotation before migrate has created the login users and finished with the master password.
+    for (const schedule of this.database.rotationSchedules)
+      schedule.node.addDependency(this.migrations.trigger);
 
     const onnxRuntime = new OnnxRuntimeLayer(this, 'OnnxRuntime');
     const models = new ModelLayer(this, 'Models', { artifactsDir: props.modelArtifactsDir });
@@ -81,6 +92,7 @@ export class PulseStack extends Stack {
       ingestHttpUrl: props.ingestHttpUrl,
       ingestSecret: props.ingestSecret,
       production,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
     });
     // The schedules start only once the schema and the login users exist.
     this.functions.node.addDependency(this.migrations.trigger);

@@ -10,7 +10,12 @@ import { Construct } from 'constructs';
 import type { PulseDatabase } from './database.ts';
 import type { ModelLayer, OnnxRuntimeLayer } from './layers.ts';
 import type { PulseNetwork } from './network.ts';
-import { METRICS_NAMESPACE, PulseFunction } from './pulse-function.ts';
+import {
+  DATABASE_TLS_ENVIRONMENT,
+  METRICS_NAMESPACE,
+  PulseFunction,
+  RDS_CA_BUNDLE,
+} from './pulse-function.ts';
 
 /** When each function runs (UTC). Ingest first, so the forecast at minute 7 sees the newest actuals. */
 export const SCHEDULES = {
@@ -51,6 +56,13 @@ export interface ScheduledFunctionsProps {
   readonly ingestSecret?: ISecret;
   /** Keep log groups and the failed-runs queue when the stack is deleted. @default false */
   readonly production?: boolean;
+  /**
+   * Concurrent executions reserved (and capped) for each scheduled function, e.g. 1. Not needed for
+   * correctness: a run takes an advisory lock and writes by key, so a duplicate run changes nothing.
+   * Each reservation lowers the account's unreserved pool, which Lambda keeps at 10 or more, so new
+   * accounts (quota 10) cannot reserve any. @default no reservation
+   */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /** Ingest, forecast and evaluate, their schedules, and the queue that keeps every failed run. */
@@ -86,7 +98,7 @@ export class ScheduledFunctions extends Construct {
       DATABASE_HOST: database.host,
       DATABASE_PORT: database.port,
       DATABASE_NAME: database.databaseName,
-      DATABASE_SSL: 'require',
+      ...DATABASE_TLS_ENVIRONMENT,
       STALE_AFTER_HOURS: String(props.staleAfterHours ?? 6),
       POWERTOOLS_SERVICE_NAME: 'pulse',
       POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
@@ -102,8 +114,8 @@ export class ScheduledFunctions extends Construct {
       publishesMetrics: true,
       logRetention: props.logRetention,
       logRemovalPolicy: retain,
-      // One run at a time: a slow run or a manual backfill delays the next one instead of racing it.
-      reservedConcurrentExecutions: 1,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      bundledFiles: [RDS_CA_BUNDLE],
     };
 
     this.forecast = new PulseFunction(this, 'Forecast', {

@@ -24,7 +24,11 @@ function acknowledgements(root: IConstruct): Array<{ id: string; reason: string;
 // production without internet egress (Multi-AZ, deletion protection, VPC endpoints, no ingest).
 const variants = {
   default: synthPulse(),
-  'production, endpoints': synthPulse({ 'pulse:production': 'true', 'pulse:egress': 'endpoints' }),
+  'production, endpoints': synthPulse({
+    'pulse:production': 'true',
+    'pulse:egress': 'endpoints',
+    'pulse:reservedConcurrency': '1',
+  }),
 };
 
 describe('cdk-nag AwsSolutions', () => {
@@ -82,6 +86,21 @@ describe('egress by VPC endpoints', () => {
       (e) => JSON.stringify(e.Properties.ServiceName).match(/\.(secretsmanager|monitoring|logs)"/)?.[1],
     );
     expect(services.sort()).toEqual(['logs', 'monitoring', 'secretsmanager']);
+  });
+
+  it('lets the rotation functions reach Secrets Manager through its endpoint', () => {
+    const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress'))
+      .map((r) => r.Properties)
+      .filter((r) => r.FromPort === 443)
+      .map((r) => r.SourceSecurityGroupId['Fn::GetAtt'][0] as string);
+    expect(ingress.filter((id) => id.startsWith('NetworkRotationSg'))).toHaveLength(1);
+  });
+
+  it('reserves the concurrency it is asked for (opt-in)', () => {
+    const reserved = Object.values(template.findResources('AWS::Lambda::Function'))
+      .map((f) => f.Properties.ReservedConcurrentExecutions)
+      .filter((n) => n !== undefined);
+    expect(reserved).toEqual([1, 1]); // forecast and evaluate; no ingest without internet egress
   });
 
   it('deploys no ingest function, which would have no route to its source', () => {

@@ -1,11 +1,14 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- CloudFormation JSON is untyped; the assertions are the types. */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { DASHBOARDS_DIR, dashboardFiles, GRAFANA_VERSION } from '../../lib/grafana.ts';
 import { SCHEDULES } from '../../lib/scheduled-functions.ts';
-import { synthPulse } from './synth.ts';
+import { assetDir, synthPulse } from './synth.ts';
 
 // One synthesis for the whole file: bundling five functions and two layers is the slow part.
-const { template } = synthPulse();
+const { template, assembly } = synthPulse();
 const resources = template.toJSON().Resources as Record<
   string,
   { Type: string; Properties: Record<string, any> }
@@ -68,9 +71,23 @@ describe('functions', () => {
     expect(resources[forecastId]!.Properties).toMatchObject({ MemorySize: 1024, Timeout: 600 });
   });
 
-  it('caps the scheduled functions at one concurrent run so runs never overlap', () => {
-    for (const id of [forecastId, evaluateId, ingestId]) {
-      expect(resources[id]!.Properties.ReservedConcurrentExecutions, id).toBe(1);
+  it('reserves no concurrency by default, so an account with the quota of 10 can deploy', () => {
+    for (const id of [forecastId, evaluateId, ingestId, migrateId, provisionerId]) {
+      expect(resources[id]!.Properties.ReservedConcurrentExecutions, id).toBeUndefined();
+    }
+  });
+
+  it('verifies the database server against the RDS authorities shipped in each bundle', () => {
+    for (const id of [forecastId, evaluateId, ingestId, migrateId]) {
+      expect(resources[id]!.Properties.Environment.Variables, id).toMatchObject({
+        DATABASE_SSL: 'verify-full',
+        DATABASE_CA_BUNDLE: '/var/task/rds-global-bundle.pem',
+      });
+    }
+    for (const id of [forecastId, evaluateId, ingestId, migrateId, provisionerId]) {
+      const bundle = assetDir(assembly, resources[id]!.Properties.Code.S3Key);
+      const pem = readFileSync(path.join(bundle, 'rds-global-bundle.pem'), 'utf8');
+      expect(pem.match(/BEGIN CERTIFICATE/g)!.length, id).toBeGreaterThan(20);
     }
   });
 
@@ -94,7 +111,6 @@ describe('functions', () => {
       DATABASE_SECRET_ARN: { Ref: expect.stringMatching(/^DatabaseAppSecret/) },
       DATABASE_HOST: { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseInstance/), 'Endpoint.Address'] },
       DATABASE_NAME: 'pulse',
-      DATABASE_SSL: 'require',
       MODEL_DIR: '/opt/models',
       STALE_AFTER_HOURS: '6',
       POWERTOOLS_SERVICE_NAME: 'pulse',
@@ -212,7 +228,27 @@ describe('database', () => {
     for (const s of schedules) expect(s.Properties.RotationRules.ScheduleExpression).toBe('rate(30 days)');
   });
 
-  it('admits only the functions and Grafana on the PostgreSQL port', () => {
+  it('starts rotating only after the migrate trigger has succeeded', () => {
+    const [triggerId, trigger] = Object.entries(template.findResources('Custom::Trigger'))[0]!;
+    const schedules = Object.entries(template.findResources('AWS::SecretsManager::RotationSchedule'));
+    for (const [id, schedule] of schedules) expect(schedule.DependsOn, id).toContain(triggerId);
+    // And the trigger waits for the instance, the secrets and the rules that admit the functions.
+    const after = trigger.DependsOn as string[];
+    expect(after.filter((id) => schedules.some(([s]) => s === id))).toEqual([]);
+    for (const prefix of [
+      'DatabaseInstance',
+      'DatabaseMasterSecret',
+      'DatabaseAppSecretAttachment',
+      'DatabaseReaderSecretAttachment',
+    ])
+      expect(
+        after.some((id) => id.startsWith(prefix)),
+        prefix,
+      ).toBe(true);
+    expect(after.some((id) => /SecurityGroupfromPulseNetworkFunctionsSg/.test(id))).toBe(true);
+  });
+
+  it('admits the functions, Grafana and the rotation functions on the PostgreSQL port, one rule each', () => {
     const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')).map(
       (r) => r.Properties,
     );
@@ -220,17 +256,18 @@ describe('database', () => {
       JSON.stringify(r.GroupId).includes('DatabaseInstanceSecurityGroup'),
     );
     const dbPort = [5432, { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseInstance/), 'Endpoint.Port'] }];
-    const sources = new Set<string>();
+    const sources: string[] = [];
     for (const rule of dbIngress) {
       expect(rule.IpProtocol).toBe('tcp');
       expect(dbPort).toContainEqual(rule.FromPort);
       expect(rule.ToPort).toEqual(rule.FromPort);
-      sources.add(rule.SourceSecurityGroupId['Fn::GetAtt'][0]);
+      sources.push(rule.SourceSecurityGroupId['Fn::GetAtt'][0]);
     }
-    // The rotation functions share the functions' group, so they add no new source.
-    expect([...sources].sort()).toEqual([
+    // EC2 rejects a second rule for the same group and port, whichever way the port is written.
+    expect(sources.sort()).toEqual([
       expect.stringMatching(/^NetworkFunctionsSg/),
       expect.stringMatching(/^NetworkGrafanaSg/),
+      expect.stringMatching(/^NetworkRotationSg/),
     ]);
     // No CIDR ingress anywhere in the stack.
     expect(ingress.filter((r) => r.CidrIp || r.CidrIpv6)).toEqual([]);
@@ -267,8 +304,15 @@ describe('database', () => {
     });
     expect(resources[migrateId]!.Properties.Environment.Variables).toMatchObject({
       PULSE_MIGRATIONS_DIR: '/var/task/migrations',
+      PULSE_SERIES_CONFIG: '/var/task/pulse.config.json',
       MASTER_SECRET_ARN: { Ref: expect.stringMatching(/^DatabaseMasterSecret/) },
     });
+    const bundle = assetDir(assembly, resources[migrateId]!.Properties.Code.S3Key);
+    expect(existsSync(path.join(bundle, 'migrations', '0020_series_configuration.sql'))).toBe(true);
+    // The series configuration travels in the bundle: a changed file is a changed function, so the trigger re-runs.
+    expect(readFileSync(path.join(bundle, 'pulse.config.json'), 'utf8')).toBe(
+      readFileSync(path.join(import.meta.dirname, '..', '..', 'pulse.config.json'), 'utf8'),
+    );
   });
 });
 
@@ -328,6 +372,22 @@ describe('IAM', () => {
 });
 
 describe('grafana', () => {
+  it('creates the workspace on the Grafana version whose dashboard schema the generated dashboards use', () => {
+    expect(GRAFANA_VERSION).toBe('12.4');
+    template.hasResourceProperties('AWS::Grafana::Workspace', { GrafanaVersion: '12.4' });
+    const versions = dashboardFiles().map(
+      (f) =>
+        (
+          JSON.parse(readFileSync(path.join(import.meta.dirname, '..', '..', DASHBOARDS_DIR, f), 'utf8')) as {
+            schemaVersion: number;
+          }
+        ).schemaVersion,
+    );
+    expect(versions.length).toBeGreaterThanOrEqual(2);
+    // Grafana 12.4 reads dashboard schema 42 at most (the last of the v1 dashboard JSON).
+    for (const v of versions) expect(v).toBeLessThanOrEqual(42);
+  });
+
   it('puts the workspace in the VPC with its own security group', () => {
     const grafanaSg = logicalIdOf('AWS::EC2::SecurityGroup', {
       GroupDescription: Match.stringLikeRegexp('Managed Grafana'),
