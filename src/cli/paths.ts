@@ -11,3 +11,6 @@ export const MODEL_DIR = fileURLToPath(new URL('../../model-artifacts', import.m
 
 /** Git-ignored working data of the CLI: the local database and default report files. */
 export const PULSE_DIR = fileURLToPath(new URL('../../.pulse', import.meta.url));
+
+/** The local model store: models trained from the database (`pulse train --series`, `pulse retrain`). */
+export const DEFAULT_LOCAL_STORE = fileURLToPath(new URL('../../.pulse/models', import.meta.url));

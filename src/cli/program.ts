@@ -5,6 +5,7 @@ import { registerDemoCommand } from './commands/demo.ts';
 import { registerImportCommand } from './commands/import.ts';
 import { registerImportWeatherCommand } from './commands/import-weather.ts';
 import { registerMetricsCommand } from './commands/metrics.ts';
+import { registerModelsCommand } from './commands/models.ts';
 import { registerReportCommand } from './commands/report.ts';
 import { registerRunCommands } from './commands/run.ts';
 import { registerServeCommand } from './commands/serve.ts';
@@ -26,5 +27,6 @@ export function buildProgram(): Command {
   registerBacktestCommand(program);
   registerReportCommand(program);
   registerTrainCommand(program);
+  registerModelsCommand(program);
   return program;
 }

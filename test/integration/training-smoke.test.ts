@@ -6,6 +6,11 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadOnnxForecaster } from '../../src/adapters/onnx/forecaster.ts';
 import type { ModelMetadata, ParitySamples } from '../../src/adapters/onnx/metadata.ts';
+import { PostgresModelRegistry } from '../../src/adapters/postgres/model-registry.ts';
+import { PostgresPulseStore } from '../../src/adapters/postgres/pulse-store.ts';
+import { ensureSeries } from '../../src/adapters/postgres/series-repository.ts';
+import { generateSyntheticSeries } from '../../src/core/synthetic.ts';
+import { createTestDatabase } from '../helpers/db.ts';
 
 /** End-to-end `pulse train` on a tiny synthetic series: tensors → PyTorch → ONNX → backtest → metadata. */
 const hasTorch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
@@ -98,6 +103,85 @@ describe.runIf(hasTorch)('training smoke test (synthetic series)', () => {
       expect(Math.abs(out[k]! - samples.forecast[k]!)).toBeLessThanOrEqual(
         1e-3 + 1e-6 * Math.abs(samples.forecast[k]!),
       );
+    }
+  });
+});
+
+describe.runIf(hasTorch)('training smoke test from the database', () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'pulse-train-db-'));
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('trains a series read from PostgreSQL on its own calendar and registers a candidate', async () => {
+    const db = await createTestDatabase();
+    try {
+      // A US series in Chicago time: the calendar must come from the series record, not from a flag.
+      const [series] = await ensureSeries(db.sql, [
+        { name: 'smoke-chicago', country: 'US', timezone: 'America/Chicago' },
+      ]);
+      const from = Date.parse('2025-01-01T06:00:00Z');
+      const rows = generateSyntheticSeries({
+        from,
+        to: from + (24 * 60 - 1) * 3_600_000,
+        level: 11_000,
+        calendar: { country: 'US', timezone: 'America/Chicago' },
+        seed: 5,
+      });
+      await new PostgresPulseStore(db.sql).upsertActuals(
+        series!.id,
+        rows,
+        Date.parse('2025-03-02T07:00:00Z'),
+      );
+      const store = join(scratch, 'store');
+      const run = spawnSync(
+        'npx',
+        [
+          'tsx',
+          'bin/pulse.ts',
+          'train',
+          '--series',
+          'smoke-chicago',
+          '--store',
+          store,
+          '--val-days',
+          '7',
+          '--window',
+          '168',
+          '--epochs',
+          '2',
+          '--members',
+          '1',
+          '--hidden',
+          '32',
+          '--version',
+          `smoke-db-${process.pid}`,
+        ],
+        { encoding: 'utf8', timeout: 240_000, env: { ...process.env, DATABASE_URL: db.url } },
+      );
+      expect(run.stderr + run.stdout).toMatch(/registered candidate smoke-db-/);
+      expect(run.status).toBe(0);
+
+      const [model] = await new PostgresModelRegistry(db.sql).listModels(series!.id);
+      expect(model).toMatchObject({ version: `smoke-db-${process.pid}`, status: 'candidate' });
+      expect(model!.dataFingerprint).toMatch(/^[0-9a-f]{64}$/);
+      // Everything up to the last complete local day (1 March, Chicago) went into training + validation.
+      expect(model!.trainingSpan!.to).toBe('2025-03-02T05:00:00.000Z');
+      expect(model!.hyperParameters).toMatchObject({ windowHours: 168, epochs: 2, validationDays: 7 });
+      const meta = JSON.parse(
+        readFileSync(join(store, `smoke-db-${process.pid}.json`), 'utf8'),
+      ) as ModelMetadata;
+      expect(meta.calendar).toEqual({ country: 'US', timezone: 'America/Chicago' });
+      expect(meta.series).toBe('smoke-chicago');
+      expect(
+        createHash('sha256')
+          .update(readFileSync(join(store, meta.onnx.file)))
+          .digest('hex'),
+      ).toBe(model!.sha256);
+      // Not served until promoted.
+      const [assigned] = await db.sql`select model_version from series where id = ${series!.id}`;
+      expect(assigned!.model_version).toBeNull();
+    } finally {
+      rmSync(resolve('training/out', `smoke-db-${process.pid}`), { recursive: true, force: true });
+      await db.drop();
     }
   });
 });

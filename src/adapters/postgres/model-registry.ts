@@ -114,6 +114,13 @@ export class PostgresModelRegistry implements ModelRegistryStore {
     return Number(row!.id);
   }
 
+  /** The id of a series by name (a NotFoundError naming it when there is none). */
+  async seriesId(name: string): Promise<number> {
+    const [row] = await this.sql<{ id: number }[]>`select id from series where name = ${name}`;
+    if (!row) throw new NotFoundError(`series "${name}" does not exist`);
+    return row.id;
+  }
+
   async listModels(seriesId?: number): Promise<RegisteredModel[]> {
     const rows = await this.sql<ModelRow[]>`
       select m.*, s.name as series_name from model_versions m left join series s on s.id = m.series_id

@@ -6,13 +6,18 @@ import { DEFAULT_RECIPE, TrainingRecipeSchema, type TrainingRecipe } from '../..
 import { trainModel } from '../../adapters/training/train-model.ts';
 import { formatBacktestTable } from '../../core/backtest.ts';
 import { COUNTRY_TIMEZONES } from '../../core/calendar/holidays.ts';
-import { dayOfIso, utcOfLocal } from '../../core/calendar/localTime.ts';
+import { dayOfIso, localHour, utcOfLocal } from '../../core/calendar/localTime.ts';
 import { formatProblem, parseActualsCsv } from '../../core/csv.ts';
 import { InputError, ModelError } from '../../core/errors.ts';
 import type { SeriesCalendar } from '../../core/forecaster.ts';
 import { hourAt, toHourlySeries } from '../../core/hourly-series.ts';
 import { HOUR_MS } from '../../core/time.ts';
-import { note, say } from '../context.ts';
+import { LocalModelStore } from '../../adapters/model-store/local-store.ts';
+import { PostgresModelRegistry } from '../../adapters/postgres/model-registry.ts';
+import { readTrainingActuals } from '../../adapters/postgres/training-actuals.ts';
+import { trainCandidate } from '../../adapters/training/train-candidate.ts';
+import { note, say, withDatabase } from '../context.ts';
+import { DEFAULT_LOCAL_STORE } from '../paths.ts';
 import { knownCalendar, seriesDefaultsFor } from '../known-datasets.ts';
 
 /** Recipe flags: `--h1-weight` ↔ recipe.h1Weight, default from DEFAULT_RECIPE. */
@@ -50,6 +55,7 @@ interface TrainFlags {
   timezone?: string;
   modelDir: string;
   default: boolean;
+  store: string;
   [recipeFlag: string]: unknown;
 }
 
@@ -94,9 +100,19 @@ export function registerTrainCommand(program: Command): Command {
   for (const [flag, key] of Object.entries(RECIPE_FLAGS)) {
     command.option(`--${flag} <n>`, `recipe ${key} (default ${DEFAULT_RECIPE[key]})`);
   }
+  command.option(
+    '--store <dir>',
+    'model store the candidate is published to when training from the database',
+    DEFAULT_LOCAL_STORE,
+  );
   return command.action(async (flags: TrainFlags) => {
-    if (!flags.csv || !flags.series) throw new InputError('train needs --csv FILE and --series NAME');
+    if (!flags.series)
+      throw new InputError('train needs --series NAME (and --csv FILE to train from a file)');
     const recipe = recipeFromFlags(flags);
+    if (!flags.csv) {
+      await trainFromDatabase(flags.series, recipe, flags);
+      return;
+    }
     const seriesName = flags.series.toLowerCase();
     const known = knownCalendar(seriesName) ?? knownCalendar(seriesDefaultsFor(flags.csv, {}).name);
     const country = flags.country ?? known?.country ?? null;
@@ -154,6 +170,53 @@ export function registerTrainCommand(program: Command): Command {
     }
     say(`done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${trained.metadataPath}`);
   });
+}
+
+/**
+ * `pulse train --series NAME` without --csv: the series' actuals and calendar (country, time zone) from
+ * PostgreSQL; the model goes to the model store and is registered as a candidate (served only once
+ * promoted, by `pulse retrain` or `pulse models promote`).
+ */
+async function trainFromDatabase(name: string, recipe: TrainingRecipe, flags: TrainFlags): Promise<void> {
+  await withDatabase(async ({ sql }) => {
+    const { series, actuals } = await readTrainingActuals(sql, name);
+    const lastHour = hourAt(actuals, actuals.values.length - 1);
+    // Default: everything up to the last complete local day.
+    const untilDay = flags.until
+      ? localDay(flags.until, '--until')
+      : lastCompleteLocalDay(series.timezone, lastHour);
+    const testTo = flags.testTo
+      ? utcOfLocal(series.timezone, localDay(flags.testTo, '--test-to') + 1, 0) - HOUR_MS
+      : lastHour;
+    const store = new LocalModelStore(flags.store);
+    const { trained, candidate } = await trainCandidate({
+      series,
+      actuals,
+      recipe,
+      untilDay,
+      testTo,
+      store,
+      registry: new PostgresModelRegistry(sql),
+      command: `pulse train ${process.argv.slice(3).join(' ')}`,
+      version: flags.version,
+      log: say,
+    });
+    if (trained.backtest) say(formatBacktestTable(trained.backtest, [1, 2, 3, 6, 12, 24]));
+    if (!trained.parity.ok) {
+      throw new ModelError(
+        `model ${candidate.version}: onnxruntime-node disagrees with PyTorch by up to ${trained.parity.worstExcess} MWh beyond the tolerance; registered as a candidate that will never be promoted`,
+      );
+    }
+    say(
+      `registered candidate ${candidate.version} for ${series.name} (${candidate.storeUri}); it is served once promoted (pulse retrain, or pulse models promote)`,
+    );
+  });
+}
+
+/** The newest local day whose every hour is at or before `lastHour`. */
+export function lastCompleteLocalDay(timezone: string, lastHour: number): number {
+  // The day of the hour after the newest actual is incomplete (or just starting): the one before is complete.
+  return localHour(timezone, lastHour + HOUR_MS).day - 1;
 }
 
 function localDay(text: string, flag: string): number {
