@@ -7,8 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadOnnxForecaster } from '../../src/adapters/onnx/forecaster.ts';
 import type { ModelMetadata, ParitySamples } from '../../src/adapters/onnx/metadata.ts';
 import { PostgresModelRegistry } from '../../src/adapters/postgres/model-registry.ts';
-import { PostgresPulseStore } from '../../src/adapters/postgres/pulse-store.ts';
-import { ensureSeries } from '../../src/adapters/postgres/series-repository.ts';
+import { createPostgresStores } from '../../src/adapters/postgres/stores.ts';
 import { generateSyntheticSeries } from '../../src/core/synthetic.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 
@@ -115,7 +114,8 @@ describe.runIf(hasTorch)('training smoke test from the database', () => {
     const db = await createTestDatabase();
     try {
       // A US series in Chicago time: the calendar must come from the series record, not from a flag.
-      const [series] = await ensureSeries(db.sql, [
+      const stores = createPostgresStores(db.sql);
+      const [series] = await stores.series.ensureSeries([
         { name: 'smoke-chicago', country: 'US', timezone: 'America/Chicago' },
       ]);
       const from = Date.parse('2025-01-01T06:00:00Z');
@@ -126,11 +126,7 @@ describe.runIf(hasTorch)('training smoke test from the database', () => {
         calendar: { country: 'US', timezone: 'America/Chicago' },
         seed: 5,
       });
-      await new PostgresPulseStore(db.sql).upsertActuals(
-        series!.id,
-        rows,
-        Date.parse('2025-03-02T07:00:00Z'),
-      );
+      await stores.actuals.upsertActuals(series!.id, rows, Date.parse('2025-03-02T07:00:00Z'));
       const store = join(scratch, 'store');
       const run = spawnSync(
         'npx',

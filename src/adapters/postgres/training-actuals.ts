@@ -3,7 +3,7 @@ import type { HourlySeries } from '../../core/hourly-series.ts';
 import type { SeriesInfo } from '../../core/series.ts';
 import { HOUR_MS } from '../../core/time.ts';
 import type { Sql } from './client.ts';
-import { toSeriesInfo, type SeriesRow } from './series-repository.ts';
+import { toSeriesInfo, type SeriesRow } from './series-store.ts';
 
 export interface TrainingActuals {
   readonly series: SeriesInfo;
