@@ -4,6 +4,7 @@ import { DEFAULT_INGEST_TRAILING_HOURS } from '../core/use-cases/run-ingest.ts';
 import { DEFAULT_WINDOW_CHECKS } from '../core/validation.ts';
 import type { SslMode } from './postgres/client.ts';
 import { parseSourceConfig, type SourceConfig } from './sources/config.ts';
+import { DEFAULT_WEATHER_MAX_AGE_HOURS } from '../core/weather.ts';
 
 /** Where a Lambda function finds its models (the model layer), and a local process. */
 export const LAMBDA_MODEL_DIR = '/opt/models';
@@ -52,6 +53,11 @@ const EnvironmentSchema = z.object({
   INGEST_TRAILING_HOURS: optionalNumber(DEFAULT_INGEST_TRAILING_HOURS),
   INGEST_SECRET_ARN: optionalText,
   INGEST_SOURCE: optionalText,
+  WEATHER_SOURCE: z.enum(['open-meteo', 'none'], { error: 'must be "open-meteo" or "none"' }).optional(),
+  WEATHER_URL: optionalText,
+  WEATHER_MODEL: optionalText,
+  WEATHER_SECRET_ARN: optionalText,
+  WEATHER_MAX_AGE_HOURS: optionalNumber(DEFAULT_WEATHER_MAX_AGE_HOURS),
   MASTER_SECRET_ARN: optionalText,
   APP_SECRET_ARN: optionalText,
   READER_SECRET_ARN: optionalText,
@@ -90,6 +96,17 @@ export interface RuntimeConfig {
     readonly secretArn?: string;
     /** Unset when INGEST_SOURCE is not set; the ingest handler then refuses to run. */
     readonly source?: SourceConfig;
+  };
+  /** Weather forecasts fetched by the ingest function (unset source: none are fetched). */
+  readonly weather: {
+    readonly source?: 'open-meteo';
+    /** Forecast endpoint (the commercial tier's, or a self-hosted Open-Meteo); default the free one. */
+    readonly url?: string;
+    readonly model?: string;
+    /** Secret holding {"apiKey": "…"} for the commercial tier. */
+    readonly secretArn?: string;
+    /** A series whose newest weather vintage is older than this is forecast by its calendar-only model. */
+    readonly maxAgeHours: number;
   };
   /** The deploy-time migration: the master user's secret and the login users' secrets. */
   readonly migrate: {
@@ -134,6 +151,13 @@ export function loadConfig(env: Environment): RuntimeConfig {
       trailingHours: e.INGEST_TRAILING_HOURS,
       secretArn: e.INGEST_SECRET_ARN,
       source: e.INGEST_SOURCE ? parseSourceConfig(env) : undefined,
+    },
+    weather: {
+      ...(e.WEATHER_SOURCE === 'open-meteo' ? { source: 'open-meteo' as const } : {}),
+      ...(e.WEATHER_URL ? { url: e.WEATHER_URL } : {}),
+      ...(e.WEATHER_MODEL ? { model: e.WEATHER_MODEL } : {}),
+      ...(e.WEATHER_SECRET_ARN ? { secretArn: e.WEATHER_SECRET_ARN } : {}),
+      maxAgeHours: e.WEATHER_MAX_AGE_HOURS,
     },
     migrate: {
       masterSecretArn: e.MASTER_SECRET_ARN,

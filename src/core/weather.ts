@@ -15,6 +15,12 @@ export const WEATHER_AHEAD_HOURS = 24;
 /** Hours per location in a window's weather: origin − 168 h … origin + 24 h. */
 export const WEATHER_SPAN_HOURS = WEATHER_LAG_HOURS + 1 + WEATHER_AHEAD_HOURS;
 
+/**
+ * A series whose newest weather forecast vintage is older than this (hours) is forecast by its
+ * calendar-only model: Open-Meteo's runs refresh every 1–6 h, so 12 h means several fetches failed.
+ */
+export const DEFAULT_WEATHER_MAX_AGE_HOURS = 12;
+
 /** Degree-hour bases (°C): below HEATING_BASE_C load heats, above COOLING_BASE_C it cools. */
 export const HEATING_BASE_C = 18;
 export const COOLING_BASE_C = 22;

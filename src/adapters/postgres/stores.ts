@@ -9,6 +9,7 @@ import { PostgresMetricsReport } from './metrics-report.ts';
 import { PostgresModelVersionsStore } from './model-versions-store.ts';
 import { PostgresRunLog } from './run-log.ts';
 import { PostgresSeriesStore } from './series-store.ts';
+import { PostgresWeatherStore } from './weather-store.ts';
 
 /** The core's ports and the adapter's own readers and writers, all over one connection. */
 export interface PostgresStores extends Stores {
@@ -18,6 +19,7 @@ export interface PostgresStores extends Stores {
   readonly holidays: PostgresHolidaysStore;
   readonly imports: PostgresImportsStore;
   readonly metrics: PostgresMetricsReport;
+  readonly weather: PostgresWeatherStore;
 }
 
 /** One store per port over `sql` (cheap: the stores hold nothing but the connection). */
@@ -32,5 +34,6 @@ export function createPostgresStores(sql: Sql): PostgresStores {
     holidays: new PostgresHolidaysStore(sql),
     imports: new PostgresImportsStore(sql),
     metrics: new PostgresMetricsReport(sql),
+    weather: new PostgresWeatherStore(sql),
   };
 }

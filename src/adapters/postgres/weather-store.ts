@@ -157,4 +157,37 @@ export class PostgresWeatherStore implements WeatherStore {
     for (const r of rows) out.set(r.location, r.issued_ms);
     return out;
   }
+
+  async setSeriesWeatherLocations(
+    seriesId: number,
+    locations: readonly { name: string; weight: number }[],
+  ): Promise<void> {
+    await this.sql.begin(async (tx) => {
+      await tx`delete from series_weather_locations where series_id = ${seriesId}`;
+      if (locations.length === 0) return;
+      await tx`
+        insert into series_weather_locations (series_id, location, weight)
+        select ${seriesId}, * from unnest(${locations.map((l) => l.name)}::text[], ${locations.map((l) => l.weight)}::float8[])`;
+    });
+  }
+
+  async seriesWeatherLocations(seriesIds?: readonly number[]): Promise<Map<number, WeatherLocation[]>> {
+    const ids = seriesIds ? [...seriesIds] : null;
+    const rows = await this.sql<
+      { series_id: number; name: string; latitude: number; longitude: number; weight: number }[]
+    >`
+      select sw.series_id, l.name, l.latitude, l.longitude, sw.weight
+      from series_weather_locations sw
+      join weather_locations l on l.name = sw.location
+      join series s on s.id = sw.series_id
+      where (${ids}::int[] is null and s.active) or sw.series_id = any(${ids}::int[])
+      order by sw.series_id, sw.weight desc, l.name`;
+    const out = new Map<number, WeatherLocation[]>();
+    for (const r of rows) {
+      const list = out.get(r.series_id) ?? [];
+      list.push({ name: r.name, latitude: r.latitude, longitude: r.longitude, weight: r.weight });
+      out.set(r.series_id, list);
+    }
+    return out;
+  }
 }

@@ -16,6 +16,8 @@ import { note, say, withDatabase } from '../context.ts';
 export interface WeatherImportOptions {
   /** CSV of the locations (location, latitude, longitude, weight); needed for locations not yet stored. */
   readonly locations?: string;
+  /** Series that follows these locations with the file's weights (replaces its previous ones). */
+  readonly series?: string;
 }
 
 export interface WeatherImportResult extends WeatherWriteResult {
@@ -46,9 +48,19 @@ export async function importWeather(
   const parsed = parseWeatherCsv(await readText(file), { file });
   const store = new PostgresWeatherStore(sql);
   const names = [...new Set(parsed.columns.map((c) => c.location))];
+  if (options.series && !options.locations)
+    throw new InputError('--series needs --locations FILE: the weights come from that file');
   if (options.locations) {
     const locations = parseLocationsCsv(await readText(options.locations), { file: options.locations });
     await store.upsertWeatherLocations(locations);
+    if (options.series) {
+      const [series] = await sql<{ id: number }[]>`select id from series where name = ${options.series}`;
+      if (!series)
+        throw new InputError(
+          `--series "${options.series}" does not exist; import its actuals first with "pulse import"`,
+        );
+      await store.setSeriesWeatherLocations(series.id, locations);
+    }
   }
   const known = new Set(
     (
@@ -92,6 +104,7 @@ export function registerImportWeatherCommand(program: Command): void {
     )
     .description('import observed hourly weather by location; bad cells are reported and skipped')
     .option('--locations <file>', 'CSV: location,latitude,longitude,weight (or share_of_covered_population)')
+    .option('--series <name>', "make the series follow these locations with the file's weights")
     .action(async (file: string, options: WeatherImportOptions) => {
       await withDatabase(async ({ sql }) => {
         const result = await importWeather(sql, file, options);

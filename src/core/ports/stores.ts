@@ -2,7 +2,7 @@ import type { ActualRow } from '../csv.ts';
 import type { PredictionRow } from '../predictions.ts';
 import type { SeriesHistory, SeriesInfo } from '../series.ts';
 
-export type FunctionName = 'forecast' | 'evaluate' | 'ingest' | 'backfill';
+export type FunctionName = 'forecast' | 'evaluate' | 'ingest' | 'backfill' | 'weather';
 export type RunOutcome = 'success' | 'partial' | 'failed' | 'skipped';
 
 export interface RunStart {

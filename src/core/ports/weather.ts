@@ -46,4 +46,11 @@ export interface WeatherStore {
   readWeatherAsOf(request: WeatherAsOfRequest): Promise<Map<string, LocationSeries>>;
   /** Per location, the newest forecast vintage issued at or before `asOf` (one query). */
   latestWeatherIssues(locations: readonly string[], asOf: number): Promise<Map<string, number>>;
+  /** Replaces the weather locations (with weights) a series follows. */
+  setSeriesWeatherLocations(
+    seriesId: number,
+    locations: readonly { name: string; weight: number }[],
+  ): Promise<void>;
+  /** Per series id asked for (all active series when undefined), its weather locations with weights (one query). */
+  seriesWeatherLocations(seriesIds?: readonly number[]): Promise<Map<number, WeatherLocation[]>>;
 }
