@@ -49,6 +49,7 @@ describe('dashboard query plans on a year of data for 100 series', () => {
   let db: TestDatabase;
   let oneSeries: string;
   const queries = new Map<string, DashboardQuery>();
+  let emptyPartitions = new Set<string>();
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -59,6 +60,7 @@ describe('dashboard query plans on a year of data for 100 series', () => {
       await tx`set local synchronous_commit = off`;
       // Bulk fill of generated rows: skip the per-row foreign-key triggers (the rows are consistent by construction).
       await tx`set local session_replication_role = replica`;
+      await tx`select pulse_ensure_partitions(${from}, ${to})`;
       await tx`
         insert into series (name, country, timezone)
         select 'load-' || lpad(i::text, 3, '0'), 'TR', 'Europe/Istanbul' from generate_series(1, ${SERIES}) i`;
@@ -83,6 +85,10 @@ describe('dashboard query plans on a year of data for 100 series', () => {
         from predictions p join actuals a on a.series_id = p.series_id and a.hour = p.target_hour`;
     });
     await sql`analyze`;
+    const partitions = await sql<{ partition: string; rows: number }[]>`
+      select p.partition, c.reltuples::float8 as rows
+      from storage_partitions p join pg_class c on c.relname = p.partition`;
+    emptyPartitions = new Set(partitions.filter((p) => p.rows <= 0).map((p) => p.partition));
     [{ id: oneSeries }] =
       (await sql`select id::text as id from series where name = 'load-042'`) as unknown as [{ id: string }];
     for (const name of ['forecast', 'operations']) {
@@ -132,7 +138,10 @@ describe('dashboard query plans on a year of data for 100 series', () => {
       it(`reads ${key} over ${rangeHours / 24} days without a sequential scan of predictions or evaluations`, async () => {
         const used = await plan(key, rangeHours);
         expect(
-          used.filter((s) => /^Seq Scan on (predictions|evaluations)$/.test(s)),
+          used.filter((s) => {
+            const table = /^Seq Scan on ((predictions|evaluations)(_p\d{4}_\d{2})?)$/.exec(s)?.[1];
+            return table !== undefined && !emptyPartitions.has(table); // months made ahead, still empty
+          }),
           used.join('\n'),
         ).toEqual([]);
         expect(

@@ -10,6 +10,7 @@ import { streamKey } from '../../core/ports/stores.ts';
 import type { SeriesHistory } from '../../core/series.ts';
 import { HOUR_MS } from '../../core/time.ts';
 import type { Sql } from './client.ts';
+import { insertPredictions } from './prediction-writes.ts';
 import { toSeriesInfo, type SeriesRow } from './series-store.ts';
 
 interface HistoryRow extends SeriesRow {
@@ -17,9 +18,6 @@ interface HistoryRow extends SeriesRow {
   hours: number[] | null;
   vals: number[] | null;
 }
-
-/** Largest number of prediction rows per statement: keeps one statement's arrays to a few MB. */
-const WRITE_CHUNK_ROWS = 100_000;
 
 /** Windows of actuals in, forecasts out: every method is one set-based statement whatever the series count. */
 export class PostgresForecastStore implements ForecastStore {
@@ -87,11 +85,8 @@ export class PostgresForecastStore implements ForecastStore {
   }
 
   async writePredictions(rows: readonly PredictionRow[], runId: number | null): Promise<number> {
-    let inserted = 0;
     try {
-      for (let i = 0; i < rows.length; i += WRITE_CHUNK_ROWS) {
-        inserted += await this.writePredictionChunk(rows.slice(i, i + WRITE_CHUNK_ROWS), runId);
-      }
+      return await insertPredictions(this.sql, rows, runId);
     } catch (error) {
       // SQLSTATE classes 22 (data exception) and 23 (integrity constraint): the rows, not the database.
       const code = String((error as { code?: unknown }).code ?? '');
@@ -99,28 +94,6 @@ export class PostgresForecastStore implements ForecastStore {
         throw new RowsRejectedError(`predictions refused: ${(error as Error).message}`, { cause: error });
       throw error;
     }
-    return inserted;
-  }
-
-  private async writePredictionChunk(rows: readonly PredictionRow[], runId: number | null): Promise<number> {
-    if (rows.length === 0) return 0;
-    const col = <T>(pick: (r: PredictionRow) => T) => rows.map(pick);
-    // An existing forecast under the same key is kept: a repeated or concurrent run changes nothing.
-    const result = await this.sql`
-      insert into predictions (series_id, model_version, horizon, target_hour, method, value, lower_bound,
-                               upper_bound, issued_at, last_input_hour, quality, reason, run_id)
-      select series_id, model_version, horizon, to_timestamp(target_ms / 1000.0), method, value, lower_bound,
-             upper_bound, to_timestamp(issued_ms / 1000.0), to_timestamp(last_input_ms / 1000.0), quality, reason,
-             ${runId}
-      from unnest(
-        ${col((r) => r.seriesId)}::int[], ${col((r) => r.modelVersion)}::text[], ${col((r) => r.horizon)}::int[],
-        ${col((r) => r.targetHour)}::float8[], ${col((r) => r.method)}::text[], ${col((r) => r.value)}::float8[],
-        ${col((r) => r.lower)}::float8[], ${col((r) => r.upper)}::float8[], ${col((r) => r.issuedAt)}::float8[],
-        ${col((r) => r.lastInputHour)}::float8[], ${col((r) => r.quality)}::text[], ${col((r) => r.reason)}::text[]
-      ) as t(series_id, model_version, horizon, target_ms, method, value, lower_bound, upper_bound, issued_ms,
-             last_input_ms, quality, reason)
-      on conflict (series_id, target_hour, horizon, model_version) do nothing`;
-    return result.count;
   }
 }
 

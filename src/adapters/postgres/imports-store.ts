@@ -2,6 +2,7 @@ import type { ActualRow } from '../../core/csv.ts';
 import { InputError } from '../../core/errors.ts';
 import type { ActualsUpsertResult } from '../../core/ports/stores.ts';
 import type { Sql } from './client.ts';
+import { lockScores, withoutScores } from './error-sums.ts';
 import { PostgresActualsStore } from './actuals-store.ts';
 
 export interface ImportRecord extends ActualsUpsertResult {
@@ -108,6 +109,8 @@ export class PostgresImportsStore {
       from previous p
       where a.series_id = p.series_id and a.hour = p.hour and a.import_id = ${importId}`;
       // Hours the import added (no earlier version): remove them and their scores.
+      // Their scores leave the error sums too (error-sums.ts), under the lock every change of scores takes.
+      await lockScores(tx);
       const [removed] = await tx<{ n: number }[]>`
       with gone as (
         delete from actuals a where a.import_id = ${importId}
@@ -115,7 +118,9 @@ export class PostgresImportsStore {
       ),
       unscored as (
         delete from evaluations e using gone g where e.series_id = g.series_id and e.target_hour = g.hour
-      )
+        returning e.*
+      ),
+      ${withoutScores(tx, 'unscored')}
       select count(*)::int as n from gone`;
       await tx`update imports set undone_at = ${new Date(now)} where id = ${importId}`;
       return {
