@@ -168,14 +168,16 @@ export async function seedActuals(
   return n;
 }
 
-/** Bytes per row of a table including its indexes (for the storage part of the cost estimate). */
+/** Bytes per row of a table including its indexes (and its partitions), for the storage estimates. */
 export async function bytesPerRow(
   sql: Sql,
   table: 'predictions' | 'evaluations' | 'actuals',
 ): Promise<number> {
   await sql.unsafe(`vacuum analyze ${table}`);
   const [row] = await sql<{ bytes: string; n: string }[]>`
-    select pg_total_relation_size(${table}::regclass)::text as bytes,
+    select (select sum(pg_total_relation_size(c.oid)) from pg_class c
+            where c.oid = ${table}::regclass
+               or c.oid in (select inhrelid from pg_inherits where inhparent = ${table}::regclass))::text as bytes,
            (select count(*) from ${sql(table)})::text as n`;
   const n = Number(row!.n);
   return n > 0 ? Number(row!.bytes) / n : NaN;

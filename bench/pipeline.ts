@@ -180,7 +180,7 @@ export async function benchBackfill(
   await seedActuals(db.sql, [series!], from - history * HOUR_MS, to);
   const store = createPostgresStores(db.sql);
   const clear = async () => {
-    await db.sql`truncate evaluations, predictions`;
+    await db.sql`truncate evaluations, predictions, error_hours, error_days`;
   };
   const queries: number[] = [];
   const rss = new RssHighWater().start();
@@ -237,6 +237,7 @@ export async function benchBackfill(
         label: 'Row-at-a-time ÷ set-based',
         value: (complete ? naive.ms : naive.projectedMs) / setBased.median,
         unit: '×',
+        target: hours === 8760 ? TARGETS.backfillRatio : undefined,
       }),
       figure({
         id: 'backfill.rss',
@@ -292,7 +293,7 @@ export async function benchEvaluation(
   await db.sql`analyze predictions`;
   const now = last + HOUR_MS + 17 * MINUTE;
   const clear = async () => {
-    await db.sql`truncate evaluations, metric_rollups`;
+    await db.sql`truncate evaluations, error_hours, error_days, metric_rollups`;
   };
   const queries: number[] = [];
   let scored = 0;
@@ -358,58 +359,6 @@ export async function benchEvaluation(
     ],
   };
   return { section, bytesPerEvaluation };
-}
-
-/**
- * The rollup refresh at steady state: 30 days of scored predictions (24 horizons per hour) for `n`
- * series, generated in the database, then refreshRollups timed (what every hourly evaluation pays).
- */
-export async function benchRollups(options: PipelineOptions): Promise<Section> {
-  const n = options.quick ? 2 : 100;
-  const reps = options.quick ? 1 : 5;
-  const db = await options.server.createDatabase('rollups');
-  const series = await createSeries(db.sql, n);
-  const end = Date.UTC(2025, 5, 2, 0);
-  const start = new Date(end - 719 * HOUR_MS);
-  const ids = series.map((s) => s.id);
-  await db.sql`
-    insert into predictions (series_id, model_version, horizon, target_hour, method, value, lower_bound, upper_bound,
-                             issued_at, last_input_hour, quality)
-    select id, 'bench-model', h, t, 'bench-model', 1000 + random() * 50, 980, 1030, t - h * interval '1 hour',
-           t - h * interval '1 hour', case when random() < 0.02 then 'fallback' else 'ok' end
-    from unnest(${ids}::int[]) as id,
-         generate_series(1, 24) as h,
-         generate_series(${start}::timestamptz, ${new Date(end)}::timestamptz, interval '1 hour') as t`;
-  await db.sql`
-    insert into evaluations (series_id, model_version, horizon, target_hour, predicted, actual, error, abs_error,
-                             squared_error, pct_error, persistence_abs_error, covered, quality)
-    select series_id, model_version, horizon, target_hour, value, 1010, value - 1010, abs(value - 1010),
-           (value - 1010) ^ 2, abs(value - 1010) / 10.1, 20, 1010 between lower_bound and upper_bound, quality
-    from predictions`;
-  await db.sql`vacuum analyze`;
-  const [counted] = await db.sql<{ count: number }[]>`select count(*)::int as count from evaluations`;
-  const count = counted!.count;
-  const store = createPostgresStores(db.sql);
-  let rows = 0;
-  const spread = await timeRuns({ repetitions: reps, warmup: 1 }, async () => {
-    rows = (await store.evaluations.refreshRollups(end + 17 * MINUTE)).length;
-  });
-  return {
-    id: 'rollups',
-    title: `Rollup refresh at steady state (${n} series, 30 days of evaluations)`,
-    method:
-      'refreshRollups (the second half of every hourly evaluation) over 30 days × 24 horizons of evaluations per series, generated ' +
-      'in the database; the figure for 1,000 series is 10× the rows and is not measured here (scales about linearly).',
-    figures: [
-      timing(
-        'rollups.steady',
-        `Rollup refresh, ${n} series, ${count.toLocaleString('en')} evaluations in 30 days`,
-        spread,
-        undefined,
-        `${rows.toLocaleString('en')} rollup rows rewritten and returned to the function per run`,
-      ),
-    ],
-  };
 }
 
 export function skippedPipeline(reason: string): Section {

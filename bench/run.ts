@@ -16,14 +16,9 @@ import { startBenchServer, type BenchServer } from './database.ts';
 import { skipped, type Section } from './figures.ts';
 import { benchInference } from './inference.ts';
 import { findModel } from './model.ts';
-import {
-  benchBackfill,
-  benchEvaluation,
-  benchHourly,
-  benchRollups,
-  type HourlyMeasurement,
-} from './pipeline.ts';
+import { benchBackfill, benchEvaluation, benchHourly, type HourlyMeasurement } from './pipeline.ts';
 import { printSection, summarize, toMarkdown, type BenchResults } from './report.ts';
+import { benchForecastAtScale, benchSteadyEvaluation, benchStorageYear } from './scale.ts';
 import { benchSizes } from './sizes.ts';
 
 const SECTIONS = [
@@ -31,6 +26,8 @@ const SECTIONS = [
   'inference',
   'hourly',
   'rollups',
+  'scale',
+  'storage',
   'backfill',
   'evaluation',
   'coldStart',
@@ -120,7 +117,11 @@ async function main(): Promise<number> {
       storage.actual = r.bytesPerActual;
       return r.section;
     });
-    await run('rollups', 'Rollups at steady state', async () => benchRollups(await pipeline()));
+    await run('rollups', 'Hourly evaluation at steady state', async () =>
+      benchSteadyEvaluation(await pipeline()),
+    );
+    await run('scale', 'Hourly forecast run at scale', async () => benchForecastAtScale(await pipeline()));
+    await run('storage', 'Storage after a simulated year', async () => benchStorageYear(await pipeline()));
     await run('backfill', 'Backfill', async () => {
       const r = await benchBackfill(await pipeline());
       storage.prediction = r.bytesPerPrediction;

@@ -44,6 +44,8 @@ describe('npm run bench -- --quick', () => {
       'inference',
       'hourly',
       'rollups',
+      'scale',
+      'storage',
       'backfill',
       'evaluation',
       'coldStart',

@@ -1,0 +1,297 @@
+/**
+ * Pulse at scale (issue 17): the hourly evaluation at steady state with 30 days of history, the hourly
+ * forecast run for 10,000 series, and the storage a year leaves behind with the default retention.
+ * Every data set is generated in the database (set-based), so setting up millions of rows takes seconds.
+ */
+import { createPostgresStores } from '../src/adapters/postgres/stores.ts';
+import { HOUR_MS } from '../src/core/time.ts';
+import { runEvaluation } from '../src/core/use-cases/run-evaluation.ts';
+import { runForecast } from '../src/core/use-cases/run-forecast.ts';
+import { createSeries, type BenchDatabase } from './database.ts';
+import { figure, timing, TARGETS, type Figure, type Section } from './figures.ts';
+import type { PipelineOptions } from './pipeline.ts';
+import { RssHighWater, spreadOf } from './stats.ts';
+
+/** The hour whose actual arrives first in the timed runs (an ordinary June Monday). */
+const NOW = Date.UTC(2025, 5, 2, 0);
+const MINUTE = 60_000;
+const HORIZONS = 24;
+const DAYS_OF_HISTORY = 30;
+
+/** Synthetic load of every bench series over [from, to]: a daily and weekly shape, its own level. */
+async function fillActuals(db: BenchDatabase, from: number, to: number): Promise<void> {
+  await db.sql`
+    insert into actuals (series_id, hour, value)
+    select s.id, h,
+           round(((500 + 37 * (s.id % 97)) * (1 + 0.25 * sin(2 * pi() * extract(hour from h) / 24)
+                  + 0.08 * sin(2 * pi() * extract(dow from h) / 7)) + (s.id * 7919 + extract(epoch from h)::bigint / 3600) % 13)::numeric, 2)::float8
+    from series s, generate_series(${new Date(from)}::timestamptz, ${new Date(to)}::timestamptz, interval '1 hour') h`;
+}
+
+/**
+ * Forecasts of every series and horizon for the targets in [from, to], as the hourly run stores them
+ * (value near the actual, a 10–90 % band, about 2 % fallbacks).
+ */
+async function fillPredictions(db: BenchDatabase, from: number, to: number): Promise<void> {
+  await db.sql`select pulse_ensure_partitions(${new Date(from)}, ${new Date(to)})`;
+  await db.sql`
+    insert into predictions (series_id, model_version, horizon, target_hour, method, value, lower_bound, upper_bound,
+                             issued_at, last_input_hour, quality)
+    select s.id, 'bench-model', hz, t, 'bench-model',
+           v * (1 + ((s.id * 31 + hz * 17 + extract(epoch from t)::bigint / 3600) % 41 - 20) / 1000.0),
+           v * 0.97, v * 1.03, t - (hz - 1) * interval '1 hour', t - hz * interval '1 hour',
+           case when (s.id + extract(epoch from t)::bigint / 3600) % 50 = 0 then 'fallback' else 'ok' end
+    from series s
+    cross join generate_series(${new Date(from)}::timestamptz, ${new Date(to)}::timestamptz, interval '1 hour') t
+    cross join generate_series(1, ${HORIZONS}) hz
+    cross join lateral (select 500 + 37 * (s.id % 97) as v) l`;
+}
+
+/**
+ * Error sums for the hours before the raw rows the timed runs touch: what 30 days of hourly evaluations
+ * leave in error_hours and error_days. The raw scores of those hours are not needed by the hourly
+ * evaluation (it reads only sums for its windows), so they are not generated.
+ */
+async function fillOlderSums(db: BenchDatabase, from: number, to: number): Promise<void> {
+  await db.sql`
+    insert into error_hours
+    select s.id, 'bench-model', h, ${HORIZONS}, 240 + s.id % 17, 4100 + s.id % 29, 12 - s.id % 5, 11.5, ${HORIZONS},
+           900, ${HORIZONS}, 240 + s.id % 17, 19, ${HORIZONS}, ((s.id + extract(epoch from h)::bigint / 3600) % 50 = 0)::int
+    from series s, generate_series(${new Date(from)}::timestamptz, ${new Date(to)}::timestamptz, interval '1 hour') h
+    on conflict do nothing`;
+  await db.sql`truncate error_days`;
+  await db.sql`
+    insert into error_days
+    select series_id, model_version, date_trunc('day', hour, 'UTC'), sum(n), sum(abs_error_sum),
+           sum(squared_error_sum), sum(error_sum), sum(pct_error_sum), sum(pct_error_n),
+           sum(persistence_abs_error_sum), sum(persistence_n), sum(skill_abs_error_sum), sum(covered_n),
+           sum(interval_n), sum(fallback_n)
+    from error_hours group by 1, 2, 3`;
+}
+
+/**
+ * The hourly evaluation at steady state: 30 days of scored history per series, then each timed run is
+ * the next hour — its actual arrives, 24 forecasts per series mature, the sums and rollups follow.
+ */
+export async function benchSteadyEvaluation(options: PipelineOptions): Promise<Section> {
+  const sizes = options.quick ? [2, 10] : [1000, 10_000];
+  const reps = options.quick ? 2 : 5;
+  const figures: Figure[] = [];
+  const details: Record<string, unknown> = {};
+  for (const n of sizes) {
+    const db = await options.server.createDatabase(`steady_${n}`);
+    await createSeries(db.sql, n);
+    // Raw rows: the last 2 days of scores and the forecasts maturing in the timed hours.
+    const rawFrom = NOW - 48 * HOUR_MS;
+    const t0 = performance.now();
+    await fillActuals(db, rawFrom - 2 * HORIZONS * HOUR_MS, NOW - HOUR_MS);
+    await fillPredictions(db, rawFrom, NOW + (reps + 1) * HOUR_MS);
+    const store = createPostgresStores(db.sql);
+    await db.sql`vacuum analyze`;
+    await runEvaluation(store, { now: NOW + 17 * MINUTE, trigger: 'bench-setup', since: rawFrom });
+    await fillOlderSums(db, NOW - DAYS_OF_HISTORY * 24 * HOUR_MS, rawFrom - HOUR_MS);
+    await db.sql`vacuum analyze`;
+    const setupSeconds = (performance.now() - t0) / 1000;
+    const [rows] = await db.sql<{ predictions: number; evaluations: number; hours: number; days: number }[]>`
+      select (select count(*) from predictions)::int as predictions, (select count(*) from evaluations)::int as evaluations,
+             (select count(*) from error_hours)::int as hours, (select count(*) from error_days)::int as days`;
+    const runs: number[] = [];
+    const queries: number[] = [];
+    let scored = 0;
+    let rollups = 0;
+    // One unmeasured incremental run first: it records the watermark the hourly runs start from.
+    for (let i = -1; i < reps; i++) {
+      const hour = NOW + i * HOUR_MS;
+      if (i >= 0) {
+        await db.sql`
+          insert into actuals (series_id, hour, value)
+          select s.id, ${new Date(hour)}, 500 + 37 * (s.id % 97) from series s`;
+      }
+      db.queries.count = 0;
+      const start = performance.now();
+      const summary = await runEvaluation(store, { now: hour + HOUR_MS + 17 * MINUTE, trigger: 'bench' });
+      if (i < 0) continue;
+      runs.push(performance.now() - start);
+      queries.push(db.queries.count);
+      scored = summary.scored + summary.rescored;
+      rollups = summary.rollups.length;
+    }
+    const target =
+      n === 1000 ? TARGETS.steadyEvaluation1000 : n === 10_000 ? TARGETS.steadyEvaluation10000 : undefined;
+    figures.push(
+      timing(
+        `steady.evaluate.${n}`,
+        `Hourly evaluation at steady state, ${n.toLocaleString('en')} series, 30 days of history`,
+        spreadOf(runs),
+        target,
+        `${scored.toLocaleString('en')} forecasts scored and ${rollups.toLocaleString('en')} rollup rows written per run; ` +
+          `${Math.max(...queries)} statements`,
+      ),
+    );
+    details[`series_${n}`] = { ...rows, setupSeconds, queries };
+  }
+  return {
+    id: 'rollups',
+    title: 'Hourly evaluation at steady state (30 days of history)',
+    method:
+      'runEvaluation (incremental scoring + error sums + rollups from the sums) with 30 days of scored history per series: ' +
+      'the last 2 days as raw forecasts and scores, the 28 days before as the error sums the hourly runs leave (error_hours, ' +
+      'error_days; the evaluation reads no raw row older than the hour that matured), all generated in the database. ' +
+      'Each timed run is the next hour: its actual arrives for every series and 24 forecasts per series mature.',
+    figures,
+    details,
+  };
+}
+
+/** The scheduled forecast run for 10,000 series: one read, one batch through the model, one write. */
+export async function benchForecastAtScale(options: PipelineOptions): Promise<Section> {
+  const n = options.quick ? 20 : 10_000;
+  const reps = options.quick ? 1 : 3;
+  const db = await options.server.createDatabase(`forecast_${n}`);
+  await createSeries(db.sql, n);
+  const history = Math.max(options.resolver.maxWindowHours, 336) + 48;
+  await fillActuals(db, NOW - history * HOUR_MS, NOW - HOUR_MS);
+  await db.sql`vacuum analyze`;
+  const store = createPostgresStores(db.sql);
+  const runs: number[] = [];
+  const queries: number[] = [];
+  let written = 0;
+  const rss = new RssHighWater().start();
+  for (let i = 0; i < reps + 1; i++) {
+    const hour = NOW + i * HOUR_MS;
+    if (i > 0) {
+      await db.sql`
+        insert into actuals (series_id, hour, value)
+        select s.id, ${new Date(hour - HOUR_MS)}, 500 + 37 * (s.id % 97) from series s`;
+    }
+    db.queries.count = 0;
+    const start = performance.now();
+    const summary = await runForecast(store, options.resolver, { asOf: hour + 7 * MINUTE, trigger: 'bench' });
+    if (i === 0) continue; // warm-up: the model's first big batch, the statements prepared
+    runs.push(performance.now() - start);
+    queries.push(db.queries.count);
+    written = summary.forecastsWritten;
+  }
+  const peak = rss.stop();
+  return {
+    id: 'scale',
+    title: `Hourly forecast run, ${n.toLocaleString('en')} series`,
+    method:
+      `runForecast with ${options.forecasterName} over ${n.toLocaleString('en')} series with ${history} hours of actuals each ` +
+      '(generated in the database), a warm process, one unmeasured run first; each timed run is the next hour.',
+    figures: [
+      timing(
+        `scale.forecast.${n}`,
+        `Warm hourly forecast run, ${n.toLocaleString('en')} series`,
+        spreadOf(runs),
+        n === 10_000 ? TARGETS.forecastRun10000 : undefined,
+        `${written.toLocaleString('en')} forecasts written per run`,
+      ),
+      figure({
+        id: `scale.forecast.${n}.queries`,
+        label: `Database round trips per forecast run, ${n.toLocaleString('en')} series`,
+        value: Math.max(...queries),
+        unit: 'queries',
+      }),
+      figure({
+        id: `scale.forecast.${n}.rss`,
+        label: 'Peak RSS of the bench process during these runs',
+        value: peak,
+        unit: 'MB',
+      }),
+    ],
+  };
+}
+
+/**
+ * Rows and bytes a year leaves behind: a few series simulated over 14 months of hourly forecasts, scores
+ * and sums with the default retention applied at the end, measured per series and scaled to 1,000.
+ */
+export async function benchStorageYear(options: PipelineOptions): Promise<Section> {
+  const n = options.quick ? 1 : 4;
+  const db = await options.server.createDatabase('storage');
+  await createSeries(db.sql, n);
+  const end = NOW;
+  const start = Date.UTC(2024, 3, 1); // 14 months before the end
+  await fillActuals(db, start - 48 * HOUR_MS, end);
+  await fillPredictions(db, start, end);
+  await db.sql`
+    insert into evaluations (series_id, model_version, horizon, target_hour, predicted, actual, error, abs_error,
+                             squared_error, pct_error, persistence_abs_error, covered, quality)
+    select p.series_id, p.model_version, p.horizon, p.target_hour, p.value, a.value, p.value - a.value,
+           abs(p.value - a.value), (p.value - a.value) ^ 2, abs(p.value - a.value) / a.value * 100,
+           abs(a.value - pa.value), a.value between p.lower_bound and p.upper_bound, p.quality
+    from predictions p
+    join actuals a on a.series_id = p.series_id and a.hour = p.target_hour
+    left join actuals pa on pa.series_id = p.series_id and pa.hour = p.last_input_hour`;
+  await db.sql`
+    insert into error_hours
+    select series_id, model_version, target_hour, count(*), sum(abs_error), sum(squared_error), sum(error),
+           coalesce(sum(pct_error), 0), count(pct_error), coalesce(sum(persistence_abs_error), 0),
+           count(persistence_abs_error), coalesce(sum(abs_error) filter (where persistence_abs_error is not null), 0),
+           count(*) filter (where covered), count(covered), count(*) filter (where quality = 'fallback')
+    from evaluations group by 1, 2, 3`;
+  await db.sql`
+    insert into error_days
+    select series_id, model_version, date_trunc('day', hour, 'UTC'), sum(n), sum(abs_error_sum),
+           sum(squared_error_sum), sum(error_sum), sum(pct_error_sum), sum(pct_error_n),
+           sum(persistence_abs_error_sum), sum(persistence_n), sum(skill_abs_error_sum), sum(covered_n),
+           sum(interval_n), sum(fallback_n)
+    from error_hours group by 1, 2, 3`;
+  const [maintained] = await db.sql<{ dropped: string[] }[]>`
+    select (pulse_maintain_storage(${new Date(end + 17 * MINUTE)})).dropped`;
+  await db.sql`vacuum analyze`;
+  const tables = ['actuals', 'predictions', 'evaluations', 'error_hours', 'error_days'] as const;
+  const measured = await db.sql<{ name: string; rows: number; bytes: number }[]>`
+    select t.name, (xpath('/row/n/text()', query_to_xml(format('select count(*) as n from %I', t.name), false, true, '')))[1]::text::float8 as rows,
+           (select coalesce(sum(pg_total_relation_size(c.oid)), 0)::float8 from pg_class c
+            where c.relname = t.name or c.oid in (select inhrelid from pg_inherits where inhparent = t.name::regclass)) as bytes
+    from unnest(${[...tables]}::text[]) as t (name)`;
+  const [oldest] = await db.sql<{ t: Date }[]>`select min(target_hour) as t from predictions`;
+  // One year of the hourly cycle at 1,000 series: the raw rows of a year are all inside the 13-month
+  // retention, so the year is what is stored; per-row sizes from this simulation.
+  const yearHours = 8760;
+  const perSeriesRows = {
+    actuals: yearHours,
+    predictions: yearHours * HORIZONS,
+    evaluations: yearHours * HORIZONS,
+    error_hours: yearHours,
+    error_days: 365,
+  };
+  const figures: Figure[] = [];
+  let totalBytes = 0;
+  for (const m of measured) {
+    const bytesPerRow = m.rows > 0 ? m.bytes / m.rows : NaN;
+    const yearBytes = bytesPerRow * perSeriesRows[m.name as keyof typeof perSeriesRows] * 1000;
+    totalBytes += yearBytes;
+    figures.push(
+      figure({
+        id: `storage.${m.name}`,
+        label: `Stored bytes per row, ${m.name} (table + indexes)`,
+        value: bytesPerRow,
+        unit: 'B',
+        note: `${m.rows.toLocaleString('en')} rows after 14 simulated months of ${n} series and retention`,
+      }),
+    );
+  }
+  figures.push(
+    figure({
+      id: 'storage.year.1000',
+      label: 'Storage after one year, 1,000 series, default retention (13 months)',
+      value: totalBytes / 1024 ** 3,
+      unit: 'GB',
+      target: TARGETS.storageYear1000,
+      note: 'per-row sizes above × a year of rows per series × 1,000 (24 forecasts and 24 scores per series-hour)',
+    }),
+  );
+  return {
+    id: 'storage',
+    title: 'Storage after a simulated year with retention',
+    method:
+      `${n} series simulated from ${new Date(start).toISOString().slice(0, 10)} to ${new Date(end).toISOString().slice(0, 10)} ` +
+      '(14 months: every origin with 24 horizons, every score, the error sums), then the hourly housekeeping with the default ' +
+      `retention: it dropped ${maintained!.dropped.join(', ') || 'nothing'}; the oldest forecast kept targets ` +
+      `${oldest!.t.toISOString().slice(0, 13)}h. Sizes are pg_total_relation_size over the partitions after VACUUM ANALYZE.`,
+    figures,
+  };
+}
