@@ -199,7 +199,7 @@ export async function benchBackfill(
     series: series!,
     from,
     to,
-    budgetMs: options.quick ? 30_000 : 150_000,
+    budgetMs: options.quick ? 90_000 : 150_000,
   });
   const naiveQueries = db.queries.count;
   const [slow] = await db.sql<{ n: number; total: number }[]>`

@@ -83,6 +83,16 @@ function storedSums(sql: Sql, per: 'hour' | 'day') {
     from ${table} order by 1, 2, 3`;
 }
 
+/** Every guarded row; actuals by the columns of 0001 (later migrations add columns to actuals). */
+async function snapshot(sql: Sql): Promise<StoreSnapshot> {
+  const all = await snapshotStore(sql);
+  const actuals = await sql<{ k: string; v: string }[]>`
+    select series_id || '|' || hour::text as k,
+           concat_ws('|', value, first_received_at, last_received_at, revision_count, changed_xid) as v
+    from actuals`;
+  return { ...all, actuals: new Map(actuals.map((r) => [r.k, r.v])) };
+}
+
 function rowsFrom(snapshot: StoreSnapshot, since: Date): StoreSnapshot {
   const keep = (map: Map<string, string>) =>
     new Map(
@@ -123,7 +133,7 @@ describe('partitioned storage', () => {
       all.filter((m) => m.id < '0004'),
     );
     await fillVersion1(sql);
-    const before = await snapshotStore(sql);
+    const before = await snapshot(sql);
     const origins = (LAST.getTime() - 2 * 3_600_000 - FIRST.getTime()) / 3_600_000 + 1;
     expect(before.predictions.size).toBe(3 * origins * 24);
     expect(before.evaluations.size).toBeGreaterThan(3 * (origins - 24) * 23);
@@ -134,7 +144,7 @@ describe('partitioned storage', () => {
 
     await runMigrations(sql, all);
 
-    expectUnchanged(before, await snapshotStore(sql));
+    expectUnchanged(before, await snapshot(sql));
     const months = await sql<{ parent: string; partition: string }[]>`
       select parent, partition from storage_partitions where month_start < '2025-04-01' order by 1, 2`;
     expect(months.map((m) => m.partition)).toEqual([
@@ -158,7 +168,7 @@ describe('partitioned storage', () => {
   });
 
   it('drops whole expired months only, never a newer row, and keeps the error sums', async () => {
-    const before = await snapshotStore(sql);
+    const before = await snapshot(sql);
     const sumsBefore = await storedSums(sql, 'hour');
     // Not fed any more: retention counts from the newest scored hour (2025-03-10), not from today.
     const [kept] = await sql<{ dropped: string[] }[]>`select (pulse_maintain_storage(now())).dropped`;
@@ -168,7 +178,7 @@ describe('partitioned storage', () => {
     const [result] = await sql<{ dropped: string[] }[]>`select (pulse_maintain_storage(now())).dropped`;
     // Cutoff 2025-02-10T23:00Z: January has expired entirely, February has not.
     expect(result!.dropped).toEqual(['evaluations_p2025_01', 'predictions_p2025_01']);
-    const after = await snapshotStore(sql);
+    const after = await snapshot(sql);
     expectUnchanged(rowsFrom(before, new Date('2025-02-01T00:00:00Z')), after);
     const [oldest] = await sql<{ t: Date }[]>`select min(target_hour) as t from predictions`;
     expect(oldest!.t.toISOString()).toBe('2025-02-01T00:00:00.000Z');
