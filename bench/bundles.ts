@@ -1,6 +1,7 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { BUNDLE } from '../lib/pulse-function.ts';
 
 export interface HandlerSpec {
   /** Folder under functions/. */
@@ -52,17 +53,15 @@ export async function bundleHandler(repoRoot: string, spec: HandlerSpec, outDir:
     entryPoints: [join(repoRoot, 'functions', spec.name, 'index.ts')],
     bundle: true,
     platform: 'node',
-    target: 'node22',
     format: 'esm',
     outfile,
-    minify: true,
-    keepNames: true,
-    sourcemap: false,
-    mainFields: ['module', 'main'],
+    target: BUNDLE.target,
+    minify: BUNDLE.minify,
+    keepNames: BUNDLE.keepNames,
+    sourcemap: BUNDLE.sourceMap,
+    mainFields: [...BUNDLE.mainFields],
     external: [...spec.externals],
-    banner: {
-      js: "import { createRequire as __pulseCreateRequire } from 'node:module'; const require = __pulseCreateRequire(import.meta.url);",
-    },
+    banner: { js: BUNDLE.banner },
     logLevel: 'silent',
   });
   for (const f of spec.files?.() ?? []) {

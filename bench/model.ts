@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createModelResolver, type ModelResolver } from '../src/adapters/model-resolver.ts';
+import { createModelResolver, type LoadedModels } from '../src/adapters/model-resolver.ts';
 import type { ModelMetadata } from '../src/adapters/onnx/metadata.ts';
 import { seasonalNaive168 } from '../src/core/baselines.ts';
 
@@ -10,7 +10,7 @@ export interface BenchModel {
   readonly version: string | null;
   readonly status: 'present' | 'missing';
   /** The resolver the pipeline uses: the ONNX default model, or seasonal naive when it is missing. */
-  readonly resolver: ModelResolver;
+  readonly resolver: LoadedModels;
   readonly forecasterName: string;
 }
 

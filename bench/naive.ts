@@ -5,10 +5,9 @@
  */
 import type { PostgresStores } from '../src/adapters/postgres/stores.ts';
 import type { Sql } from '../src/adapters/postgres/client.ts';
-import { forecastOrigins } from '../src/core/forecasting.ts';
+import { FALLBACK_HISTORY_HOURS, forecastOrigins, type ModelResolver } from '../src/core/forecasting.ts';
 import type { SeriesInfo } from '../src/core/series.ts';
 import { HOUR_MS } from '../src/core/time.ts';
-import type { ForecastResolver } from '../src/core/use-cases/run-forecast.ts';
 import { recordRun } from '../src/core/use-cases/record-run.ts';
 
 export interface NaiveOutcome {
@@ -27,10 +26,10 @@ const date = (ms: number) => new Date(ms);
 export async function naiveBackfill(
   sql: Sql,
   store: PostgresStores,
-  resolver: ForecastResolver,
+  resolver: ModelResolver,
   request: { series: SeriesInfo; from: number; to: number; budgetMs: number },
 ): Promise<NaiveOutcome> {
-  const historyHours = Math.max(resolver.maxWindowHours, 336);
+  const historyHours = Math.max(resolver.maxWindowHours, FALLBACK_HISTORY_HOURS);
   const firstOrigin = request.from - HOUR_MS;
   const lastOrigin = request.to - HOUR_MS;
   const total = (lastOrigin - firstOrigin) / HOUR_MS + 1;

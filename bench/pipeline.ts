@@ -4,7 +4,8 @@ import { mulberry32 } from '../src/core/synthetic.ts';
 import { HOUR_MS } from '../src/core/time.ts';
 import { runBackfill } from '../src/core/use-cases/run-backfill.ts';
 import { runEvaluation } from '../src/core/use-cases/run-evaluation.ts';
-import { runForecast, type ForecastResolver } from '../src/core/use-cases/run-forecast.ts';
+import type { ModelResolver } from '../src/core/forecasting.ts';
+import { runForecast } from '../src/core/use-cases/run-forecast.ts';
 import {
   bytesPerRow,
   createSeries,
@@ -30,7 +31,7 @@ export interface HourlyMeasurement {
 
 export interface PipelineOptions {
   readonly server: BenchServer;
-  readonly resolver: ForecastResolver;
+  readonly resolver: ModelResolver;
   readonly forecasterName: string;
   readonly quick: boolean;
 }

@@ -9,6 +9,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from './pulse-function.ts';
+import { DEFAULT_WINDOW_CHECKS } from '../src/core/validation.ts';
 
 export interface PulseAlarmsProps {
   /** The scheduled functions, by name; each gets an errors alarm. */
@@ -84,7 +85,7 @@ export class PulseAlarms extends Construct {
     this.add('StaleData', {
       description: 'The newest actual of some series is older than the staleness limit',
       metric: pulseMetric('DataStalenessHours', 'Maximum'),
-      threshold: props.staleAfterHours ?? 6,
+      threshold: props.staleAfterHours ?? DEFAULT_WINDOW_CHECKS.staleAfterHours,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING, // no run at all is NoForecastRun's job
     });

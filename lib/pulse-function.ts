@@ -7,12 +7,25 @@ import { NodejsFunction, OutputFormat, type ICommandHooks } from 'aws-cdk-lib/aw
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { DEFAULT_METRICS_NAMESPACE } from '../src/adapters/config.ts';
 
 /** The repository root: entries, the lock file and the files copied into bundles are found from here. */
 export const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 
 /** The namespace the handlers publish to; PutMetricData is allowed for this namespace only. */
-export const METRICS_NAMESPACE = 'Pulse';
+export const METRICS_NAMESPACE = DEFAULT_METRICS_NAMESPACE;
+
+/** How every function is bundled (ESM for Node 22, minified); the bench builds its bundles with the same. */
+export const BUNDLE = {
+  target: 'node22',
+  mainFields: ['module', 'main'],
+  // Some dependencies are CommonJS and call require() for Node built-ins.
+  banner:
+    "import { createRequire as __pulseCreateRequire } from 'node:module'; const require = __pulseCreateRequire(import.meta.url);",
+  minify: true,
+  keepNames: true,
+  sourceMap: false,
+} as const;
 
 /** The RDS certificate authorities (certs/), shipped in every bundle that connects to the database. */
 export const RDS_CA_BUNDLE: BundledFile = {
@@ -118,14 +131,8 @@ export class PulseFunction extends Construct {
       bundling: {
         forceDockerBundling: false,
         format: OutputFormat.ESM,
-        target: 'node22',
-        mainFields: ['module', 'main'],
-        // Some dependencies are CommonJS and call require() for Node built-ins.
-        banner:
-          "import { createRequire as __pulseCreateRequire } from 'node:module'; const require = __pulseCreateRequire(import.meta.url);",
-        minify: true,
-        keepNames: true,
-        sourceMap: false,
+        ...BUNDLE,
+        mainFields: [...BUNDLE.mainFields],
         // The runtime's AWS SDK v3, and modules that layers provide.
         externalModules: [...(props.bundleAwsSdk ? [] : ['@aws-sdk/*']), ...(props.layerModules ?? [])],
         commandHooks,

@@ -16,16 +16,19 @@ import {
   PulseFunction,
   RDS_CA_BUNDLE,
 } from './pulse-function.ts';
+import { LAMBDA_MODEL_DIR } from '../src/adapters/config.ts';
+import { SCHEDULE_MINUTES } from '../src/core/schedule.ts';
+import { DEFAULT_WINDOW_CHECKS } from '../src/core/validation.ts';
 
-/** When each function runs (UTC). Ingest first, so the forecast at minute 7 sees the newest actuals. */
+/** When each function runs (UTC), at the minutes of src/core/schedule.ts. */
 export const SCHEDULES = {
-  ingest: 'cron(2 * * * ? *)',
-  forecast: 'cron(7 * * * ? *)',
-  evaluate: 'cron(17 * * * ? *)',
+  ingest: `cron(${SCHEDULE_MINUTES.ingest} * * * ? *)`,
+  forecast: `cron(${SCHEDULE_MINUTES.forecast} * * * ? *)`,
+  evaluate: `cron(${SCHEDULE_MINUTES.evaluate} * * * ? *)`,
 } as const;
 
 /** Where the runtime finds the model layer's files. */
-export const MODEL_DIR = '/opt/models';
+export const MODEL_DIR = LAMBDA_MODEL_DIR;
 
 /** Retries of a failed asynchronous invoke before the event goes to the failed-runs queue. */
 export const ASYNC_RETRY_ATTEMPTS = 2;
@@ -99,7 +102,7 @@ export class ScheduledFunctions extends Construct {
       DATABASE_PORT: database.port,
       DATABASE_NAME: database.databaseName,
       ...DATABASE_TLS_ENVIRONMENT,
-      STALE_AFTER_HOURS: String(props.staleAfterHours ?? 6),
+      STALE_AFTER_HOURS: String(props.staleAfterHours ?? DEFAULT_WINDOW_CHECKS.staleAfterHours),
       POWERTOOLS_SERVICE_NAME: 'pulse',
       POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,

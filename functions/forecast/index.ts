@@ -1,5 +1,5 @@
 import { createForecastHandler } from '../../src/adapters/lambda/forecast.ts';
 import { lambdaHandler } from '../../src/adapters/lambda/handler.ts';
 
-/** Lambda entry: hourly forecast (cron 7 * * * ? *), manual forecast, backfill. The model starts loading at init. */
+/** Lambda entry: hourly forecast, manual forecast, backfill. The model starts loading at init. */
 export const handler = lambdaHandler('forecast', createForecastHandler, { eager: true });

@@ -3,13 +3,14 @@ import { join } from 'node:path';
 import { persistence, seasonalNaive168, seasonalNaive24 } from '../core/baselines.ts';
 import { ModelError } from '../core/errors.ts';
 import type { Forecaster, ForecastResult } from '../core/forecaster.ts';
+import type { ModelResolver } from '../core/forecasting.ts';
 import type { SeriesInfo } from '../core/series.ts';
-import type { ForecastResolver } from '../core/use-cases/run-forecast.ts';
 import { loadOnnxForecaster } from './onnx/index.ts';
 
 export const BASELINES: readonly Forecaster[] = [persistence, seasonalNaive24, seasonalNaive168];
 
-export interface ModelResolver extends ForecastResolver {
+/** The resolver of a process, with the models it loaded (registered in model_versions). */
+export interface LoadedModels extends ModelResolver {
   readonly defaultForecaster: Forecaster;
   readonly forecasters: readonly Forecaster[];
 }
@@ -29,7 +30,7 @@ export interface ResolverOptions {
  * Loads the models the series need, once per process (a Lambda container keeps them warm).
  * A model that is present but broken fails fast: a corrupt file must never be served silently.
  */
-export async function createModelResolver(options: ResolverOptions): Promise<ModelResolver> {
+export async function createModelResolver(options: ResolverOptions): Promise<LoadedModels> {
   const byVersion = new Map<string, Forecaster>(BASELINES.map((b) => [b.version, b]));
   const load = async (version?: string): Promise<Forecaster> => {
     if (version && byVersion.has(version)) return byVersion.get(version)!;

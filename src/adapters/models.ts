@@ -1,5 +1,5 @@
 import type { RuntimeConfig } from './config.ts';
-import { createModelResolver, type ModelResolver } from './model-resolver.ts';
+import { createModelResolver, type LoadedModels } from './model-resolver.ts';
 import { loadOnnxForecaster } from './onnx/index.ts';
 import type { PostgresStores } from './postgres/stores.ts';
 
@@ -9,13 +9,13 @@ import type { PostgresStores } from './postgres/stores.ts';
  * carries the ONNX runtime.
  */
 export interface Models {
-  resolver(stores: PostgresStores): Promise<ModelResolver>;
+  resolver(stores: PostgresStores): Promise<LoadedModels>;
   /** Starts loading the default model now, so the first event finds it ready; errors surface on use. */
   warmUp(): void;
 }
 
 export function openModels(config: Pick<RuntimeConfig, 'modelDir' | 'defaultModel'>): Models {
-  let resolver: Promise<ModelResolver> | undefined;
+  let resolver: Promise<LoadedModels> | undefined;
   return {
     resolver(stores) {
       if (!resolver) {

@@ -14,9 +14,14 @@ export interface ForecastOrigin {
 }
 
 /** Chooses the model of a series (its assigned version, or the default). */
-export interface ForecasterResolver {
+export interface ModelResolver {
   forecasterFor(series: SeriesInfo): Forecaster;
+  /** The longest window any of its models needs, so one read serves every series. */
+  readonly maxWindowHours: number;
 }
+
+/** Hours of history a fallback may look back (two weeks), beyond what the model's window needs. */
+export const FALLBACK_HISTORY_HOURS = 336;
 
 export interface ForecastFailure {
   readonly seriesName: string;
@@ -45,7 +50,7 @@ export interface ForecastOptions {
  */
 export async function forecastOrigins(
   origins: readonly ForecastOrigin[],
-  resolver: ForecasterResolver,
+  resolver: Pick<ModelResolver, 'forecasterFor'>,
   options: ForecastOptions = {},
 ): Promise<ForecastOutcome> {
   const checks = options.checks ?? DEFAULT_WINDOW_CHECKS;
@@ -119,7 +124,15 @@ export async function forecastOrigins(
       okOrigins++;
       for (let h = 1; h <= horizons; h++) {
         rows.push(
-          row(o, forecaster.version, h, forecaster.version, result.values[h - 1]!, 'ok', null, result, h),
+          predictionRow(o, h, {
+            modelVersion: forecaster.version,
+            method: forecaster.version,
+            value: result.values[h - 1]!,
+            quality: 'ok',
+            reason: null,
+            lower: result.lower?.[h - 1] ?? null,
+            upper: result.upper?.[h - 1] ?? null,
+          }),
         );
       }
     });
@@ -133,13 +146,29 @@ export async function forecastOrigins(
     if (!baseline) {
       failures.push({ seriesName: o.history.series.name, origin: o.origin, reason: why });
       for (let h = 1; h <= horizons; h++)
-        rows.push(row(o, forecaster.version, h, 'none', null, 'missed', why));
+        rows.push(
+          predictionRow(o, h, {
+            modelVersion: forecaster.version,
+            method: 'none',
+            value: null,
+            quality: 'missed',
+            reason: why,
+          }),
+        );
       continue;
     }
     fallbackOrigins++;
     fallbackReasons[reason] = (fallbackReasons[reason] ?? 0) + 1;
     for (let h = 1; h <= horizons; h++) {
-      rows.push(row(o, forecaster.version, h, baseline.method, baseline.values[h - 1]!, 'fallback', why));
+      rows.push(
+        predictionRow(o, h, {
+          modelVersion: forecaster.version,
+          method: baseline.method,
+          value: baseline.values[h - 1]!,
+          quality: 'fallback',
+          reason: why,
+        }),
+      );
     }
   }
   return { rows, okOrigins, fallbackOrigins, failures, fallbackReasons };
@@ -198,7 +227,11 @@ export function fallbackForecast(
   horizons: number,
   checks: WindowCheckOptions = DEFAULT_WINDOW_CHECKS,
 ): { method: string; values: Float64Array } | null {
-  const recent = windowEndingAt(history, origin, Math.min(336, (origin - history.start) / HOUR_MS + 1));
+  const recent = windowEndingAt(
+    history,
+    origin,
+    Math.min(FALLBACK_HISTORY_HOURS, (origin - history.start) / HOUR_MS + 1),
+  );
   if (!recent || recent.length === 0) return null;
   const usable = usableValues(recent, history.series, checks.plausibleFactor);
   for (const season of [168, 24]) {
@@ -231,35 +264,25 @@ function allFinite(values: ArrayLike<number>, n: number): boolean {
   return true;
 }
 
-function row(
-  o: ForecastOrigin,
-  modelVersion: string,
-  horizon: number,
-  method: string,
-  value: number | null,
-  quality: PredictionRow['quality'],
-  reason: string | null,
-  result?: ForecastResult,
-  index?: number,
-): PredictionRow {
-  const i = (index ?? horizon) - 1;
+/** What a forecast row says besides where it comes from (the origin) and how far ahead (the horizon). */
+type RowContent = Pick<PredictionRow, 'modelVersion' | 'method' | 'value' | 'quality' | 'reason'> &
+  Partial<Pick<PredictionRow, 'lower' | 'upper'>>;
+
+/** The row of the forecast made from `o` for `horizon` hours ahead. */
+export function predictionRow(o: ForecastOrigin, horizon: number, content: RowContent): PredictionRow {
   return {
     seriesId: o.history.series.id,
-    modelVersion,
-    horizon,
     targetHour: o.origin + horizon * HOUR_MS,
-    method,
-    value,
-    lower: result?.lower ? result.lower[i]! : null,
-    upper: result?.upper ? result.upper[i]! : null,
     issuedAt: o.issuedAt,
     lastInputHour: o.origin,
-    quality,
-    reason,
+    horizon,
+    lower: null,
+    upper: null,
+    ...content,
   };
 }
 
 /** Every series uses the same forecaster (baselines, tests, single-model deployments). */
-export function singleForecaster(forecaster: Forecaster): ForecasterResolver & { maxWindowHours: number } {
+export function singleForecaster(forecaster: Forecaster): ModelResolver {
   return { forecasterFor: () => forecaster, maxWindowHours: forecaster.windowHours };
 }

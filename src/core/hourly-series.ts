@@ -20,11 +20,6 @@ export function indexOf(series: HourlySeries, hour: HourMs): number {
   return Math.round((hour - series.start) / HOUR_MS);
 }
 
-export function valueAt(series: HourlySeries, hour: HourMs): number {
-  const i = indexOf(series, hour);
-  return i >= 0 && i < series.values.length ? series.values[i]! : NaN;
-}
-
 export function hourAt(series: HourlySeries, index: number): HourMs {
   return series.start + index * HOUR_MS;
 }

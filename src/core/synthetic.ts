@@ -89,9 +89,3 @@ function gaussian(random: () => number): number {
   const u = Math.max(random(), 1e-12);
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
 }
-
-export function toCsv(rows: readonly ActualRow[], valueColumn = 'load_mwh'): string {
-  const lines = [`ts_utc,${valueColumn}`];
-  for (const r of rows) lines.push(`${new Date(r.hour).toISOString().replace('.000Z', 'Z')},${r.value}`);
-  return lines.join('\n') + '\n';
-}

@@ -68,7 +68,7 @@ describe('data faults, through the real forecast, evaluate and ingest handlers',
       forecastsWritten: number;
       okSeries: number;
       fallbackSeries: number;
-      missedOrigins: number;
+      skippedOrigins: number;
       failures: unknown[];
     }>;
 
@@ -195,7 +195,7 @@ describe('data faults, through the real forecast, evaluate and ingest handlers',
         await createPostgresStores(db.sql).actuals.upsertActuals(series.id, arrived, hour(HISTORY + 1));
         const next = await forecast(name, hour(HISTORY + 1) + 7 * 60_000);
         expect(next.okSeries).toBe(1);
-        expect(next.missedOrigins).toBe(late);
+        expect(next.skippedOrigins).toBe(late);
         await handlers.evaluate({ mode: 'evaluate', at: toIso(hour(HISTORY + 1) + 17 * 60_000) });
         const [scored] = await db.sql<{ n: number }[]>`
           select count(*)::int as n from evaluations where series_id = ${series.id}`;
@@ -217,7 +217,7 @@ describe('data faults, through the real forecast, evaluate and ingest handlers',
     const name = 'outage';
     const { series } = await seedSeries(db.sql, { name }, HISTORY - 200);
     const first = await forecast(name, hour(HISTORY - 200) + 7 * 60_000);
-    expect(first.missedOrigins).toBe(0);
+    expect(first.skippedOrigins).toBe(0);
     await createPostgresStores(db.sql).actuals.upsertActuals(
       series.id,
       (await import('../../src/core/synthetic.ts'))
@@ -227,7 +227,7 @@ describe('data faults, through the real forecast, evaluate and ingest handlers',
     );
     const before = await snapshotStore(db.sql);
     const next = await forecast(name);
-    expect(next).toMatchObject({ okSeries: 1, missedOrigins: 168 });
+    expect(next).toMatchObject({ okSeries: 1, skippedOrigins: 168 });
     const [missed] = await db.sql<{ n: number; first: Date; last: Date; values: number }[]>`
       select count(*)::int as n, min(last_input_hour) as first, max(last_input_hour) as last,
              count(value)::int as values

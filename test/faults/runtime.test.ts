@@ -60,7 +60,7 @@ describe('the database goes away', () => {
     await proxy.start();
     await db.sql`insert into actuals (series_id, hour, value) select id, ${new Date(hour(HISTORY + 1))}, 30100 from series`;
     const summary = (await handlers.forecast(scheduledEvent(AS_OF + 2 * HOUR_MS))) as Record<string, unknown>;
-    expect(summary).toMatchObject({ okSeries: 1, forecastsWritten: 24, missedOrigins: 1 });
+    expect(summary).toMatchObject({ okSeries: 1, forecastsWritten: 24, skippedOrigins: 1 });
     const rows = await db.sql<{ origin: Date; quality: string; n: number; issued: Date }[]>`
       select last_input_hour as origin, quality, count(*)::int as n, max(issued_at) as issued from predictions
       group by 1, 2 order by 1`;
@@ -323,7 +323,7 @@ describe('concurrent and repeated runs', () => {
 
     // EventBridge delivers the same event again (at-least-once): nothing changes, the run is recorded.
     const stored = await snapshotStore(db.sql);
-    expect(await a.forecast(scheduledEvent(AS_OF))).toMatchObject({ forecastsWritten: 0, missedOrigins: 0 });
+    expect(await a.forecast(scheduledEvent(AS_OF))).toMatchObject({ forecastsWritten: 0, skippedOrigins: 0 });
     expectUnchanged(stored, await snapshotStore(db.sql));
     const runs = await runsOf(db.sql);
     expect(runs.map((r) => [r.function_name, r.trigger, r.outcome])).toEqual(

@@ -7,7 +7,7 @@ import { withFailureLogging, type Handler } from './handler.ts';
 /** What the evaluate handler returns: the summary without the rollup rows. */
 export type EvaluateHandlerResult = Omit<EvaluationSummary, 'rollups'>;
 
-/** Scores matured forecasts (EventBridge `cron(17 * * * ? *)` or manual) and refreshes the rollups. */
+/** Scores matured forecasts (the schedule at SCHEDULE_MINUTES.evaluate, or manual) and refreshes the rollups. */
 export function createEvaluateHandler(runtime: Runtime): Handler<unknown, EvaluateHandlerResult> {
   const { logger, metrics } = runtime;
   return withFailureLogging('evaluate', logger, async (event) => {

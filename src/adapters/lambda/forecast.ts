@@ -67,7 +67,7 @@ export function createForecastJobs(
 }
 
 /**
- * Hourly forecast (EventBridge `cron(7 * * * ? *)`), manual forecast, or backfill: parse the event, run
+ * Hourly forecast (the schedule at SCHEDULE_MINUTES.forecast, src/core/schedule.ts), manual forecast, or backfill: parse the event, run
  * the job, log and publish metrics, return the summary.
  */
 export function createForecastHandler(

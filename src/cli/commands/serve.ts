@@ -1,15 +1,13 @@
 import type { Command } from 'commander';
+import { SCHEDULE_MINUTES } from '../../core/schedule.ts';
 import { note, withDatabase } from '../context.ts';
 import { openHandlers, scheduledEvent } from '../handlers.ts';
-
-/** Minutes past the hour at which each job runs, as the EventBridge rules in AWS. */
-export const SCHEDULE = { ingest: 2, forecast: 7, evaluate: 17 } as const;
 
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
     .description(
-      'run ingest (minute 2), forecast (minute 7) and evaluate (minute 17) every hour, without AWS',
+      `run ingest (minute ${SCHEDULE_MINUTES.ingest}), forecast (minute ${SCHEDULE_MINUTES.forecast}) and evaluate (minute ${SCHEDULE_MINUTES.evaluate}) every hour, without AWS`,
     )
     .action(async () => {
       await withDatabase(async ({ url }) => {
@@ -17,12 +15,12 @@ export function registerServeCommand(program: Command): void {
         const ingest = handlers.ingest;
         if (!ingest) note('INGEST_SOURCE is not set: ingest is skipped (import actuals with "pulse import")');
         note(
-          `serving: ingest :0${SCHEDULE.ingest}, forecast :0${SCHEDULE.forecast}, evaluate :${SCHEDULE.evaluate} — Ctrl-C to stop`,
+          `serving: ingest :0${SCHEDULE_MINUTES.ingest}, forecast :0${SCHEDULE_MINUTES.forecast}, evaluate :${SCHEDULE_MINUTES.evaluate} — Ctrl-C to stop`,
         );
         const jobs: Record<number, ((event: unknown) => Promise<unknown>) | null> = {
-          [SCHEDULE.ingest]: ingest,
-          [SCHEDULE.forecast]: handlers.forecast,
-          [SCHEDULE.evaluate]: handlers.evaluate,
+          [SCHEDULE_MINUTES.ingest]: ingest,
+          [SCHEDULE_MINUTES.forecast]: handlers.forecast,
+          [SCHEDULE_MINUTES.evaluate]: handlers.evaluate,
         };
         let stopping = false;
         process.once('SIGINT', () => (stopping = true));

@@ -1,11 +1,15 @@
-import { forecastOrigins, type ForecastOrigin } from '../forecasting.ts';
+import {
+  FALLBACK_HISTORY_HOURS,
+  forecastOrigins,
+  type ForecastOrigin,
+  type ModelResolver,
+} from '../forecasting.ts';
 import type { Stores } from '../ports/stores.ts';
 import { HOUR_MS, toIso } from '../time.ts';
 import { InputError } from '../errors.ts';
 import type { WindowCheckOptions } from '../validation.ts';
 import { recordRun } from './record-run.ts';
 import { writeIsolated } from './write-isolated.ts';
-import type { ForecastResolver } from './run-forecast.ts';
 
 export interface BackfillRequest {
   /** First and last target hour to cover with 1-hour-ahead forecasts (inclusive). */
@@ -25,7 +29,8 @@ export interface BackfillSummary {
   readonly origins: number;
   readonly forecastsWritten: number;
   readonly fallbackOrigins: number;
-  readonly missedOrigins: number;
+  /** Origins for which not even a baseline could be made (stored as 'missed' rows). */
+  readonly failedOrigins: number;
   /** Series whose forecasts could not be stored (the others were). */
   readonly failedSeries: string[];
 }
@@ -39,7 +44,7 @@ export const MAX_BACKFILL_HOURS = 366 * 24;
  */
 export async function runBackfill(
   stores: Pick<Stores, 'forecasts' | 'runs'>,
-  resolver: ForecastResolver,
+  resolver: ModelResolver,
   request: BackfillRequest,
 ): Promise<BackfillSummary> {
   const { from, to } = request;
@@ -52,7 +57,7 @@ export async function runBackfill(
   }
   const firstOrigin = from - HOUR_MS;
   const lastOrigin = to - HOUR_MS;
-  const historyHours = Math.max(resolver.maxWindowHours, 336);
+  const historyHours = Math.max(resolver.maxWindowHours, FALLBACK_HISTORY_HOURS);
   return recordRun(
     stores.runs,
     { functionName: 'backfill', trigger: request.trigger, scheduledFor: null },
@@ -71,7 +76,7 @@ export async function runBackfill(
       const batchSize = request.batchOrigins ?? 4096;
       let written = 0;
       let fallbackOrigins = 0;
-      let missedOrigins = 0;
+      let failedOrigins = 0;
       // The next batch is forecast while the previous one is written: model and database work overlap.
       let writing: Promise<number> = Promise.resolve(0);
       const names = new Map(histories.map((h) => [h.series.id, h.series.name]));
@@ -87,7 +92,7 @@ export async function runBackfill(
         });
         writing.catch(() => undefined); // awaited below; this only stops an early "unhandled" report
         fallbackOrigins += outcome.fallbackOrigins;
-        missedOrigins += outcome.failures.length;
+        failedOrigins += outcome.failures.length;
         request.onProgress?.(Math.min(i + batchSize, origins.length), origins.length);
       }
       written += await writing;
@@ -96,10 +101,10 @@ export async function runBackfill(
         origins: origins.length,
         forecastsWritten: written,
         fallbackOrigins,
-        missedOrigins,
+        failedOrigins,
         failedSeries: [...writeFailures.keys()],
       };
-      const failed = missedOrigins > 0 || writeFailures.size > 0;
+      const failed = failedOrigins > 0 || writeFailures.size > 0;
       return {
         summary,
         finish: {
@@ -107,7 +112,7 @@ export async function runBackfill(
           seriesCount: histories.length,
           rowsWritten: written,
           fallbackCount: fallbackOrigins,
-          failedCount: missedOrigins + writeFailures.size,
+          failedCount: failedOrigins + writeFailures.size,
           error: writeFailures.size
             ? [...writeFailures].map(([name, reason]) => `${name}: ${reason}`).join('; ')
             : null,

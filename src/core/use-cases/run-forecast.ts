@@ -1,8 +1,10 @@
 import {
+  FALLBACK_HISTORY_HOURS,
   forecastOrigins,
-  type ForecasterResolver,
+  predictionRow,
   type ForecastFailure,
   type ForecastOrigin,
+  type ModelResolver,
 } from '../forecasting.ts';
 import type { PredictionRow } from '../predictions.ts';
 import { streamKey, type ForecastStore, type Stores } from '../ports/stores.ts';
@@ -10,11 +12,6 @@ import type { WindowCheckOptions } from '../validation.ts';
 import { floorToHour, HOUR_MS, toIso } from '../time.ts';
 import { recordRun } from './record-run.ts';
 import { writeIsolated } from './write-isolated.ts';
-
-export interface ForecastResolver extends ForecasterResolver {
-  /** The longest window any model needs, so one read serves every series. */
-  readonly maxWindowHours: number;
-}
 
 export interface ForecastRunRequest {
   /** When the run happens (the scheduled event's time): only hours that ended by then are used. */
@@ -33,13 +30,10 @@ export interface ForecastRunSummary {
   readonly failures: ForecastFailure[];
   readonly fallbackReasons: Record<string, number>;
   /** Origins skipped since the previous forecast (missed runs, actuals arriving in a jump), stored as 'missed'. */
-  readonly missedOrigins: number;
+  readonly skippedOrigins: number;
   /** Hours since the newest actual of the stalest series ended; NaN when there is no series. */
   readonly maxStalenessHours: number;
 }
-
-/** Hours a fallback may need (two weeks), beyond the model's window. */
-const FALLBACK_HISTORY_HOURS = 336;
 
 /** Skipped origins further back than this are not recorded (a longer hole is an outage, see docs/reliability.md). */
 export const MAX_CATCH_UP_HOURS = 168;
@@ -51,7 +45,7 @@ export const MAX_CATCH_UP_HOURS = 168;
  */
 export async function runForecast(
   stores: Pick<Stores, 'forecasts' | 'runs'>,
-  resolver: ForecastResolver,
+  resolver: ModelResolver,
   request: ForecastRunRequest,
 ): Promise<ForecastRunSummary> {
   const scheduledFor = floorToHour(request.asOf);
@@ -88,7 +82,7 @@ export async function runForecast(
         fallbackSeries: outcome.fallbackOrigins,
         failures,
         fallbackReasons: outcome.fallbackReasons as Record<string, number>,
-        missedOrigins: holes.origins,
+        skippedOrigins: holes.origins,
         maxStalenessHours,
       };
       return {
@@ -103,7 +97,7 @@ export async function runForecast(
           details: {
             fallbackReasons: outcome.fallbackReasons,
             maxStalenessHours,
-            missedOrigins: holes.origins,
+            skippedOrigins: holes.origins,
           },
         },
       };
@@ -119,7 +113,7 @@ export async function runForecast(
  */
 async function skippedOriginRows(
   store: ForecastStore,
-  resolver: ForecastResolver,
+  resolver: ModelResolver,
   origins: readonly ForecastOrigin[],
   asOf: number,
 ): Promise<{ rows: PredictionRow[]; origins: number }> {
@@ -140,20 +134,15 @@ async function skippedOriginRows(
     for (let origin = first; origin < o.origin; origin += HOUR_MS) {
       skipped++;
       for (let h = 1; h <= forecaster.horizons; h++) {
-        rows.push({
-          seriesId: stream.seriesId,
-          modelVersion: stream.modelVersion,
-          horizon: h,
-          targetHour: origin + h * HOUR_MS,
-          method: 'none',
-          value: null,
-          lower: null,
-          upper: null,
-          issuedAt: asOf,
-          lastInputHour: origin,
-          quality: 'missed',
-          reason,
-        });
+        rows.push(
+          predictionRow({ history: o.history, origin, issuedAt: asOf }, h, {
+            modelVersion: stream.modelVersion,
+            method: 'none',
+            value: null,
+            quality: 'missed',
+            reason,
+          }),
+        );
       }
     }
   });
