@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { SCHEDULE_MINUTES } from '../../core/schedule.ts';
 import { ensureDatabase } from '../../adapters/postgres/admin.ts';
 import { connect, type Sql } from '../../adapters/postgres/client.ts';
 import { createPostgresStores, type PostgresStores } from '../../adapters/postgres/stores.ts';
@@ -165,13 +166,20 @@ async function replay(
   for (let i = 0, tick = firstTick; tick <= lastTick; i++, tick += HOUR_MS) {
     published = Math.min(tick - options.delayHours * HOUR_MS, lastHour + HOUR_MS);
     await timed('ingest', () =>
-      runIngest(stores, source, { series, now: tick + minutes(2), trigger: 'schedule', trailingHours: 48 }),
+      runIngest(stores, source, {
+        series,
+        now: tick + minutes(SCHEDULE_MINUTES.ingest),
+        trigger: 'schedule',
+        trailingHours: 48,
+      }),
     );
     const run = await timed('forecast', () =>
-      handlers.jobs.forecast({ kind: 'scheduled', asOf: tick + minutes(7) }),
+      handlers.jobs.forecast({ kind: 'scheduled', asOf: tick + minutes(SCHEDULE_MINUTES.forecast) }),
     );
     fallbacks += run.fallbackSeries;
-    await timed('evaluate', () => handlers.evaluate(scheduledEvent(tick + minutes(17))));
+    await timed('evaluate', () =>
+      handlers.evaluate(scheduledEvent(tick + minutes(SCHEDULE_MINUTES.evaluate))),
+    );
     progress.update(i + 1, ticks, `${toIso(tick)}${fallbacks ? ` · ${fallbacks} fallback runs` : ''}`);
   }
   const perHour = (ms: number) => `${(ms / ticks).toFixed(0)} ms`;
