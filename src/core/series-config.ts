@@ -10,6 +10,12 @@ import { SERIES_NAME } from './series.ts';
  * locally. This module is the one definition of that file: pure (no file system, no environment).
  */
 
+/**
+ * The username the stack writes into the ingest secret it creates. While the secret still holds it,
+ * the ingest function reports "not configured" instead of failing every hour.
+ */
+export const UNSET_CREDENTIALS_USERNAME = 'set-me';
+
 /** The file `cdk synth`, the migrate function and `pulse serve` read unless told otherwise. */
 export const SERIES_CONFIG_FILE = 'pulse.config.json';
 

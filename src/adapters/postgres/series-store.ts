@@ -3,6 +3,7 @@ import { InputError } from '../../core/errors.ts';
 import type { SeriesStore } from '../../core/ports/stores.ts';
 import type { SeriesCalendar } from '../../core/forecaster.ts';
 import { SERIES_NAME, type SeriesInfo } from '../../core/series.ts';
+import type { SeriesSource } from '../../core/series-config.ts';
 import type { Sql } from './client.ts';
 
 export interface SeriesDefinition {
@@ -100,6 +101,17 @@ export class PostgresSeriesStore implements SeriesStore {
     await this
       .sql`update series set country = ${after.country}, timezone = ${after.timezone} where id = ${series.id}`;
     return { before: { country: series.country, timezone: series.timezone }, after };
+  }
+
+  /**
+   * Every active series whose actuals the ingest function reads, with its source (from the series
+   * configuration, see series-config-repository.ts); one query.
+   */
+  async sourcedSeries(): Promise<Array<{ series: SeriesInfo; source: SeriesSource }>> {
+    const rows = await this.sql<Array<SeriesRow & { source: SeriesSource }>>`
+      select id, name, unit, timezone, country, model_version, min_plausible, max_plausible, source
+      from series where active and source is not null order by id`;
+    return rows.map((r) => ({ series: toSeriesInfo(r), source: r.source }));
   }
 
   /** First and newest hour with an actual per series id (two index probes each). */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigurationError } from '../../core/errors.ts';
 import type { ActualsSource } from '../../core/ports/actuals-source.ts';
+import { secureUrl, type SeriesSource } from '../../core/series-config.ts';
 import {
   EPIAS_DEFAULT_API_URL,
   EPIAS_DEFAULT_AUTH_URL,
@@ -22,23 +23,6 @@ export type SourceConfig =
       readonly fromParam: string;
       readonly toParam: string;
     };
-
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
-// Credentials and API keys travel with these requests: plain http only to the local machine (tests, pulse serve).
-const secureUrl = z
-  .string()
-  .trim()
-  .superRefine((text, ctx) => {
-    if (!URL.canParse(text)) {
-      ctx.addIssue({ code: 'custom', message: 'must be an absolute URL' });
-      return;
-    }
-    const url = new URL(text);
-    if (!(url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname)))) {
-      ctx.addIssue({ code: 'custom', message: 'must use https (plain http only for localhost)' });
-    }
-  });
 
 const nonEmpty = z.string().trim().min(1, 'must not be empty');
 const optional = <T extends z.ZodType>(schema: T) =>
@@ -104,6 +88,27 @@ export function parseSourceConfig(env: Readonly<Record<string, string | undefine
     ...(v.INGEST_HTTP_ITEMS_PATH ? { itemsPath: v.INGEST_HTTP_ITEMS_PATH } : {}),
     fromParam: v.INGEST_HTTP_FROM_PARAM ?? 'from',
     toParam: v.INGEST_HTTP_TO_PARAM ?? 'to',
+  };
+}
+
+/** The adapter's source settings for a series' configured source (EPİAŞ URLs default to the public service). */
+export function sourceConfigOf(source: SeriesSource): SourceConfig {
+  if (source.kind === 'epias') {
+    return {
+      kind: 'epias',
+      authUrl: source.authUrl ?? EPIAS_DEFAULT_AUTH_URL,
+      apiUrl: source.apiUrl ?? EPIAS_DEFAULT_API_URL,
+    };
+  }
+  return {
+    kind: 'http',
+    url: source.url,
+    format: source.format,
+    timeField: source.timeField,
+    valueField: source.valueField,
+    ...(source.itemsPath ? { itemsPath: source.itemsPath } : {}),
+    fromParam: source.fromParam,
+    toParam: source.toParam,
   };
 }
 

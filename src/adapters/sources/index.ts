@@ -2,6 +2,7 @@ export type { ActualsSource, FetchedActual, HourRange } from '../../core/ports/a
 export {
   createActualsSource,
   parseSourceConfig,
+  sourceConfigOf,
   type SourceConfig,
   type SourceDependencies,
 } from './config.ts';
