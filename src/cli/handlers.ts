@@ -2,7 +2,7 @@ import { createObservability } from '../adapters/observability.ts';
 import { createEvaluateHandler } from '../adapters/lambda/evaluate.ts';
 import { createForecastHandler, createForecastJobs, type ForecastJobs } from '../adapters/lambda/forecast.ts';
 import type { Handler } from '../adapters/lambda/handler.ts';
-import { createIngestHandler } from '../adapters/lambda/ingest.ts';
+import { createIngestHandler, type ConfiguredIngestSummary } from '../adapters/lambda/ingest.ts';
 import type { ForecastHandlerResult } from '../adapters/lambda/forecast.ts';
 import type { EvaluateHandlerResult } from '../adapters/lambda/evaluate.ts';
 import { openModels } from '../adapters/models.ts';
@@ -20,8 +20,8 @@ export interface LocalHandlers {
   readonly evaluate: Handler<unknown, EvaluateHandlerResult>;
   /** The forecast function's jobs with typed results. */
   readonly jobs: ForecastJobs;
-  /** Only when INGEST_SOURCE configures a source. */
-  readonly ingest: Handler<unknown, IngestSummary> | null;
+  /** INGEST_SOURCE's one series, else every series with a source in the series configuration. */
+  readonly ingest: Handler<unknown, IngestSummary | ConfiguredIngestSummary>;
   /** Closes the handlers' database connection (a Lambda container keeps it; a CLI process must not). */
   close(): Promise<void>;
 }
@@ -43,7 +43,7 @@ export function openHandlers(databaseUrl: string, options: { verbose?: boolean }
     forecast: createForecastHandler(runtime, models),
     evaluate: createEvaluateHandler(runtime),
     jobs: createForecastJobs(runtime, models),
-    ingest: config.ingest.source ? createIngestHandler(runtime) : null,
+    ingest: createIngestHandler(runtime),
     close: () => runtime.close(),
   };
 }
