@@ -3,7 +3,6 @@ import { InstanceType } from 'aws-cdk-lib/aws-ec2';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { GrafanaAuthentication } from './grafana.ts';
 import type { Egress } from './network.ts';
-import type { IngestSource } from './scheduled-functions.ts';
 import { PulseStack } from './pulse-stack.ts';
 
 /** The stack's name unless context `pulse:stackName` says otherwise. */
@@ -43,9 +42,11 @@ export function createPulseApp(props: AppProps = {}): { app: App; stack: PulseSt
   const egress = contextString(app, 'pulse:egress');
   if (egress !== undefined && egress !== 'nat' && egress !== 'endpoints')
     throw new Error(`context pulse:egress must be nat or endpoints, got ${egress}`);
-  const ingestSource = contextString(app, 'pulse:ingestSource');
-  if (ingestSource !== undefined && ingestSource !== 'epias' && ingestSource !== 'http') {
-    throw new Error(`context pulse:ingestSource must be epias or http, got ${ingestSource}`);
+  for (const gone of ['pulse:ingestSource', 'pulse:ingestHttpUrl']) {
+    if (contextString(app, gone) !== undefined)
+      throw new Error(
+        `context ${gone} is gone: each series' source is set in the series configuration (pulse.config.json, docs/deploy.md)`,
+      );
   }
   const instanceType = contextString(app, 'pulse:dbInstanceType');
   const stack = new PulseStack(app, contextString(app, 'pulse:stackName') ?? DEFAULT_STACK_NAME, {
@@ -58,8 +59,6 @@ export function createPulseApp(props: AppProps = {}): { app: App; stack: PulseSt
     staleAfterHours: contextNumber(app, 'pulse:staleAfterHours'),
     mapeThresholdPercent: contextNumber(app, 'pulse:mapeThresholdPercent'),
     fallbackRateThresholdPercent: contextNumber(app, 'pulse:fallbackRateThresholdPercent'),
-    ingestSource: ingestSource as IngestSource | undefined,
-    ingestHttpUrl: contextString(app, 'pulse:ingestHttpUrl'),
     grafanaAuthentication: grafanaAuthentication(app),
     reservedConcurrentExecutions: contextNumber(app, 'pulse:reservedConcurrency'),
     seriesConfigFile: contextString(app, 'pulse:seriesConfig'),

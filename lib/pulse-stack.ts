@@ -10,7 +10,7 @@ import { PulseGrafana, type GrafanaAuthentication } from './grafana.ts';
 import { ModelLayer, OnnxRuntimeLayer } from './layers.ts';
 import { DatabaseMigrations } from './migrations.ts';
 import { PulseNetwork, type Egress } from './network.ts';
-import { ScheduledFunctions, type IngestSource } from './scheduled-functions.ts';
+import { ScheduledFunctions } from './scheduled-functions.ts';
 
 export interface PulseStackProps extends StackProps {
   /** Deletion protection, snapshot on delete, Multi-AZ, retained logs. @default false */
@@ -27,9 +27,6 @@ export interface PulseStackProps extends StackProps {
   readonly mapeThresholdPercent?: number;
   /** @default 20 */
   readonly fallbackRateThresholdPercent?: number;
-  /** @default 'epias' */
-  readonly ingestSource?: IngestSource;
-  readonly ingestHttpUrl?: string;
   /** @default a new secret, filled in after deploy */
   readonly ingestSecret?: ISecret;
   /** @default { provider: 'AWS_SSO' } */
@@ -88,8 +85,6 @@ export class PulseStack extends Stack {
       models,
       staleAfterHours: props.staleAfterHours,
       logRetention: props.logRetention,
-      ingestSource: props.ingestSource,
-      ingestHttpUrl: props.ingestHttpUrl,
       ingestSecret: props.ingestSecret,
       production,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,

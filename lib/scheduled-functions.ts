@@ -7,6 +7,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { UNSET_CREDENTIALS_USERNAME } from '../src/core/series-config.ts';
 import type { PulseDatabase } from './database.ts';
 import type { ModelLayer, OnnxRuntimeLayer } from './layers.ts';
 import type { PulseNetwork } from './network.ts';
@@ -35,8 +36,6 @@ export const ASYNC_RETRY_ATTEMPTS = 2;
 /** An event older than this (for example throttled behind a long backfill) is given up on, never dropped. */
 export const MAX_EVENT_AGE = Duration.hours(1);
 
-export type IngestSource = 'epias' | 'http';
-
 export interface ScheduledFunctionsProps {
   readonly network: PulseNetwork;
   readonly database: PulseDatabase;
@@ -48,13 +47,11 @@ export interface ScheduledFunctionsProps {
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
-  /** @default 'epias' */
-  readonly ingestSource?: IngestSource;
-  /** Required when ingestSource is 'http'. */
-  readonly ingestHttpUrl?: string;
   /**
-   * Existing secret with the ingest source's credentials (EPİAŞ: `{"username","password"}`).
-   * @default a new secret that the operator fills in after the first deploy (see docs/deploy.md)
+   * Existing secret with the ingest source's credentials (EPİAŞ: `{"username","password"}`). Which series
+   * are ingested from which source is the series configuration's business (pulse.config.json).
+   * @default a new secret holding a placeholder that the operator replaces (see docs/deploy.md); until
+   * then the ingest function reports "not configured" instead of failing
    */
   readonly ingestSecret?: ISecret;
   /** Keep log groups and the failed-runs queue when the stack is deleted. @default false */
@@ -142,16 +139,13 @@ export class ScheduledFunctions extends Construct {
     }).fn;
 
     if (network.egress === 'nat') {
-      const source = props.ingestSource ?? 'epias';
-      if (source === 'http' && !props.ingestHttpUrl)
-        throw new Error("ingestHttpUrl is required when ingestSource is 'http'");
       this.ingestSecret =
         props.ingestSecret ??
         new Secret(this, 'IngestCredentials', {
           description:
             'Pulse ingest source credentials (EPİAŞ Transparency Platform username and password); set after deploy',
           generateSecretString: {
-            secretStringTemplate: JSON.stringify({ username: 'set-me' }),
+            secretStringTemplate: JSON.stringify({ username: UNSET_CREDENTIALS_USERNAME }),
             generateStringKey: 'password',
           },
           removalPolicy: retain,
@@ -166,16 +160,12 @@ export class ScheduledFunctions extends Construct {
       this.ingest = new PulseFunction(this, 'Ingest', {
         ...base,
         entry: 'functions/ingest/index.ts',
-        description: 'Pulse: pull new and revised actuals from the configured source',
+        description: 'Pulse: pull new and revised actuals of every configured series from its source',
         memorySize: 256,
         timeout: Duration.minutes(5),
         secrets: [database.appSecret, this.ingestSecret],
-        environment: {
-          ...common,
-          INGEST_SOURCE: source,
-          INGEST_SECRET_ARN: this.ingestSecret.secretArn,
-          ...(props.ingestHttpUrl ? { INGEST_HTTP_URL: props.ingestHttpUrl } : {}),
-        },
+        // No INGEST_SOURCE: the sources come from the series configuration that migrate stored.
+        environment: { ...common, INGEST_SECRET_ARN: this.ingestSecret.secretArn },
       }).fn;
     }
 

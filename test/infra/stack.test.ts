@@ -120,11 +120,18 @@ describe('functions', () => {
     expect(resources[evaluateId]!.Properties.Layers).toBeUndefined();
   });
 
-  it('configures the ingest source and its credentials secret', () => {
-    expect(resources[ingestId]!.Properties.Environment.Variables).toMatchObject({
-      INGEST_SOURCE: 'epias',
-      INGEST_SECRET_ARN: { Ref: expect.stringMatching(/IngestCredentials/) },
-    });
+  it('gives ingest its credentials secret and leaves the sources to the series configuration', () => {
+    const env = resources[ingestId]!.Properties.Environment.Variables;
+    expect(env).toMatchObject({ INGEST_SECRET_ARN: { Ref: expect.stringMatching(/IngestCredentials/) } });
+    // INGEST_SOURCE would switch the handler to its one-series local mode.
+    expect(env.INGEST_SOURCE).toBeUndefined();
+    const [secret] = Object.values(
+      template.findResources('AWS::SecretsManager::Secret', {
+        Properties: { Description: Match.stringLikeRegexp('ingest') },
+      }),
+    );
+    // The placeholder the ingest function recognises as "not configured".
+    expect(secret!.Properties.GenerateSecretString.SecretStringTemplate).toBe('{"username":"set-me"}');
   });
 });
 
