@@ -46,6 +46,7 @@ const EnvironmentSchema = z.object({
   DATABASE_CA_BUNDLE: optionalText,
   PULSE_SERIES_CONFIG: optionalText,
   MODEL_DIR: optionalText,
+  MODEL_STORE: optionalText,
   PULSE_DEFAULT_MODEL: optionalText,
   PULSE_MIGRATIONS_DIR: optionalText,
   STALE_AFTER_HOURS: optionalNumber(DEFAULT_WINDOW_CHECKS.staleAfterHours),
@@ -84,6 +85,8 @@ export interface DatabaseConfig {
 export interface RuntimeConfig {
   readonly database: DatabaseConfig;
   readonly modelDir: string;
+  /** Where per-series models are kept: s3://bucket/prefix (AWS) or a folder; unset = only modelDir. */
+  readonly modelStore?: string;
   /** Serve this version (or baseline) as the default instead of the registry's. */
   readonly defaultModel?: string;
   readonly migrationsDir?: string;
@@ -142,6 +145,7 @@ export function loadConfig(env: Environment): RuntimeConfig {
       caBundle: e.DATABASE_CA_BUNDLE,
     },
     modelDir: e.MODEL_DIR ?? (e.AWS_LAMBDA_FUNCTION_NAME ? LAMBDA_MODEL_DIR : LOCAL_MODEL_DIR),
+    modelStore: e.MODEL_STORE,
     defaultModel: e.PULSE_DEFAULT_MODEL,
     migrationsDir: e.PULSE_MIGRATIONS_DIR,
     seriesConfigFile: e.PULSE_SERIES_CONFIG,

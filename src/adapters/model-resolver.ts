@@ -5,6 +5,7 @@ import { ModelError } from '../core/errors.ts';
 import type { Forecaster, ForecastResult } from '../core/forecaster.ts';
 import type { ModelResolver } from '../core/forecasting.ts';
 import type { SeriesInfo } from '../core/series.ts';
+import type { ModelStore } from './model-store/model-store.ts';
 import { loadOnnxForecaster } from './onnx/index.ts';
 
 export const BASELINES: readonly Forecaster[] = [persistence, seasonalNaive24, seasonalNaive168];
@@ -16,7 +17,7 @@ export interface LoadedModels extends ModelResolver {
 }
 
 export interface ResolverOptions {
-  /** Folder with registry.json, <version>.onnx and <version>.json. */
+  /** Folder with registry.json, <version>.onnx and <version>.json (the shipped models: the layer). */
   readonly modelDir: string;
   /** Versions series are assigned to (preloaded, so forecasterFor never waits). */
   readonly assignedVersions?: readonly string[];
@@ -24,11 +25,19 @@ export interface ResolverOptions {
   readonly defaultVersion?: string;
   /** Without a trained model in modelDir, serve seasonal naive instead of failing (local demos). */
   readonly allowBaselineDefault?: boolean;
+  /**
+   * Where per-series models are kept (S3 or a local folder). A version not in modelDir is fetched from
+   * here once per process; when the store cannot be read, the default model stands in, labelled.
+   */
+  readonly store?: ModelStore;
 }
 
 /**
- * Loads the models the series need, once per process (a Lambda container keeps them warm).
- * A model that is present but broken fails fast: a corrupt file must never be served silently.
+ * Loads the models the series need, once per process (a Lambda container keeps them warm), and the
+ * versions promoted later when a run first meets them (`prepare`).
+ * A model that is present but broken fails fast: a corrupt file must never be served silently (its
+ * series get a flagged baseline). A model store that cannot be read is different: the series keeps a
+ * model forecast from the shipped default, stored as a fallback that names the store and the error.
  */
 export async function createModelResolver(options: ResolverOptions): Promise<LoadedModels> {
   const byVersion = new Map<string, Forecaster>(BASELINES.map((b) => [b.version, b]));
@@ -46,19 +55,56 @@ export async function createModelResolver(options: ResolverOptions): Promise<Loa
   } else {
     defaultForecaster = await load();
   }
+  /** Versions that could not be served: a labelled stand-in (store unreadable) or a failing one (broken model). */
   const missing = new Map<string, Forecaster>();
-  for (const version of options.assignedVersions ?? []) {
+  const loadAssigned = async (version: string): Promise<void> => {
+    if (byVersion.has(version)) return;
+    const store = options.store;
+    if (!store || existsSync(join(options.modelDir, `${version}.json`))) {
+      try {
+        await load(version);
+        missing.delete(version);
+      } catch (error) {
+        // The series keep being forecast by their fallback, flagged with this message.
+        missing.set(version, unavailable(version, defaultForecaster, error as Error));
+      }
+      return;
+    }
+    let dir: string;
     try {
-      await load(version);
+      dir = await store.fetch(version);
     } catch (error) {
-      // The series keep being forecast by their fallback, flagged with this message.
+      missing.set(version, standIn(version, defaultForecaster, store.uri, error as Error));
+      return;
+    }
+    try {
+      const model = await loadOnnxForecaster(dir, version);
+      byVersion.set(version, model);
+      missing.delete(version);
+    } catch (error) {
       missing.set(version, unavailable(version, defaultForecaster, error as Error));
     }
-  }
+  };
+  for (const version of options.assignedVersions ?? []) await loadAssigned(version);
   return {
     defaultForecaster,
-    forecasters: [...byVersion.values()],
-    maxWindowHours: Math.max(...[...byVersion.values()].map((f) => f.windowHours)),
+    get forecasters() {
+      return [...byVersion.values()];
+    },
+    get maxWindowHours() {
+      return Math.max(...[...byVersion.values()].map((f) => f.windowHours));
+    },
+    async prepare(series: readonly SeriesInfo[]): Promise<void> {
+      // New assignments, and stand-ins whose store may be readable again (one attempt per run).
+      const wanted = new Set(
+        series
+          .map((s) => s.modelVersion)
+          .filter((v): v is string => v !== null && (!byVersion.has(v) || missing.has(v))),
+      );
+      for (const version of wanted) {
+        if (missing.get(version)?.substitution || !missing.has(version)) await loadAssigned(version);
+      }
+    },
     forecasterFor(series: SeriesInfo): Forecaster {
       if (!series.modelVersion) return defaultForecaster;
       return (
@@ -77,6 +123,20 @@ function unavailable(version: string, like: Forecaster, cause: Error): Forecaste
     horizons: like.horizons,
     async forecast(): Promise<ForecastResult[]> {
       throw new ModelError(`model ${version} is unavailable: ${cause.message}`, { cause });
+    },
+  };
+}
+
+/** The default model forecasting in place of `version`, whose store could not be read: labelled. */
+function standIn(version: string, fallback: Forecaster, storeUri: string, cause: Error): Forecaster {
+  return {
+    version,
+    windowHours: fallback.windowHours,
+    horizons: fallback.horizons,
+    forecast: (windows) => fallback.forecast(windows),
+    substitution: {
+      method: fallback.version,
+      reason: `model-unavailable: model ${version} cannot be read from the model store ${storeUri} (${cause.message}); the default model ${fallback.version} stands in`,
     },
   };
 }

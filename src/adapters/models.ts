@@ -1,5 +1,7 @@
 import type { RuntimeConfig } from './config.ts';
 import { createModelResolver, type LoadedModels } from './model-resolver.ts';
+import type { ModelStore } from './model-store/model-store.ts';
+import { openModelStore } from './model-store/open.ts';
 import { loadOnnxForecaster } from './onnx/index.ts';
 import type { PostgresStores } from './postgres/stores.ts';
 
@@ -14,8 +16,12 @@ export interface Models {
   warmUp(): void;
 }
 
-export function openModels(config: Pick<RuntimeConfig, 'modelDir' | 'defaultModel'>): Models {
+export function openModels(
+  config: Pick<RuntimeConfig, 'modelDir' | 'defaultModel' | 'modelStore'>,
+  options: { store?: ModelStore } = {},
+): Models {
   let resolver: Promise<LoadedModels> | undefined;
+  const store = options.store ?? (config.modelStore ? openModelStore(config.modelStore) : undefined);
   return {
     resolver(stores) {
       if (!resolver) {
@@ -24,6 +30,7 @@ export function openModels(config: Pick<RuntimeConfig, 'modelDir' | 'defaultMode
             modelDir: config.modelDir,
             assignedVersions: await stores.modelVersions.assigned(),
             defaultVersion: config.defaultModel,
+            store,
           });
           await stores.modelVersions.register(created.forecasters);
           return created;

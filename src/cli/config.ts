@@ -1,5 +1,5 @@
 import { loadConfig, type RuntimeConfig } from '../adapters/config.ts';
-import { MODEL_DIR } from './paths.ts';
+import { DEFAULT_LOCAL_STORE, MODEL_DIR } from './paths.ts';
 
 let config: RuntimeConfig | undefined;
 
@@ -8,8 +8,9 @@ let config: RuntimeConfig | undefined;
  * With a database URL, the same configuration pointed at that database.
  */
 export function cliConfig(databaseUrl?: string): RuntimeConfig {
-  // The project's models, from any working directory, unless MODEL_DIR names others.
-  config ??= loadConfig({ MODEL_DIR, ...process.env });
+  // The project's models, from any working directory, unless MODEL_DIR names others; models trained
+  // from the database (pulse train --series, pulse retrain) in the local model store.
+  config ??= loadConfig({ MODEL_DIR, MODEL_STORE: DEFAULT_LOCAL_STORE, ...process.env });
   if (!databaseUrl) return config;
   // DATABASE_SSL applies to the DATABASE_URL the user gave; the embedded server has no TLS.
   const ssl = config.database.url === databaseUrl ? config.database.ssl : 'disable';

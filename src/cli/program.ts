@@ -7,6 +7,7 @@ import { registerImportWeatherCommand } from './commands/import-weather.ts';
 import { registerMetricsCommand } from './commands/metrics.ts';
 import { registerModelsCommand } from './commands/models.ts';
 import { registerReportCommand } from './commands/report.ts';
+import { registerRetrainCommand } from './commands/retrain.ts';
 import { registerRunCommands } from './commands/run.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerTrainCommand } from './commands/train.ts';
@@ -28,5 +29,6 @@ export function buildProgram(): Command {
   registerReportCommand(program);
   registerTrainCommand(program);
   registerModelsCommand(program);
+  registerRetrainCommand(program);
   return program;
 }

@@ -38,4 +38,10 @@ export interface Forecaster {
   readonly horizons: number;
   /** Forecasts many windows at once; result[i] belongs to windows[i]. */
   forecast(windows: readonly ForecastWindow[]): Promise<ForecastResult[]>;
+  /**
+   * Set when this forecaster stands in for a model that cannot be loaded (e.g. the model store is
+   * unreadable and the shipped default serves instead): its forecasts are stored as fallbacks of the
+   * assigned model's stream, with this method and reason, so the substitution is visible.
+   */
+  readonly substitution?: { readonly method: string; readonly reason: string };
 }

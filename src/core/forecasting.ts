@@ -18,6 +18,12 @@ export interface ModelResolver {
   forecasterFor(series: SeriesInfo): Forecaster;
   /** The longest window any of its models needs, so one read serves every series. */
   readonly maxWindowHours: number;
+  /**
+   * Makes the models these series are assigned ready before forecasting (e.g. a version promoted since
+   * the process started is fetched from the model store, once). Never throws: a model that cannot be
+   * loaded is served by a labelled stand-in or a flagged baseline.
+   */
+  prepare?(series: readonly SeriesInfo[]): Promise<void>;
 }
 
 /** Hours of history a fallback may look back (two weeks), beyond what the model's window needs. */
@@ -103,6 +109,7 @@ export async function forecastOrigins(
   }
 
   let okOrigins = 0;
+  let substituted = 0;
   for (const [forecaster, batch] of batches) {
     const results = await forecastIsolated(forecaster, batch.windows);
     const horizons = options.horizons ?? forecaster.horizons;
@@ -121,15 +128,20 @@ export async function forecastOrigins(
         });
         return;
       }
-      okOrigins++;
+      const stand = forecaster.substitution;
+      if (stand) {
+        // A model forecast, but not by the assigned model: stored and counted as a fallback.
+        substituted++;
+        fallbackReasons['model-unavailable'] = (fallbackReasons['model-unavailable'] ?? 0) + 1;
+      } else okOrigins++;
       for (let h = 1; h <= horizons; h++) {
         rows.push(
           predictionRow(o, h, {
             modelVersion: forecaster.version,
-            method: forecaster.version,
+            method: stand ? stand.method : forecaster.version,
             value: result.values[h - 1]!,
-            quality: 'ok',
-            reason: null,
+            quality: stand ? 'fallback' : 'ok',
+            reason: stand ? stand.reason : null,
             lower: result.lower?.[h - 1] ?? null,
             upper: result.upper?.[h - 1] ?? null,
           }),
@@ -138,7 +150,7 @@ export async function forecastOrigins(
     });
   }
 
-  let fallbackOrigins = 0;
+  let fallbackOrigins = substituted;
   for (const { origin: o, forecaster, reason, detail } of fallbacks) {
     const horizons = options.horizons ?? forecaster.horizons;
     const baseline = fallbackForecast(o.history, o.origin, horizons, checks);

@@ -111,7 +111,11 @@ export function decidePromotion(
     }
   }
   const gap = (c: number) => Math.abs(c - policy.nominalCoverage);
-  if (!(gap(challenger.coverage) <= gap(champion.coverage) + policy.coverageTolerance)) {
+  // A champion without intervals (a baseline) sets no coverage bar.
+  if (
+    Number.isFinite(champion.coverage) &&
+    !(gap(challenger.coverage) <= gap(champion.coverage) + policy.coverageTolerance)
+  ) {
     failures.push(
       `coverage ${pct(challenger.coverage)} vs champion ${pct(champion.coverage)} (nominal ${pct(policy.nominalCoverage)})`,
     );

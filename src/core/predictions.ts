@@ -9,6 +9,8 @@ export type FallbackReason =
   | 'stale'
   | 'insufficient-history'
   | 'model-error'
+  /** The assigned model could not be loaded (model store unreadable): another model stood in. */
+  | 'model-unavailable'
   /** The series' time zone or country is invalid: its calendar features cannot be built. */
   | 'invalid-calendar';
 

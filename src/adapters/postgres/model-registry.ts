@@ -114,6 +114,12 @@ export class PostgresModelRegistry implements ModelRegistryStore {
     return Number(row!.id);
   }
 
+  /** Names of the active series (what a retraining cycle covers by default). */
+  async activeSeriesNames(): Promise<string[]> {
+    const rows = await this.sql<{ name: string }[]>`select name from series where active order by id`;
+    return rows.map((r) => r.name);
+  }
+
   /** The id of a series by name (a NotFoundError naming it when there is none). */
   async seriesId(name: string): Promise<number> {
     const [row] = await this.sql<{ id: number }[]>`select id from series where name = ${name}`;

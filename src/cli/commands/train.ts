@@ -21,7 +21,7 @@ import { DEFAULT_LOCAL_STORE } from '../paths.ts';
 import { knownCalendar, seriesDefaultsFor } from '../known-datasets.ts';
 
 /** Recipe flags: `--h1-weight` ↔ recipe.h1Weight, default from DEFAULT_RECIPE. */
-const RECIPE_FLAGS: Record<string, keyof TrainingRecipe> = {
+export const RECIPE_FLAGS: Record<string, keyof TrainingRecipe> = {
   window: 'windowHours',
   'val-days': 'validationDays',
   'max-train': 'maxTrain',

@@ -67,6 +67,7 @@ export async function runBackfill(
         from: firstOrigin - (historyHours - 1) * HOUR_MS,
         to: lastOrigin,
       });
+      await resolver.prepare?.(histories.map((h) => h.series));
       const origins: ForecastOrigin[] = [];
       for (const history of histories) {
         for (let origin = firstOrigin; origin <= lastOrigin; origin += HOUR_MS) {

@@ -58,6 +58,7 @@ export async function runForecast(
         hours: Math.max(resolver.maxWindowHours, FALLBACK_HISTORY_HOURS),
         seriesNames: request.seriesNames,
       });
+      await resolver.prepare?.(histories.map((h) => h.series));
       const origins = histories.map((history) => ({
         history,
         origin: history.start + (history.values.length - 1) * HOUR_MS,
