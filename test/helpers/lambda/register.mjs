@@ -1,0 +1,3 @@
+import { register } from 'node:module';
+
+register('./esm-node-path.mjs', import.meta.url);
