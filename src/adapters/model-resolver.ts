@@ -45,6 +45,17 @@ export async function createModelResolver(options: ResolverOptions): Promise<Loa
     if (version && byVersion.has(version)) return byVersion.get(version)!;
     const model = await loadOnnxForecaster(options.modelDir, version);
     byVersion.set(model.version, model);
+    if (model.weather && !model.weather.calendarFallback) {
+      // A weather model brings its calendar-only model along: it forecasts when weather is missing.
+      const calendarModel = model.metadata.weather?.calendarModel;
+      if (calendarModel && calendarModel !== model.version) {
+        try {
+          model.weather.calendarFallback = await load(calendarModel);
+        } catch {
+          // Without it, series whose weather is missing get the seasonal-naive fallback, labelled.
+        }
+      }
+    }
     return model;
   };
   let defaultForecaster: Forecaster;

@@ -44,4 +44,9 @@ export interface Forecaster {
    * assigned model's stream, with this method and reason, so the substitution is visible.
    */
   readonly substitution?: { readonly method: string; readonly reason: string };
+  /**
+   * Weather models: the calendar-only model that forecasts a window whose weather is missing or too old
+   * (the forecast is labelled with the reason). Absent: the model takes no weather.
+   */
+  readonly weather?: { readonly calendarFallback: Forecaster | null };
 }

@@ -4,6 +4,7 @@ import type { Forecaster, ForecastResult, ForecastWindow } from './forecaster.ts
 import type { FallbackReason, PredictionRow } from './predictions.ts';
 import type { SeriesHistory, SeriesInfo } from './series.ts';
 import { HOUR_MS } from './time.ts';
+import type { WindowWeather } from './weather.ts';
 import { checkWindow, DEFAULT_WINDOW_CHECKS, type WindowCheckOptions } from './validation.ts';
 
 /** One forecast to make: from the window of `history` that ends at `origin`, issued at `issuedAt`. */
@@ -11,6 +12,8 @@ export interface ForecastOrigin {
   readonly history: SeriesHistory;
   readonly origin: number;
   readonly issuedAt: number;
+  /** For weather models: the weather around the origin, or why there is none usable. */
+  readonly weather?: WindowWeather | { readonly problem: string };
 }
 
 /** Chooses the model of a series (its assigned version, or the default). */
@@ -42,6 +45,8 @@ export interface ForecastOutcome {
   /** Origins for which not even a baseline could be made; stored as 'missed' rows. */
   readonly failures: ForecastFailure[];
   readonly fallbackReasons: Partial<Record<FallbackReason, number>>;
+  /** Origins of weather models forecast by their calendar-only model (weather missing or too old). */
+  readonly weatherDegraded: number;
 }
 
 export interface ForecastOptions {
@@ -63,7 +68,11 @@ export async function forecastOrigins(
   const rows: PredictionRow[] = [];
   const failures: ForecastFailure[] = [];
   const fallbackReasons: Partial<Record<FallbackReason, number>> = {};
-  const batches = new Map<Forecaster, { origins: ForecastOrigin[]; windows: ForecastWindow[] }>();
+  const batches = new Map<
+    Forecaster,
+    { origins: ForecastOrigin[]; windows: ForecastWindow[]; owners: Forecaster[]; reasons: (string | null)[] }
+  >();
+  let weatherDegraded = 0;
   const fallbacks: {
     origin: ForecastOrigin;
     forecaster: Forecaster;
@@ -97,14 +106,34 @@ export async function forecastOrigins(
       fallbacks.push({ origin: o, forecaster, ...failure });
       continue;
     }
-    let batch = batches.get(forecaster);
-    if (!batch) batches.set(forecaster, (batch = { origins: [], windows: [] }));
+    // A weather model without usable weather: its calendar-only model forecasts, labelled with the reason.
+    let model = forecaster;
+    let reason: string | null = null;
+    let weather: WindowWeather | undefined;
+    if (forecaster.weather) {
+      const w = o.weather ?? { problem: 'weather-missing: no weather was read for this series' };
+      if ('problem' in w) {
+        const calendarOnly = forecaster.weather.calendarFallback;
+        if (!calendarOnly) {
+          fallbacks.push({ origin: o, forecaster, reason: 'weather-missing', detail: w.problem });
+          continue;
+        }
+        model = calendarOnly;
+        reason = w.problem;
+        weatherDegraded++;
+      } else weather = w;
+    }
+    let batch = batches.get(model);
+    if (!batch) batches.set(model, (batch = { origins: [], windows: [], owners: [], reasons: [] }));
     batch.origins.push(o);
+    batch.owners.push(forecaster);
+    batch.reasons.push(reason);
     batch.windows.push({
       seriesId: o.history.series.id,
       calendar: o.history.series,
       origin: o.origin,
       values: window,
+      ...(weather ? { weather } : {}),
     });
   }
 
@@ -115,20 +144,22 @@ export async function forecastOrigins(
     const horizons = options.horizons ?? forecaster.horizons;
     batch.origins.forEach((o, i) => {
       const result = results[i]!;
+      const owner = batch.owners[i]!;
       if ('error' in result) {
-        fallbacks.push({ origin: o, forecaster, reason: 'model-error', detail: result.error });
+        fallbacks.push({ origin: o, forecaster: owner, reason: 'model-error', detail: result.error });
         return;
       }
       if (!allFinite(result.values, horizons)) {
         fallbacks.push({
           origin: o,
-          forecaster,
+          forecaster: owner,
           reason: 'model-error',
           detail: 'the model returned a non-finite value',
         });
         return;
       }
       const stand = forecaster.substitution;
+      const stream = owner.version;
       if (stand) {
         // A model forecast, but not by the assigned model: stored and counted as a fallback.
         substituted++;
@@ -137,11 +168,11 @@ export async function forecastOrigins(
       for (let h = 1; h <= horizons; h++) {
         rows.push(
           predictionRow(o, h, {
-            modelVersion: forecaster.version,
+            modelVersion: stream,
             method: stand ? stand.method : forecaster.version,
             value: result.values[h - 1]!,
             quality: stand ? 'fallback' : 'ok',
-            reason: stand ? stand.reason : null,
+            reason: stand ? stand.reason : batch.reasons[i]!,
             lower: result.lower?.[h - 1] ?? null,
             upper: result.upper?.[h - 1] ?? null,
           }),
@@ -183,7 +214,7 @@ export async function forecastOrigins(
       );
     }
   }
-  return { rows, okOrigins, fallbackOrigins, failures, fallbackReasons };
+  return { rows, okOrigins, fallbackOrigins, failures, fallbackReasons, weatherDegraded };
 }
 
 type IsolatedResult = ForecastResult | { error: string };

@@ -12,7 +12,9 @@ export type FallbackReason =
   /** The assigned model could not be loaded (model store unreadable): another model stood in. */
   | 'model-unavailable'
   /** The series' time zone or country is invalid: its calendar features cannot be built. */
-  | 'invalid-calendar';
+  | 'invalid-calendar'
+  /** A weather model without usable weather and without a calendar-only model to fall back on. */
+  | 'weather-missing';
 
 /** One stored forecast: the value for `targetHour`, issued from the window ending at `lastInputHour`. */
 export interface PredictionRow {

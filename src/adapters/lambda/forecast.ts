@@ -45,6 +45,7 @@ export function createForecastJobs(
           trigger: command.kind === 'scheduled' ? 'schedule' : 'manual',
           seriesNames: command.series,
           checks,
+          weatherMaxAgeHours: config.weather.maxAgeHours,
         });
         const log = summary.failures.length ? logger.warn.bind(logger) : logger.info.bind(logger);
         log('forecast run finished', { ...summary, asOf: toIso(asOf) });
@@ -59,6 +60,7 @@ export function createForecastJobs(
             (100 * summary.fallbackSeries) / summary.seriesCount,
           );
           metrics.addMetric('DataStalenessHours', MetricUnit.Count, summary.maxStalenessHours);
+          metrics.addMetric('WeatherDegradedSeries', MetricUnit.Count, summary.weatherDegraded);
         }
         metrics.publishStoredMetrics();
         return summary;

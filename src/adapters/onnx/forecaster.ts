@@ -28,6 +28,8 @@ export class OnnxForecaster implements Forecaster {
   private readonly layout: QuantileLayout;
   /** The model takes the `weather` input (its metadata declares it). */
   readonly usesWeather: boolean;
+  /** Weather models: the calendar-only model used when weather is missing (set by the model resolver). */
+  readonly weather?: { calendarFallback: Forecaster | null };
 
   constructor(
     readonly metadata: ModelMetadata,
@@ -39,6 +41,7 @@ export class OnnxForecaster implements Forecaster {
     this.quantiles = metadata.quantiles;
     this.layout = quantileLayout(metadata.quantiles, `model ${metadata.version}`);
     this.usesWeather = metadata.inputs.some((i) => i.name === 'weather');
+    if (this.usesWeather) this.weather = { calendarFallback: null };
   }
 
   /** Raw graph output [n, horizons, quantiles] for prepared tensors (used by the parity test). */

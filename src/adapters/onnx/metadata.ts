@@ -44,6 +44,8 @@ export interface ModelWeather {
   readonly locations: readonly { name: string; latitude: number; longitude: number; weight: number }[];
   /** The forecast-like error added to the training temperatures (null = observed weather as-is). */
   readonly trainingError: unknown;
+  /** Calendar-only model that forecasts a series whose weather is missing or too old. */
+  readonly calendarModel?: string;
   /** Training windows: from when, and whether windows before the weather history were masked. */
   readonly history: { readonly from: string; readonly masked: boolean };
 }

@@ -12,6 +12,8 @@ import type { WindowCheckOptions } from '../validation.ts';
 import { floorToHour, HOUR_MS, toIso } from '../time.ts';
 import { recordRun } from './record-run.ts';
 import { writeIsolated } from './write-isolated.ts';
+import { attachWeather, type WeatherReader } from '../weather-windows.ts';
+import { DEFAULT_WEATHER_MAX_AGE_HOURS } from '../weather.ts';
 
 export interface ForecastRunRequest {
   /** When the run happens (the scheduled event's time): only hours that ended by then are used. */
@@ -19,6 +21,8 @@ export interface ForecastRunRequest {
   readonly trigger: string;
   readonly seriesNames?: readonly string[];
   readonly checks?: WindowCheckOptions;
+  /** Weather older than this (hours) sends a weather model's series to its calendar-only model. */
+  readonly weatherMaxAgeHours?: number;
 }
 
 export interface ForecastRunSummary {
@@ -33,6 +37,8 @@ export interface ForecastRunSummary {
   readonly skippedOrigins: number;
   /** Hours since the newest actual of the stalest series ended; NaN when there is no series. */
   readonly maxStalenessHours: number;
+  /** Series of weather models forecast by their calendar-only model (weather missing or too old). */
+  readonly weatherDegraded: number;
 }
 
 /** Skipped origins further back than this are not recorded (a longer hole is an outage, see docs/reliability.md). */
@@ -44,7 +50,7 @@ export const MAX_CATCH_UP_HOURS = 168;
  * record the run.
  */
 export async function runForecast(
-  stores: Pick<Stores, 'forecasts' | 'runs'>,
+  stores: Pick<Stores, 'forecasts' | 'runs'> & { readonly weather?: WeatherReader },
   resolver: ModelResolver,
   request: ForecastRunRequest,
 ): Promise<ForecastRunSummary> {
@@ -59,11 +65,21 @@ export async function runForecast(
         seriesNames: request.seriesNames,
       });
       await resolver.prepare?.(histories.map((h) => h.series));
-      const origins = histories.map((history) => ({
+      const bare = histories.map((history) => ({
         history,
         origin: history.start + (history.values.length - 1) * HOUR_MS,
         issuedAt: request.asOf,
       }));
+      // Weather models get the weather held now; a missing or old forecast is labelled, never waited for.
+      const origins = stores.weather
+        ? await attachWeather(
+            bare,
+            resolver,
+            stores.weather,
+            request.asOf,
+            request.weatherMaxAgeHours ?? DEFAULT_WEATHER_MAX_AGE_HOURS,
+          )
+        : bare;
       // Read before this run writes: the previous forecast origin of each series.
       const holes = await skippedOriginRows(stores.forecasts, resolver, origins, request.asOf);
       const outcome = await forecastOrigins(origins, resolver, { checks: request.checks });
@@ -85,6 +101,7 @@ export async function runForecast(
         fallbackReasons: outcome.fallbackReasons as Record<string, number>,
         skippedOrigins: holes.origins,
         maxStalenessHours,
+        weatherDegraded: outcome.weatherDegraded,
       };
       return {
         summary,
@@ -99,6 +116,7 @@ export async function runForecast(
             fallbackReasons: outcome.fallbackReasons,
             maxStalenessHours,
             skippedOrigins: holes.origins,
+            weatherDegraded: outcome.weatherDegraded,
           },
         },
       };
