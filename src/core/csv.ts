@@ -42,6 +42,41 @@ export function formatProblem(p: CsvRowProblem): string {
 }
 
 /**
+ * The data lines of a CSV after its header, split into cells: blank lines are skipped, a line with
+ * another number of fields than the header is reported in `problems` and skipped.
+ */
+export function* csvDataRows(
+  lines: readonly string[],
+  fields: number,
+  file: string,
+  problems: CsvRowProblem[],
+): Generator<{ line: number; cells: string[] }> {
+  for (let i = 1; i < lines.length; i++) {
+    const raw = lines[i]!.trim();
+    if (raw === '') continue;
+    const cells = raw.split(',');
+    if (cells.length !== fields) {
+      problems.push({ file, line: i + 1, reason: `expected ${fields} fields, found ${cells.length}` });
+      continue;
+    }
+    yield { line: i + 1, cells };
+  }
+}
+
+/**
+ * The hour a CSV timestamp names: ISO 8601 with Z or an offset, a real calendar time, on the hour.
+ * Otherwise the reason it names none.
+ */
+export function hourOfTimestamp(ts: string): { hour: number } | { reason: string } {
+  if (!ISO_WITH_OFFSET.test(ts))
+    return { reason: `unparseable timestamp "${clip(ts)}" (need ISO 8601 with Z or an offset)` };
+  const ms = Date.parse(ts.replace(' ', 'T').replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+  if (!Number.isFinite(ms) || !hasValidIsoFields(ts)) return { reason: `invalid date "${ts}"` };
+  if (ms % HOUR_MS !== 0) return { reason: `timestamp "${ts}" is not on the hour` };
+  return { hour: ms };
+}
+
+/**
  * Parses hourly actuals from CSV text (`ts_utc,value` with a header).
  * Header problems throw an InputError; row problems are collected so the good rows can still be imported.
  */
@@ -74,34 +109,14 @@ export function parseActualsCsv(text: string, options: ParseCsvOptions): ParsedA
   const problems: CsvRowProblem[] = [];
   const byHour = new Map<number, { value: number; line: number }>();
   const conflicted = new Set<number>();
-  for (let i = 1; i < lines.length; i++) {
-    const raw = lines[i]!.trim();
-    if (raw === '') continue;
-    const line = i + 1;
-    const cells = raw.split(',');
-    if (cells.length !== header.length) {
-      problems.push({ file, line, reason: `expected ${header.length} fields, found ${cells.length}` });
+  for (const { line, cells } of csvDataRows(lines, header.length, file, problems)) {
+    const stamp = hourOfTimestamp(cells[timeIndex]!.trim());
+    if ('reason' in stamp) {
+      problems.push({ file, line, reason: stamp.reason });
       continue;
     }
-    const ts = cells[timeIndex]!.trim();
+    const ms = stamp.hour;
     const valueText = cells[valueIndex]!.trim();
-    if (!ISO_WITH_OFFSET.test(ts)) {
-      problems.push({
-        file,
-        line,
-        reason: `unparseable timestamp "${clip(ts)}" (need ISO 8601 with Z or an offset)`,
-      });
-      continue;
-    }
-    const ms = Date.parse(ts.replace(' ', 'T').replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
-    if (!Number.isFinite(ms) || !hasValidIsoFields(ts)) {
-      problems.push({ file, line, reason: `invalid date "${ts}"` });
-      continue;
-    }
-    if (ms % HOUR_MS !== 0) {
-      problems.push({ file, line, reason: `timestamp "${ts}" is not on the hour` });
-      continue;
-    }
     if (!NUMBER.test(valueText)) {
       const reason = /^[+-]?(inf|infinity|nan)$/i.test(valueText) ? 'non-finite' : 'unparseable';
       problems.push({ file, line, reason: `${reason} value "${clip(valueText)}"` });

@@ -165,19 +165,17 @@ export async function forecastOrigins(
         substituted++;
         fallbackReasons['model-unavailable'] = (fallbackReasons['model-unavailable'] ?? 0) + 1;
       } else okOrigins++;
-      for (let h = 1; h <= horizons; h++) {
-        rows.push(
-          predictionRow(o, h, {
-            modelVersion: stream,
-            method: stand ? stand.method : forecaster.version,
-            value: result.values[h - 1]!,
-            quality: stand ? 'fallback' : 'ok',
-            reason: stand ? stand.reason : batch.reasons[i]!,
-            lower: result.lower?.[h - 1] ?? null,
-            upper: result.upper?.[h - 1] ?? null,
-          }),
-        );
-      }
+      rows.push(
+        ...originRows(o, horizons, {
+          modelVersion: stream,
+          method: stand ? stand.method : forecaster.version,
+          quality: stand ? 'fallback' : 'ok',
+          reason: stand ? stand.reason : batch.reasons[i]!,
+          values: result.values,
+          lower: result.lower,
+          upper: result.upper,
+        }),
+      );
     });
   }
 
@@ -188,31 +186,20 @@ export async function forecastOrigins(
     const why = `${reason}: ${detail}`;
     if (!baseline) {
       failures.push({ seriesName: o.history.series.name, origin: o.origin, reason: why });
-      for (let h = 1; h <= horizons; h++)
-        rows.push(
-          predictionRow(o, h, {
-            modelVersion: forecaster.version,
-            method: 'none',
-            value: null,
-            quality: 'missed',
-            reason: why,
-          }),
-        );
+      rows.push(...originRows(o, horizons, { modelVersion: forecaster.version, ...missed(why) }));
       continue;
     }
     fallbackOrigins++;
     fallbackReasons[reason] = (fallbackReasons[reason] ?? 0) + 1;
-    for (let h = 1; h <= horizons; h++) {
-      rows.push(
-        predictionRow(o, h, {
-          modelVersion: forecaster.version,
-          method: baseline.method,
-          value: baseline.values[h - 1]!,
-          quality: 'fallback',
-          reason: why,
-        }),
-      );
-    }
+    rows.push(
+      ...originRows(o, horizons, {
+        modelVersion: forecaster.version,
+        method: baseline.method,
+        quality: 'fallback',
+        reason: why,
+        values: baseline.values,
+      }),
+    );
   }
   return { rows, okOrigins, fallbackOrigins, failures, fallbackReasons, weatherDegraded };
 }
@@ -307,22 +294,32 @@ function allFinite(values: ArrayLike<number>, n: number): boolean {
   return true;
 }
 
-/** What a forecast row says besides where it comes from (the origin) and how far ahead (the horizon). */
-type RowContent = Pick<PredictionRow, 'modelVersion' | 'method' | 'value' | 'quality' | 'reason'> &
-  Partial<Pick<PredictionRow, 'lower' | 'upper'>>;
+/** What the rows of one origin say: who made them, how, and the values per horizon (null: none made). */
+export interface OriginContent extends Pick<PredictionRow, 'modelVersion' | 'method' | 'quality' | 'reason'> {
+  readonly values: ArrayLike<number> | null;
+  readonly lower?: ArrayLike<number>;
+  readonly upper?: ArrayLike<number>;
+}
 
-/** The row of the forecast made from `o` for `horizon` hours ahead. */
-export function predictionRow(o: ForecastOrigin, horizon: number, content: RowContent): PredictionRow {
-  return {
+/** The content of an origin no forecast was made for: stored as 'missed', so the gap shows. */
+export function missed(reason: string): Omit<OriginContent, 'modelVersion'> {
+  return { method: 'none', quality: 'missed', reason, values: null };
+}
+
+/** The rows of the forecast made from `o`, horizons 1…`horizons`. */
+export function originRows(o: ForecastOrigin, horizons: number, content: OriginContent): PredictionRow[] {
+  const { values, lower, upper, ...fields } = content;
+  return Array.from({ length: horizons }, (_, i) => ({
+    ...fields,
     seriesId: o.history.series.id,
-    targetHour: o.origin + horizon * HOUR_MS,
+    horizon: i + 1,
+    targetHour: o.origin + (i + 1) * HOUR_MS,
+    value: values ? values[i]! : null,
+    lower: lower ? lower[i]! : null,
+    upper: upper ? upper[i]! : null,
     issuedAt: o.issuedAt,
     lastInputHour: o.origin,
-    horizon,
-    lower: null,
-    upper: null,
-    ...content,
-  };
+  }));
 }
 
 /** Every series uses the same forecaster (baselines, tests, single-model deployments). */

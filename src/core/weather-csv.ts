@@ -1,6 +1,6 @@
-import { formatProblem, type CsvRowProblem } from './csv.ts';
+import { csvDataRows, formatProblem, hourOfTimestamp, type CsvRowProblem } from './csv.ts';
 import { InputError } from './errors.ts';
-import { hasValidIsoFields, HOUR_MS, type HourMs } from './time.ts';
+import { HOUR_MS, type HourMs } from './time.ts';
 import { WEATHER_VARIABLES, type LocationSeries, type WeatherVariable } from './weather.ts';
 
 export { formatProblem };
@@ -38,7 +38,6 @@ export interface ParsedWeather {
   readonly problems: CsvRowProblem[];
 }
 
-const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
 /**
@@ -76,32 +75,10 @@ export function parseWeatherCsv(text: string, options: { file: string }): Parsed
 
   const problems: CsvRowProblem[] = [];
   const rows: { hour: number; cells: string[]; line: number }[] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const raw = lines[i]!.trim();
-    if (raw === '') continue;
-    const line = i + 1;
-    const cells = raw.split(',');
-    if (cells.length !== header.length) {
-      problems.push({ file, line, reason: `expected ${header.length} fields, found ${cells.length}` });
-      continue;
-    }
-    const ts = cells[0]!.trim();
-    const ms = ISO_WITH_OFFSET.test(ts)
-      ? Date.parse(ts.replace(' ', 'T').replace(/([+-]\d{2})(\d{2})$/, '$1:$2'))
-      : NaN;
-    if (!Number.isFinite(ms) || !hasValidIsoFields(ts)) {
-      problems.push({
-        file,
-        line,
-        reason: `unparseable timestamp "${ts}" (need ISO 8601 with Z or an offset)`,
-      });
-      continue;
-    }
-    if (ms % HOUR_MS !== 0) {
-      problems.push({ file, line, reason: `timestamp "${ts}" is not on the hour` });
-      continue;
-    }
-    rows.push({ hour: ms, cells, line });
+  for (const { line, cells } of csvDataRows(lines, header.length, file, problems)) {
+    const stamp = hourOfTimestamp(cells[0]!.trim());
+    if ('reason' in stamp) problems.push({ file, line, reason: stamp.reason });
+    else rows.push({ hour: stamp.hour, cells, line });
   }
   if (rows.length === 0)
     return { columns, start: 0, hours: 0, values: columns.map(() => new Float32Array(0)), problems };

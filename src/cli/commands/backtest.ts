@@ -1,10 +1,11 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { loadOnnxForecaster } from '../../adapters/onnx/forecaster.ts';
 import { formatBacktestTable, runBacktest, summarizeBacktest } from '../../core/backtest.ts';
 import { persistence, seasonalNaive168, seasonalNaive24 } from '../../core/baselines.ts';
 import { dayOfIso, utcOfLocal } from '../../core/calendar/localTime.ts';
-import { parseActualsCsv, formatProblem } from '../../core/csv.ts';
+import { formatProblem } from '../../core/csv.ts';
+import { readActualsFile } from './import.ts';
 import { InputError } from '../../core/errors.ts';
 import type { Forecaster, SeriesCalendar } from '../../core/forecaster.ts';
 import { toHourlySeries } from '../../core/hourly-series.ts';
@@ -75,13 +76,7 @@ export function registerBacktestCommand(program: Command): Command {
           timezone: flags.timezone ?? model.metadata.calendar.timezone,
         };
       }
-      let text: string;
-      try {
-        text = await readFile(flags.csv, 'utf8');
-      } catch (e) {
-        throw new InputError(`--csv ${flags.csv} cannot be read: ${(e as Error).message}`, { cause: e });
-      }
-      const parsed = parseActualsCsv(text, { file: flags.csv });
+      const parsed = await readActualsFile(flags.csv);
       for (const p of parsed.problems.slice(0, 5)) console.error(`skipped ${formatProblem(p)}`);
       const series = toHourlySeries(parsed.rows);
       const from = parseBoundary(flags.from, calendar.timezone, false, '--from');

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { setDefaultModel } from '../../adapters/training/model-files.ts';
@@ -7,7 +6,8 @@ import { trainModel } from '../../adapters/training/train-model.ts';
 import { formatBacktestTable } from '../../core/backtest.ts';
 import { COUNTRY_TIMEZONES } from '../../core/calendar/holidays.ts';
 import { dayOfIso, localHour, utcOfLocal } from '../../core/calendar/localTime.ts';
-import { formatProblem, parseActualsCsv } from '../../core/csv.ts';
+import { formatProblem } from '../../core/csv.ts';
+import { readActualsFile } from './import.ts';
 import { InputError, ModelError } from '../../core/errors.ts';
 import type { SeriesCalendar } from '../../core/forecaster.ts';
 import { hourAt, toHourlySeries } from '../../core/hourly-series.ts';
@@ -120,13 +120,7 @@ export function registerTrainCommand(program: Command): Command {
       flags.timezone ?? known?.timezone ?? (country ? COUNTRY_TIMEZONES[country] : undefined) ?? 'UTC';
     const calendar: SeriesCalendar = { country, timezone };
 
-    let text: string;
-    try {
-      text = await readFile(flags.csv, 'utf8');
-    } catch (e) {
-      throw new InputError(`--csv ${flags.csv} cannot be read: ${(e as Error).message}`, { cause: e });
-    }
-    const parsed = parseActualsCsv(text, { file: flags.csv });
+    const parsed = await readActualsFile(flags.csv);
     if (parsed.problems.length) {
       note(`train: skipped ${parsed.problems.length} bad rows in ${flags.csv}`);
       for (const p of parsed.problems.slice(0, 5)) note(`  ${formatProblem(p)}`);

@@ -1,7 +1,8 @@
 import {
   FALLBACK_HISTORY_HOURS,
   forecastOrigins,
-  predictionRow,
+  missed,
+  originRows,
   type ForecastFailure,
   type ForecastOrigin,
   type ModelResolver,
@@ -152,17 +153,12 @@ async function skippedOriginRows(
     const reason = `not-forecast: no run forecast from this origin before newer actuals arrived (recorded at ${toIso(asOf)})`;
     for (let origin = first; origin < o.origin; origin += HOUR_MS) {
       skipped++;
-      for (let h = 1; h <= forecaster.horizons; h++) {
-        rows.push(
-          predictionRow({ history: o.history, origin, issuedAt: asOf }, h, {
-            modelVersion: stream.modelVersion,
-            method: 'none',
-            value: null,
-            quality: 'missed',
-            reason,
-          }),
-        );
-      }
+      rows.push(
+        ...originRows({ history: o.history, origin, issuedAt: asOf }, forecaster.horizons, {
+          modelVersion: stream.modelVersion,
+          ...missed(reason),
+        }),
+      );
     }
   });
   return { rows, origins: skipped };
