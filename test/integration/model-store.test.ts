@@ -1,5 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ModelStore } from '../../src/adapters/model-store/model-store.ts';
+import { openModelStore } from '../../src/adapters/model-store/open.ts';
+import { parseS3Uri, S3ModelStore } from '../../src/adapters/model-store/s3-store.ts';
+import { clearOnnxForecasterCache, loadOnnxForecaster } from '../../src/adapters/onnx/forecaster.ts';
 import { openModels } from '../../src/adapters/models.ts';
 import { createPostgresStores } from '../../src/adapters/postgres/stores.ts';
 import { ModelError } from '../../src/core/errors.ts';
@@ -79,5 +87,86 @@ describe('forecasting from the model store', () => {
     const before = store.fetches;
     await runForecast(stores, resolver, { asOf: to + 2 * HOUR_MS + 7 * 60_000, trigger: 'test' });
     expect(store.fetches).toBe(before + 1);
+  });
+});
+
+/** S3 objects as GetObject returns them (only what the store reads of a body). */
+const body = (bytes: Uint8Array) => ({ transformToByteArray: async () => bytes }) as never;
+
+describe('S3 model store', () => {
+  const s3 = mockClient(S3Client);
+  const scratch = mkdtempSync(join(tmpdir(), 'pulse-s3-store-'));
+  const files = ['onnx', 'json', 'parity.json'].map((ext) => `${SHIPPED}.${ext}`);
+  beforeEach(() => s3.reset());
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('reads s3://bucket/prefix locations and refuses anything else, naming it', () => {
+    expect(parseS3Uri('s3://pulse-models-123/models/')).toEqual({
+      bucket: 'pulse-models-123',
+      prefix: 'models',
+    });
+    expect(parseS3Uri('s3://pulse-models-123')).toEqual({ bucket: 'pulse-models-123', prefix: '' });
+    expect(() => parseS3Uri('https://example.com/models')).toThrow(
+      /MODEL_STORE "https:\/\/example.com\/models"/,
+    );
+    expect(openModelStore('s3://b-1/m', { s3: new S3Client({}) })).toBeInstanceOf(S3ModelStore);
+  });
+
+  it('publishes the three files of a version under the prefix, the metadata last', async () => {
+    s3.on(PutObjectCommand).resolves({});
+    const store = new S3ModelStore('s3://pulse-models/models', new S3Client({}), join(scratch, 'unused'));
+    const uri = await store.publish('model-artifacts', SHIPPED);
+    expect(uri).toBe(`s3://pulse-models/models/${SHIPPED}.onnx`);
+    const puts = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
+    expect(puts.map((p) => [p.Bucket, p.Key])).toEqual([
+      ['pulse-models', `models/${SHIPPED}.onnx`],
+      ['pulse-models', `models/${SHIPPED}.parity.json`],
+      ['pulse-models', `models/${SHIPPED}.json`],
+    ]);
+    expect((puts[0]!.Body as Buffer).equals(readFileSync(`model-artifacts/${SHIPPED}.onnx`))).toBe(true);
+  });
+
+  it('downloads a version once per container and loads it with the sha256 and contract checks', async () => {
+    for (const file of files) {
+      s3.on(GetObjectCommand, { Bucket: 'pulse-models', Key: `models/${file}` }).resolves({
+        Body: body(readFileSync(join('model-artifacts', file))),
+      });
+    }
+    const store = new S3ModelStore('s3://pulse-models/models', new S3Client({}), join(scratch, 'cache'));
+    const dir = await store.fetch(SHIPPED);
+    clearOnnxForecasterCache();
+    const model = await loadOnnxForecaster(dir, SHIPPED);
+    expect(model.metadata.onnx.sha256).toBe(
+      'c80c31e8ae242f823b14ecb7cab603beea75f7ad106b72d382da615b4dac621e',
+    );
+    await store.fetch(SHIPPED);
+    // A second container-local fetch reads nothing from S3 again.
+    await new S3ModelStore('s3://pulse-models/models', new S3Client({}), join(scratch, 'cache')).fetch(
+      SHIPPED,
+    );
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(3);
+  });
+
+  it('a tampered object in the bucket is refused by the sha256 check, not served', async () => {
+    for (const file of files) {
+      const bytes = readFileSync(join('model-artifacts', file));
+      if (file.endsWith('.onnx')) bytes[1000] = bytes[1000]! ^ 0xff;
+      s3.on(GetObjectCommand, { Bucket: 'pulse-models', Key: `m/${file}` }).resolves({ Body: body(bytes) });
+    }
+    const store = new S3ModelStore('s3://pulse-models/m', new S3Client({}), join(scratch, 'tampered'));
+    clearOnnxForecasterCache();
+    await expect(loadOnnxForecaster(await store.fetch(SHIPPED), SHIPPED)).rejects.toThrow(
+      /has sha256 .* but/,
+    );
+  });
+
+  it('an unreadable bucket is a ModelError naming the object, retried on the next fetch', async () => {
+    s3.on(GetObjectCommand).rejects(Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }));
+    const store = new S3ModelStore('s3://pulse-models/models', new S3Client({}), join(scratch, 'denied'));
+    await expect(store.fetch('x-v1')).rejects.toThrow(
+      'cannot read s3://pulse-models/models/x-v1.onnx: AccessDenied: Access Denied',
+    );
+    await expect(store.fetch('x-v1')).rejects.toThrow(ModelError);
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(2);
   });
 });
