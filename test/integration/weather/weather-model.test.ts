@@ -1,0 +1,56 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createModelResolver } from '../../../src/adapters/model-resolver.ts';
+import type { ModelMetadata, ParitySamples } from '../../../src/adapters/onnx/metadata.ts';
+import { loadOnnxForecaster, type OnnxForecaster } from '../../../src/adapters/onnx/forecaster.ts';
+import { WEATHER_FEATURES, weatherFeatureNames } from '../../../src/core/features.ts';
+
+const MODEL_DIR = 'model-artifacts';
+const VERSION = 'pulse-mlp-turkey-weather-2024';
+
+describe.runIf(existsSync(join(MODEL_DIR, `${VERSION}.json`)))('shipped weather model', () => {
+  const meta = JSON.parse(readFileSync(join(MODEL_DIR, `${VERSION}.json`), 'utf8')) as ModelMetadata;
+  const samples = JSON.parse(readFileSync(join(MODEL_DIR, meta.paritySamples), 'utf8')) as ParitySamples;
+
+  it('declares its weather input, locations and calendar-only fallback in the metadata', () => {
+    const input = meta.inputs.find((i) => i.name === 'weather')!;
+    expect(input.shape).toEqual(['batch', WEATHER_FEATURES]);
+    expect(input.columns).toEqual(weatherFeatureNames());
+    expect(meta.weather!.locations).toHaveLength(10);
+    expect(meta.weather!.locations.reduce((s, l) => s + l.weight, 0)).toBeCloseTo(1, 6);
+    expect(meta.weather!.calendarModel).toBe('pulse-mlp-turkey-2024');
+  });
+
+  it('agrees with PyTorch on its synthetic parity samples within 1e-3 MWh + 1e-6 relative', async () => {
+    const model = (await loadOnnxForecaster(MODEL_DIR, VERSION)) as OnnxForecaster;
+    expect(samples.weather).toHaveLength(samples.n * WEATHER_FEATURES);
+    const out = await model.run(
+      Float32Array.from(samples.history),
+      Float32Array.from(samples.calendar),
+      samples.n,
+      Float32Array.from(samples.weather!),
+    );
+    let worst = 0;
+    for (let k = 0; k < out.length; k++) {
+      const expected = samples.forecast[k]!;
+      worst = Math.max(worst, Math.abs(out[k]! - expected) - (1e-3 + 1e-6 * Math.abs(expected)));
+    }
+    expect(worst).toBeLessThanOrEqual(0);
+    // The weather input matters: other temperatures give another forecast.
+    const warmer = Float32Array.from(samples.weather!, (v, i) => (i % WEATHER_FEATURES === 0 ? v : v + 8));
+    const moved = await model.run(
+      Float32Array.from(samples.history),
+      Float32Array.from(samples.calendar),
+      samples.n,
+      warmer,
+    );
+    expect(Math.abs(moved[1]! - out[1]!)).toBeGreaterThan(1);
+  });
+
+  it('is served with its calendar-only model as the weather fallback', async () => {
+    const resolver = await createModelResolver({ modelDir: MODEL_DIR, defaultVersion: VERSION });
+    const f = resolver.defaultForecaster;
+    expect(f.weather?.calendarFallback?.version).toBe('pulse-mlp-turkey-2024');
+  });
+});
