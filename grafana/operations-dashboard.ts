@@ -6,7 +6,7 @@ import { sqlQuery } from './sql-query.ts';
 import { modelVariable, seriesVariable } from './variables.ts';
 
 /** The scheduled functions in the order data flows through them. */
-const FUNCTIONS = "array['ingest', 'forecast', 'evaluate', 'backfill']";
+const FUNCTIONS = "array['weather', 'ingest', 'forecast', 'evaluate', 'backfill']";
 
 function lastRuns(at: Placement) {
   return defaultTable({
@@ -217,6 +217,42 @@ function champions(at: Placement) {
   }).overrideByName('back-test 1 h MAE', [{ id: 'decimals', value: 1 }]);
 }
 
+function weather(at: Placement) {
+  return defaultTable({
+    title: 'Weather forecasts',
+    description:
+      'Per series, how many weather locations it follows, when the newest weather forecast of its stalest location was fetched and how old it is, and how many hourly forecasts in the time range were made by the calendar-only model because the weather was missing or older than WEATHER_MAX_AGE_HOURS (12 h), with the newest reason. A weather outage never stops forecasts: they continue without weather and are counted here. The weather fetch itself is the "weather" row of "Last run of each function".',
+    at,
+    queries: [
+      sqlQuery(`
+        select s.name as series,
+               w.locations as "weather locations",
+               w.newest as "newest weather forecast",
+               (extract(epoch from now() - w.newest) / 3600)::float8 as "age (h)",
+               coalesce(d.degraded, 0) as "forecasts without weather",
+               d.last_reason as "last reason"
+        from series s
+        cross join lateral (
+          select count(*)::int as locations, min(v.issued_at) as newest
+          from series_weather_locations sw
+          left join lateral (
+            select max(wv.issued_at) as issued_at from weather_vintages wv
+            where wv.location = sw.location and wv.issued_at <= $__timeTo()
+          ) v on true
+          where sw.series_id = s.id
+        ) w
+        left join lateral (
+          select count(*)::int as degraded, (array_agg(p.reason order by p.issued_at desc))[1] as last_reason
+          from predictions p
+          where p.series_id = s.id and p.horizon = 1 and p.reason like 'weather-%'
+            and $__timeFilter(p.target_hour)
+        ) d on true
+        where s.id in ($series)
+        order by 5 desc, 1`),
+    ],
+  }).overrideByName('age (h)', [{ id: 'decimals', value: 1 }]);
+}
+
 /** Each promotion of a model to champion, as a marker on every time series of the dashboard. */
 export function promotionAnnotation(): dashboard.AnnotationQueryBuilder {
   return new dashboard.AnnotationQueryBuilder()
@@ -259,5 +295,6 @@ export function operationsDashboard(): dashboard.DashboardBuilder {
     .withPanel(fallbackRate({ x: 12, y: 15, w: 12, h: 8 }))
     .withPanel(runDurations({ x: 0, y: 23, w: 24, h: 7 }))
     .withPanel(failedRuns({ x: 0, y: 31, w: 24, h: 8 }))
-    .withPanel(champions({ x: 0, y: 39, w: 24, h: 8 }));
+    .withPanel(champions({ x: 0, y: 39, w: 24, h: 8 }))
+    .withPanel(weather({ x: 0, y: 47, w: 24, h: 8 }));
 }

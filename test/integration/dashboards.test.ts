@@ -101,6 +101,14 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     'error',
   ],
   'operations/annotation: Model promotions': ['time', 'text', 'tags'],
+  'operations/panel: Weather forecasts A': [
+    'series',
+    'weather locations',
+    'newest weather forecast',
+    'age (h)',
+    'forecasts without weather',
+    'last reason',
+  ],
   'operations/panel: Models: champion of each series A': [
     'series',
     'champion',
@@ -295,12 +303,13 @@ describe('dashboard SQL on a seeded database', () => {
   it('shows the last run of each function in pipeline order, with the failed ingest and its error', () => {
     const last = rows('operations/panel: Last run of each function A');
     expect(last.map((r) => [r.function, r.outcome])).toEqual([
+      ['weather', 'never ran'],
       ['ingest', 'failed'],
       ['forecast', 'success'],
       ['evaluate', 'success'],
       ['backfill', 'success'],
     ]);
-    expect(last[0]!.error).toBe(seed.failedRunError);
+    expect(last[1]!.error).toBe(seed.failedRunError);
     expect(last.every((r) => num(r['duration (s)']) >= 0 && num(r['age (h)']) >= 0)).toBe(true);
     const failed = rows('operations/panel: Failed and partial runs A');
     expect(failed.map((r) => [r.function, r.error])).toEqual([['ingest', seed.failedRunError]]);
