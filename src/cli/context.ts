@@ -1,4 +1,5 @@
-import { InputError } from '../core/errors.ts';
+import { createPostgresStores } from '../adapters/postgres/stores.ts';
+import { onInterrupt } from './interrupt.ts';
 import { openDatabase, type DatabaseHandle } from './local-database.ts';
 
 export interface GlobalOptions {
@@ -16,19 +17,16 @@ export function emit(json: boolean | undefined, value: unknown, text: string): v
 /** Opens the database for one command and always closes the connection afterwards. */
 export async function withDatabase<T>(work: (db: DatabaseHandle) => Promise<T>): Promise<T> {
   const db = await openDatabase({ log: note });
+  // Ctrl-C or a kill: the runs this process holds are recorded as failed before it exits.
+  const forget = onInterrupt((signal) =>
+    createPostgresStores(db.sql).runs.failOpenRuns(
+      `interrupted by ${signal}: the CLI was stopped during the run`,
+    ),
+  );
   try {
     return await work(db);
   } finally {
+    forget();
     await db.close();
   }
-}
-
-/** Parses a --from/--to/--at style option: ISO 8601 with an offset, or a date (midnight UTC). */
-export function parseTimeOption(name: string, value: string): number {
-  const text = /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value;
-  const ms = /(Z|[+-]\d{2}:?\d{2})$/.test(text) ? Date.parse(text) : NaN;
-  if (!Number.isFinite(ms)) {
-    throw new InputError(`--${name} "${value}" is not a date: use 2025-01-31 or 2025-01-31T13:00:00Z`);
-  }
-  return ms;
 }

@@ -5,7 +5,7 @@ import type { Handler } from '../adapters/lambda/handler.ts';
 import { createIngestHandler, type ConfiguredIngestSummary } from '../adapters/lambda/ingest.ts';
 import type { ForecastHandlerResult } from '../adapters/lambda/forecast.ts';
 import type { EvaluateHandlerResult } from '../adapters/lambda/evaluate.ts';
-import { openModels } from '../adapters/models.ts';
+import { openModels, type Models } from '../adapters/models.ts';
 import { openRuntime, type Runtime } from '../adapters/runtime.ts';
 import type { IngestSummary } from '../core/use-cases/run-ingest.ts';
 import { cliConfig } from './config.ts';
@@ -20,6 +20,8 @@ export interface LocalHandlers {
   readonly evaluate: Handler<unknown, EvaluateHandlerResult>;
   /** The forecast function's jobs with typed results. */
   readonly jobs: ForecastJobs;
+  /** The models the jobs use (for chunked work that calls the use cases itself). */
+  readonly models: Models;
   /** INGEST_SOURCE's one series, else every series with a source in the series configuration. */
   readonly ingest: Handler<unknown, IngestSummary | ConfiguredIngestSummary>;
   /** Closes the handlers' database connection (a Lambda container keeps it; a CLI process must not). */
@@ -43,6 +45,7 @@ export function openHandlers(databaseUrl: string, options: { verbose?: boolean }
     forecast: createForecastHandler(runtime, models),
     evaluate: createEvaluateHandler(runtime),
     jobs: createForecastJobs(runtime, models),
+    models,
     ingest: createIngestHandler(runtime),
     close: () => runtime.close(),
   };

@@ -1,29 +1,8 @@
 import { CommanderError } from 'commander';
 import { PulseError } from '../core/errors.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
+import { interrupt } from './interrupt.ts';
 import { buildProgram } from './program.ts';
-
-type Cleanup = (signal: NodeJS.Signals) => Promise<void>;
-const cleanups = new Set<Cleanup>();
-
-/**
- * Work to do when the CLI is interrupted (SIGINT, SIGTERM) before it exits, such as recording this
- * process's open runs as failed. Returns a function that removes it again.
- */
-export function onInterrupt(cleanup: Cleanup): () => void {
-  cleanups.add(cleanup);
-  return () => cleanups.delete(cleanup);
-}
-
-let interrupted = false;
-async function interrupt(signal: NodeJS.Signals): Promise<void> {
-  if (interrupted) process.exit(EXIT.interrupted); // a second Ctrl-C does not wait
-  interrupted = true;
-  process.stderr.write(`\npulse: interrupted (${signal}); recording open runs as failed\n`);
-  const deadline = new Promise((resolve) => setTimeout(resolve, 5_000).unref());
-  await Promise.race([Promise.allSettled([...cleanups].map((c) => c(signal))), deadline]);
-  process.exit(signal === 'SIGTERM' ? 128 + 15 : EXIT.interrupted);
-}
 
 /** Runs the CLI and returns its exit code (see exit-codes.ts); never throws. */
 export async function runCli(argv: readonly string[]): Promise<number> {

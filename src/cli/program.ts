@@ -16,7 +16,7 @@ export function buildProgram(): Command {
   const program = new Command('pulse')
     .description('Pulse: hourly energy-consumption forecasting that runs itself')
     .option('-v, --verbose', 'show logs and full stack traces')
-    .showHelpAfterError()
+    .showHelpAfterError('(add --help for usage)')
     .exitOverride(); // usage errors reach runCli, which turns them into exit code 2
   registerDbCommand(program);
   registerImportCommand(program);

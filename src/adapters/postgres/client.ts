@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import postgres from 'postgres';
 import { ConfigurationError } from '../../core/errors.ts';
 
@@ -48,6 +50,11 @@ export function tlsOptions(
   // postgres.js hands this to tls.connect with servername = the host, so Node checks the name as well.
   return { ca, rejectUnauthorized: true };
 }
+/**
+ * This process's name on its connections (application_name, at most 63 bytes). Runs record it as their
+ * holder: a 'running' run whose holder has no connection left was killed, and is reaped (run-log.ts).
+ */
+export const PROCESS_TAG = `pulse ${hostname().slice(0, 30)}:${process.pid}:${randomBytes(3).toString('hex')}`;
 
 /** One client per process (or per Lambda container), with short timeouts so a dead database fails fast. */
 export function connect(url: string, options: ConnectOptions = {}): Sql {
@@ -64,6 +71,6 @@ export function connect(url: string, options: ConnectOptions = {}): Sql {
     connect_timeout: options.connectTimeoutSeconds ?? 5,
     ssl: tlsOptions(mode, options.caFile),
     onnotice: () => undefined,
-    connection: { application_name: 'pulse', statement_timeout: 120_000 },
+    connection: { application_name: PROCESS_TAG, statement_timeout: 120_000 },
   });
 }

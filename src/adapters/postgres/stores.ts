@@ -13,6 +13,7 @@ import { PostgresWeatherStore } from './weather-store.ts';
 
 /** The core's ports and the adapter's own readers and writers, all over one connection. */
 export interface PostgresStores extends Stores {
+  readonly runs: PostgresRunLog;
   readonly series: PostgresSeriesStore;
   readonly actuals: PostgresActualsStore;
   readonly modelVersions: PostgresModelVersionsStore;

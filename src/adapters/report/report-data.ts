@@ -109,6 +109,22 @@ async function pickModel(sql: Sql, seriesId: number): Promise<string | null> {
   return row?.model_version ?? null;
 }
 
+/** A model asked for by name must have forecasts of the series: an empty report helps nobody. */
+async function requireModel(sql: Sql, series: SeriesRow, model: string): Promise<void> {
+  const [found] =
+    await sql`select 1 from predictions where series_id = ${series.id} and model_version = ${model} limit 1`;
+  if (found) return;
+  const used = await sql<{ model_version: string }[]>`
+    select distinct model_version from predictions where series_id = ${series.id} and horizon = 1 order by 1`;
+  throw new InputError(
+    `--model ${model}: series ${series.name} has no forecasts by that model (` +
+      (used.length
+        ? `it has: ${used.map((u) => u.model_version).join(', ')}`
+        : 'it has none yet: run "pulse backfill" or "pulse forecast"') +
+      ')',
+  );
+}
+
 async function defaultPeriod(
   sql: Sql,
   seriesId: number,
@@ -130,6 +146,7 @@ const n = (v: number | string | null): number | null => (v === null ? null : Num
 /** Reads one series' actuals, forecasts, scores and holidays for a period, ready to draw. */
 export async function loadReportData(sql: Sql, request: ReportRequest): Promise<ReportData> {
   const series = await pickSeries(sql, request.series);
+  if (request.model !== undefined) await requireModel(sql, series, request.model);
   const model = request.model ?? (await pickModel(sql, series.id));
   const fallbackPeriod = await defaultPeriod(sql, series.id, model);
   const from = Math.floor((request.from ?? fallbackPeriod.from) / HOUR_MS) * HOUR_MS;

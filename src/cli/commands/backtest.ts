@@ -3,13 +3,14 @@ import type { Command } from 'commander';
 import { loadOnnxForecaster } from '../../adapters/onnx/forecaster.ts';
 import { formatBacktestTable, runBacktest, summarizeBacktest } from '../../core/backtest.ts';
 import { persistence, seasonalNaive168, seasonalNaive24 } from '../../core/baselines.ts';
-import { dayOfIso, utcOfLocal } from '../../core/calendar/localTime.ts';
 import { formatProblem } from '../../core/csv.ts';
-import { readActualsFile } from './import.ts';
 import { InputError } from '../../core/errors.ts';
 import type { Forecaster, SeriesCalendar } from '../../core/forecaster.ts';
 import { toHourlySeries } from '../../core/hourly-series.ts';
 import { HOUR_MS, toIso } from '../../core/time.ts';
+import { endOf, parseTimeArg, startOf } from '../dates.ts';
+import { seriesDefaultsFor } from '../known-datasets.ts';
+import { checkCalendarFlags, readActualsFile } from './import.ts';
 import { MODEL_DIR } from '../paths.ts';
 
 interface BacktestFlags {
@@ -29,19 +30,7 @@ const BASELINES: Record<string, Forecaster> = {
   'seasonal-naive-168h': seasonalNaive168,
 };
 
-/** A local date (whole day in the series' zone) or an ISO instant; `end` picks the day's last hour. */
-export function parseBoundary(text: string, timezone: string, end: boolean, flag: string): number {
-  if (/^\d{4}-\d{2}-\d{2}$/.test(text)) {
-    const day = dayOfIso(text);
-    if (Number.isFinite(day))
-      return end ? utcOfLocal(timezone, day + 1, 0) - HOUR_MS : utcOfLocal(timezone, day, 0);
-  }
-  const ms = Date.parse(text);
-  if (!Number.isFinite(ms) || !/[zZ]|[+-]\d{2}:?\d{2}$/.test(text)) {
-    throw new InputError(`${flag} "${text}" is neither a date (YYYY-MM-DD) nor an ISO time with an offset`);
-  }
-  return Math.floor(ms / HOUR_MS) * HOUR_MS;
-}
+const floorHour = (ms: number) => Math.floor(ms / HOUR_MS) * HOUR_MS;
 
 /** `pulse backtest`: rolling-origin evaluation of a model (or a baseline) on a CSV of actuals. */
 export function registerBacktestCommand(program: Command): Command {
@@ -58,29 +47,39 @@ export function registerBacktestCommand(program: Command): Command {
       'model version in --model-dir (default: the registry default), or persistence | seasonal-naive-24h | seasonal-naive-168h',
     )
     .option('--model-dir <dir>', 'directory with <version>.onnx/.json and registry.json', MODEL_DIR)
-    .option('--json <file>', 'write the full report as JSON')
-    .option('--country <code>', "holiday calendar (default: the model metadata's)")
+    .option('--json <file>', 'write the full report as JSON ("-": print it instead of the table)')
+    .option(
+      '--country <code>',
+      "holiday calendar (default: the data set's if known, e.g. PJME → US, else the model's)",
+    )
     .option('--timezone <iana>', "local time zone (default: the model metadata's)")
     .action(async (flags: BacktestFlags) => {
       const baseline = flags.model ? BASELINES[flags.model] : undefined;
       let forecaster: Forecaster;
+      checkCalendarFlags(flags);
+      // The calendar of a known data set (PJME is New York, as import and demo know), unless flags say otherwise.
+      const known = seriesDefaultsFor(flags.csv, {});
+      const knownCalendar = known.country !== null ? known : undefined;
       let calendar: SeriesCalendar;
       if (baseline) {
         forecaster = baseline;
-        calendar = { country: flags.country ?? null, timezone: flags.timezone ?? 'UTC' };
+        calendar = {
+          country: flags.country ?? knownCalendar?.country ?? null,
+          timezone: flags.timezone ?? knownCalendar?.timezone ?? 'UTC',
+        };
       } else {
         const model = await loadOnnxForecaster(flags.modelDir, flags.model);
         forecaster = model;
         calendar = {
-          country: flags.country ?? model.metadata.calendar.country,
-          timezone: flags.timezone ?? model.metadata.calendar.timezone,
+          country: flags.country ?? knownCalendar?.country ?? model.metadata.calendar.country,
+          timezone: flags.timezone ?? knownCalendar?.timezone ?? model.metadata.calendar.timezone,
         };
       }
       const parsed = await readActualsFile(flags.csv);
       for (const p of parsed.problems.slice(0, 5)) console.error(`skipped ${formatProblem(p)}`);
       const series = toHourlySeries(parsed.rows);
-      const from = parseBoundary(flags.from, calendar.timezone, false, '--from');
-      const to = parseBoundary(flags.to, calendar.timezone, true, '--to');
+      const from = floorHour(startOf(parseTimeArg('from', flags.from), calendar.timezone));
+      const to = floorHour(endOf(parseTimeArg('to', flags.to), calendar.timezone));
       if (to < from) throw new InputError(`--to ${flags.to} is before --from ${flags.from}`);
       const report = await runBacktest(series, { forecaster, calendar, from, to });
       if (report.origins === 0)
@@ -88,8 +87,13 @@ export function registerBacktestCommand(program: Command): Command {
           `no complete windows with actuals between ${toIso(from)} and ${toIso(to)} in ${flags.csv}`,
         );
       const summary = summarizeBacktest(report);
+      if (flags.json === '-') {
+        console.log(JSON.stringify({ calendar, summary, report }, null, 2));
+        return;
+      }
       console.log(
-        `${forecaster.version} on ${flags.csv}, targets ${summary.from} … ${summary.to}, ${report.origins} origins`,
+        `${forecaster.version} on ${flags.csv}, targets ${summary.from} … ${summary.to}, ${report.origins} origins ` +
+          `(calendar ${calendar.timezone}, ${calendar.country ? `holidays of ${calendar.country}` : 'no holidays'})`,
       );
       console.log(formatBacktestTable(report));
       // NaN (no interval, no holiday hours) arrives as null after the summary's JSON rounding.

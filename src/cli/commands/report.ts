@@ -1,9 +1,12 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { writeReport, writeReportPng } from '../../adapters/report/index.ts';
-import { HOUR_MS } from '../../core/time.ts';
-import { parseTimeOption, say, withDatabase } from '../context.ts';
+import { createPostgresStores } from '../../adapters/postgres/stores.ts';
+import { InputError } from '../../core/errors.ts';
+import { say, withDatabase } from '../context.ts';
+import { endOf, optionalTimeArg, startOf } from '../dates.ts';
 import { PULSE_DIR } from '../paths.ts';
+import { selectSeries } from '../selection.ts';
 
 interface ReportFlags {
   series?: string;
@@ -14,10 +17,6 @@ interface ReportFlags {
   png?: string;
 }
 
-/** A bare date as --to means the whole day: its last hour. */
-const endOf = (value: string) =>
-  parseTimeOption('to', value) + (/^\d{4}-\d{2}-\d{2}$/.test(value) ? 23 * HOUR_MS : 0);
-
 export function registerReportCommand(program: Command): void {
   program
     .command('report')
@@ -26,20 +25,39 @@ export function registerReportCommand(program: Command): void {
     )
     .option('--series <name>', 'series to report (default: the first by name)')
     .option('--model <version>', 'model version (default: the one with the newest forecasts)')
-    .option('--from <date>', 'first hour, 2025-01-31 or an ISO time (default: up to a year before --to)')
-    .option('--to <date>', 'last hour or day (default: the newest actual)')
+    .option(
+      '--from <time>',
+      'first hour: a date (its first local hour) or an ISO time (default: 14 days before --to)',
+    )
+    .option(
+      '--to <time>',
+      'last hour: a date (its last local hour) or an ISO time (default: the newest actual)',
+    )
     .option('--out <file>', 'HTML file to write (default: .pulse/report.html in the project)')
     .option('--png <file>', 'also write the main chart as a PNG (needs Chromium)')
     .action(async (flags: ReportFlags) => {
-      const file = await withDatabase(({ sql }) =>
-        writeReport(sql, {
-          series: flags.series,
+      const fromArg = optionalTimeArg('from', flags.from);
+      const toArg = optionalTimeArg('to', flags.to);
+      const file = await withDatabase(async ({ sql }) => {
+        const stores = createPostgresStores(sql);
+        const { series } = await selectSeries(stores, flags.series);
+        if (flags.series !== undefined && series.length !== 1)
+          throw new InputError(`--series names one series to report, got "${flags.series}"`);
+        const first = [...series].sort((a, b) => a.name.localeCompare(b.name))[0];
+        if (!first)
+          throw new InputError('the database has no series yet: import actuals with "pulse import FILE"');
+        const from = fromArg && startOf(fromArg, first.timezone);
+        const to = toArg && endOf(toArg, first.timezone);
+        if (from !== undefined && to !== undefined && to < from)
+          throw new InputError(`--to ${flags.to} is before --from ${flags.from}`);
+        return writeReport(sql, {
+          series: first.name,
           model: flags.model,
-          from: flags.from === undefined ? undefined : parseTimeOption('from', flags.from),
-          to: flags.to === undefined ? undefined : endOf(flags.to),
+          from,
+          to,
           out: flags.out ?? join(PULSE_DIR, 'report.html'),
-        }),
-      );
+        });
+      });
       say(`report: ${file}`);
       if (flags.png) say(`chart: ${await writeReportPng(file, flags.png)}`);
     });

@@ -10,6 +10,7 @@ import { InputError } from '../errors.ts';
 import type { WindowCheckOptions } from '../validation.ts';
 import { recordRun } from './record-run.ts';
 import { writeIsolated } from './write-isolated.ts';
+import type { JournalEntry } from './run-in-chunks.ts';
 
 export interface BackfillRequest {
   /** First and last target hour to cover with 1-hour-ahead forecasts (inclusive). */
@@ -21,6 +22,8 @@ export interface BackfillRequest {
   /** Origins forecast and written per batch; bounds memory. */
   readonly batchOrigins?: number;
   readonly onProgress?: (done: number, total: number) => void;
+  /** Recorded with the run, so a chunked backfill can resume where it stopped (run-in-chunks.ts). */
+  readonly journal?: JournalEntry;
 }
 
 export interface BackfillSummary {
@@ -117,7 +120,7 @@ export async function runBackfill(
           error: writeFailures.size
             ? [...writeFailures].map(([name, reason]) => `${name}: ${reason}`).join('; ')
             : null,
-          details: { from: toIso(from), to: toIso(to), origins: origins.length },
+          details: { from: toIso(from), to: toIso(to), origins: origins.length, ...request.journal },
         },
       };
     },

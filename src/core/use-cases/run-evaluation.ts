@@ -1,12 +1,19 @@
 import type { RollupSummary, Stores } from '../ports/stores.ts';
-import { floorToHour } from '../time.ts';
+import { floorToHour, toIso } from '../time.ts';
 import { recordRun } from './record-run.ts';
+import type { JournalEntry } from './run-in-chunks.ts';
 
 export interface EvaluationRequest {
   readonly now: number;
   readonly trigger: string;
   /** Re-examine every prediction with a target hour since then (manual re-scoring, after a backfill). */
   readonly since?: number;
+  /** Last target hour to score (default: the hour of `now`); bounds one chunk of a large evaluation. */
+  readonly until?: number;
+  /** Refresh the rolling metrics after scoring (default true; a chunked evaluation does it once, at the end). */
+  readonly refreshRollups?: boolean;
+  /** Recorded with the run, so a chunked evaluation can resume where it stopped (run-in-chunks.ts). */
+  readonly journal?: JournalEntry;
 }
 
 export interface EvaluationSummary {
@@ -25,7 +32,7 @@ export async function runEvaluation(
   stores: Pick<Stores, 'evaluations' | 'runs'>,
   request: EvaluationRequest,
 ): Promise<EvaluationSummary> {
-  const until = floorToHour(request.now);
+  const until = floorToHour(Math.min(request.until ?? request.now, request.now));
   return recordRun(
     stores.runs,
     { functionName: 'evaluate', trigger: request.trigger, scheduledFor: until },
@@ -35,7 +42,8 @@ export async function runEvaluation(
         until,
         now: request.now,
       });
-      const rollups = await stores.evaluations.refreshRollups(request.now);
+      const rollups =
+        request.refreshRollups === false ? [] : await stores.evaluations.refreshRollups(request.now);
       const day = rollups.filter((r) => r.windowName === '24h' && r.horizon === 0);
       const worst = (values: (number | null)[]) => {
         const finite = values.filter((v): v is number => v !== null && Number.isFinite(v));
@@ -57,7 +65,13 @@ export async function runEvaluation(
           fallbackCount: 0,
           failedCount: 0,
           error: null,
-          details: watermark ? { scored, rescored, watermark } : { scored, rescored },
+          details: {
+            scored,
+            rescored,
+            ...(watermark ? { watermark } : {}),
+            ...(request.since !== undefined ? { since: toIso(request.since), until: toIso(until) } : {}),
+            ...request.journal,
+          },
         },
       };
     },
