@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { latestForecasts, type IssuedForecastRow } from '../../adapters/postgres/forecast-view.ts';
 import { createPostgresStores, type PostgresStores } from '../../adapters/postgres/stores.ts';
 import { localHour } from '../../core/calendar/localTime.ts';
+import { isValidTimeZone } from '../../core/calendar/validate.ts';
 import { InputError } from '../../core/errors.ts';
 import type { SeriesInfo } from '../../core/series.ts';
 import { floorToHour, HOUR_MS, toIso } from '../../core/time.ts';
@@ -275,10 +276,11 @@ export function describeForecastRun(
       formatTable(
         ['target hour (UTC)', 'local', 'h', 'forecast', '10 %', '90 %', 'quality'],
         rows.map((r) => {
-          const local = localHour(r.timezone, r.targetHour);
+          // A series stored with a broken zone still gets its table (its hours shown in UTC only).
+          const local = isValidTimeZone(r.timezone) ? localHour(r.timezone, r.targetHour) : null;
           return [
             toIso(r.targetHour).slice(0, 16).replace('T', ' '),
-            `${String(local.hour).padStart(2, '0')}:00`,
+            local ? `${String(local.hour).padStart(2, '0')}:00` : null,
             r.horizon,
             fixed(r.value, 0),
             fixed(r.lower, 0),
