@@ -34,11 +34,13 @@ export interface DatabaseHandle {
 }
 
 /**
- * Opens the database the CLI works on: DATABASE_URL when set, else the embedded local server, started
- * and migrated on first use.
+ * Opens the database the CLI works on: `url` (a caller's own server) or DATABASE_URL when set, else the
+ * embedded local server, started and migrated on first use.
  */
-export async function openDatabase(options: { log?: (line: string) => void } = {}): Promise<DatabaseHandle> {
-  const external = cliConfig().database.url;
+export async function openDatabase(
+  options: { log?: (line: string) => void; url?: string } = {},
+): Promise<DatabaseHandle> {
+  const external = options.url ?? cliConfig().database.url;
   if (external) {
     const sql = connect(external);
     await migrateOrExplain(sql, external);

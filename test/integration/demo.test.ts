@@ -7,8 +7,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 describe('pulse demo', () => {
   let db: TestDatabase;
   beforeAll(async () => {
-    db = await createTestDatabase();
-    process.env.DATABASE_URL = db.url; // the demo creates its own pulse_demo database on this server
+    db = await createTestDatabase(); // the demo creates its own pulse_demo database on this server
   });
   afterAll(async () => db.drop());
 
@@ -23,7 +22,7 @@ describe('pulse demo', () => {
     )) as typeof process.stdout.write;
     let result: Awaited<ReturnType<typeof runDemo>>;
     try {
-      result = await runDemo({ days: 1, backfillDays: 20, delayHours: 1, report: out });
+      result = await runDemo({ databaseUrl: db.url, days: 1, backfillDays: 20, delayHours: 1, report: out });
     } finally {
       process.stdout.write = write;
     }

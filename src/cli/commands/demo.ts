@@ -23,6 +23,8 @@ import { metricsTable } from './metrics.ts';
 import { readActualsFile, reportProblems } from './import.ts';
 
 export interface DemoOptions {
+  /** The server to create the demo database on (default: DATABASE_URL's, else the local one). */
+  readonly databaseUrl?: string;
   readonly csv?: string;
   readonly series?: string;
   readonly country?: string;
@@ -54,7 +56,7 @@ export async function runDemo(options: DemoOptions): Promise<{ reportPath: strin
       `the demo needs at least ${options.days + 21} days of hourly data; found ${rows.length} hours`,
     );
   }
-  const local = await openDatabase({ log: note });
+  const local = await openDatabase({ log: note, url: options.databaseUrl });
   await local.close();
   // A fresh demo database each run, so the demo is repeatable and never touches the "pulse" database.
   const demoUrl = await ensureDatabase(local.url, DEMO_DATABASE, { recreate: true });
