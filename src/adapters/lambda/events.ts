@@ -76,49 +76,48 @@ function isObject(event: unknown): event is Record<string, unknown> {
   return typeof event === 'object' && event !== null && !Array.isArray(event);
 }
 
+/** The event as an object, and the time of a schedule tick (undefined: a manual payload). */
+function scheduledTime(what: string, event: unknown): { event: Record<string, unknown>; time?: number } {
+  if (!isObject(event)) throw new InputError(`invalid ${what} event: payload: must be a JSON object`);
+  if (event.source !== 'aws.events') return { event };
+  const parsed = ScheduledEvent.safeParse(event);
+  if (!parsed.success) fail('scheduled event', parsed.error);
+  return { event, time: parsed.data.time };
+}
+
+function payload<T>(what: string, schema: z.ZodType<T>, event: unknown): T {
+  const parsed = schema.safeParse(event);
+  if (!parsed.success) fail(`${what} payload`, parsed.error);
+  return parsed.data;
+}
+
 /** The forecast function's event: a schedule tick, a manual forecast, or a backfill. */
-export function parseForecastEvent(event: unknown): ForecastCommand {
-  if (!isObject(event)) throw new InputError('invalid forecast event: payload: must be a JSON object');
-  if (event.source === 'aws.events') {
-    const parsed = ScheduledEvent.safeParse(event);
-    if (!parsed.success) fail('scheduled event', parsed.error);
-    return { kind: 'scheduled', asOf: parsed.data.time };
-  }
+export function parseForecastEvent(input: unknown): ForecastCommand {
+  const { event, time } = scheduledTime('forecast', input);
+  if (time !== undefined) return { kind: 'scheduled', asOf: time };
   if (event.mode === 'backfill') {
-    const parsed = BackfillPayload.safeParse(event);
-    if (!parsed.success) fail('backfill payload', parsed.error);
-    return { kind: 'backfill', from: parsed.data.from, to: parsed.data.to, series: parsed.data.series };
+    const p = payload('backfill', BackfillPayload, event);
+    return { kind: 'backfill', from: p.from, to: p.to, series: p.series };
   }
   if (event.mode === 'forecast') {
-    const parsed = ForecastPayload.safeParse(event);
-    if (!parsed.success) fail('forecast payload', parsed.error);
-    return { kind: 'forecast', asOf: parsed.data.at, series: parsed.data.series };
+    const p = payload('forecast', ForecastPayload, event);
+    return { kind: 'forecast', asOf: p.at, series: p.series };
   }
   throw new InputError(
     `invalid forecast event: mode: expected "backfill" or "forecast" (or a scheduled event), got ${JSON.stringify(event.mode ?? null)}`,
   );
 }
 
-export function parseEvaluateEvent(event: unknown): EvaluateCommand {
-  if (!isObject(event)) throw new InputError('invalid evaluate event: payload: must be a JSON object');
-  if (event.source === 'aws.events') {
-    const parsed = ScheduledEvent.safeParse(event);
-    if (!parsed.success) fail('scheduled event', parsed.error);
-    return { kind: 'evaluate', scheduled: true, now: parsed.data.time };
-  }
-  const parsed = EvaluatePayload.safeParse(event);
-  if (!parsed.success) fail('evaluate payload', parsed.error);
-  return { kind: 'evaluate', scheduled: false, now: parsed.data.at, since: parsed.data.since };
+export function parseEvaluateEvent(input: unknown): EvaluateCommand {
+  const { event, time } = scheduledTime('evaluate', input);
+  if (time !== undefined) return { kind: 'evaluate', scheduled: true, now: time };
+  const p = payload('evaluate', EvaluatePayload, event);
+  return { kind: 'evaluate', scheduled: false, now: p.at, since: p.since };
 }
 
-export function parseIngestEvent(event: unknown): IngestCommand {
-  if (!isObject(event)) throw new InputError('invalid ingest event: payload: must be a JSON object');
-  if (event.source === 'aws.events') {
-    const parsed = ScheduledEvent.safeParse(event);
-    if (!parsed.success) fail('scheduled event', parsed.error);
-    return { kind: 'ingest', scheduled: true, now: parsed.data.time };
-  }
-  const parsed = IngestPayload.safeParse(event);
-  if (!parsed.success) fail('ingest payload', parsed.error);
-  return { kind: 'ingest', scheduled: false, now: parsed.data.at };
+export function parseIngestEvent(input: unknown): IngestCommand {
+  const { event, time } = scheduledTime('ingest', input);
+  if (time !== undefined) return { kind: 'ingest', scheduled: true, now: time };
+  const p = payload('ingest', IngestPayload, event);
+  return { kind: 'ingest', scheduled: false, now: p.at };
 }
