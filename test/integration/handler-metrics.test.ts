@@ -76,8 +76,15 @@ describe('metrics the alarms watch', () => {
     expect(directive.Dimensions).toEqual([['service']]);
     expect(doc.service).toBe('pulse');
     expect(directive.Metrics.map((m) => m.Name).sort()).toEqual(
-      ['DataStalenessHours', 'FallbackRate', 'ForecastRunSuccess', 'ForecastsWritten'].sort(),
+      [
+        'DataStalenessHours',
+        'FallbackRate',
+        'ForecastRunSuccess',
+        'ForecastsWritten',
+        'WeatherDegradedSeries',
+      ].sort(),
     );
+    expect(doc.WeatherDegradedSeries).toBe(0); // a calendar model needs no weather
     expect(doc.ForecastRunSuccess).toBe(1);
     expect(doc.ForecastsWritten).toBe(24);
     expect(doc.FallbackRate).toBe(0);
