@@ -28,7 +28,8 @@ export interface ConnectOptions {
 export function tlsOptions(
   mode: SslMode,
   caFile: string | undefined,
-): false | 'require' | { ca: string; rejectUnauthorized: true } {
+  host?: string,
+): false | 'require' | { ca: string; rejectUnauthorized: true; host?: string } {
   if (mode === 'disable') return false;
   if (mode === 'require') return 'require';
   if (!caFile) {
@@ -47,8 +48,10 @@ export function tlsOptions(
       },
     );
   }
-  // postgres.js hands this to tls.connect with servername = the host, so Node checks the name as well.
-  return { ca, rejectUnauthorized: true };
+  // postgres.js hands this to tls.connect with servername = the host name, so Node checks the name as
+  // well. For an IP address it sets no servername and Node would check against "localhost": `host`
+  // makes it check the address itself.
+  return { ca, rejectUnauthorized: true, ...(host ? { host } : {}) };
 }
 /**
  * This process's name on its connections (application_name, at most 63 bytes). Runs record it as their
@@ -69,7 +72,7 @@ export function connect(url: string, options: ConnectOptions = {}): Sql {
     idle_timeout: 60,
     max_lifetime: 60 * 30,
     connect_timeout: options.connectTimeoutSeconds ?? 5,
-    ssl: tlsOptions(mode, options.caFile),
+    ssl: tlsOptions(mode, options.caFile, URL.canParse(url) ? new URL(url).hostname : undefined),
     onnotice: () => undefined,
     connection: { application_name: PROCESS_TAG, statement_timeout: 120_000 },
   });
