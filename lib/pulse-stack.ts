@@ -113,6 +113,10 @@ export class PulseStack extends Stack {
     this.grafana.provisioning.node.addDependency(this.migrations.trigger);
 
     new CfnOutput(this, 'ForecastFunctionName', { value: this.functions.forecast.functionName });
+    // Invoke with {"mode":"series"} to list the series, whether they are active, their newest actual and forecast.
+    new CfnOutput(this, 'MigrateFunctionName', { value: this.migrations.fn.functionName });
+    if (this.functions.ingest)
+      new CfnOutput(this, 'IngestFunctionName', { value: this.functions.ingest.functionName });
     new CfnOutput(this, 'GrafanaUrl', { value: `https://${this.grafana.workspace.attrEndpoint}` });
     new CfnOutput(this, 'GrafanaWorkspaceId', { value: this.grafana.workspace.attrId });
     new CfnOutput(this, 'FailedRunsQueueUrl', { value: this.functions.failedRuns.queueUrl });
