@@ -120,6 +120,44 @@ describe('pulse report', () => {
       await page.close();
     });
 
+    // Issue 15: the report only looked back, a year was a blue blob, and the static legend showed "--".
+    it('opens with the next 24 hours on top, the main chart on its last 14 days, and legend values', async () => {
+      const year = await writeReport(db.sql, { series: 'south', out: path.join(dir, 'south-all.html') });
+      const page = await browser.newPage({ viewport: { width: 1240, height: 900 } });
+      await page.goto(pathToFileURL(year).href);
+      await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+      const top = await page.locator('h2').first().textContent();
+      expect(top).toBe('Next 24 hours');
+      expect(await page.locator('#next-chart canvas').count()).toBe(1);
+      // The seed's newest actual is long past: the report says so in plain words.
+      expect(await page.locator('#staleness').textContent()).toMatch(
+        /^The newest actual is \d+ days old: a forecast run now makes fallback forecasts/,
+      );
+      const span = await page.evaluate(() => {
+        const chart = document.querySelector('#main-chart .u-over')!.getBoundingClientRect();
+        return chart.width > 0;
+      });
+      expect(span).toBe(true);
+      const days = await page.evaluate(() => {
+        const u = (
+          window as unknown as { pulseCharts: { main: { scales: { x: { min: number; max: number } } } } }
+        ).pulseCharts.main;
+        return (u.scales.x.max - u.scales.x.min) / 86400;
+      });
+      expect(days).toBeCloseTo(14, 5);
+      const legend = await page.locator('#main-chart .u-legend .u-value').allTextContents();
+      expect(legend.filter((v) => /\d/.test(v)).length).toBeGreaterThanOrEqual(2); // actual and forecast values
+      await page.click('#zoom-all');
+      const all = await page.evaluate(() => {
+        const u = (
+          window as unknown as { pulseCharts: { main: { scales: { x: { min: number; max: number } } } } }
+        ).pulseCharts.main;
+        return (u.scales.x.max - u.scales.x.min) / 86400;
+      });
+      expect(all).toBeGreaterThan(30);
+      await page.close();
+    });
+
     it('saves the main chart as a PNG from the button', async () => {
       const page = await browser.newPage({ acceptDownloads: true, viewport: { width: 1240, height: 900 } });
       await page.goto(pathToFileURL(file).href);

@@ -80,10 +80,57 @@ const CLIENT = String.raw`
     series.push({ label: 'p10', stroke: 'rgba(138,184,255,0.9)', width: 0.5 }, { label: 'p90', stroke: 'rgba(138,184,255,0.9)', width: 0.5 });
     values.push(h.lower, h.upper);
   }
+  // The legend shows the values of the hour under the cursor; without a cursor (a static view, a PNG) it
+  // shows the newest hour with data instead of "--".
+  function newestIndex(u) {
+    const xs = u.data[0];
+    for (let i = xs.length - 1; i >= 0; i--) {
+      if (xs[i] > u.scales.x.max) continue;
+      for (let s = 1; s < u.data.length; s++) if (u.data[s][i] !== null && u.data[s][i] !== undefined) return i;
+    }
+    return null;
+  }
+  const staticLegend = {
+    ready: [(u) => u.setLegend({ idx: newestIndex(u) })],
+    setScale: [(u, key) => { if (key === 'x' && u.cursor.left < 0) u.setLegend({ idx: newestIndex(u) }); }],
+    setCursor: [(u) => { if (u.cursor.idx === null || u.cursor.idx === undefined) u.setLegend({ idx: newestIndex(u) }); }],
+  };
+
+  const n = data.next;
+  if (n) {
+    const nextSeries = [
+      { label: 'actual', stroke: '#1f1f1f', width: 1.5 },
+      { label: 'forecast', stroke: '#3274d9', width: 2 },
+    ];
+    const nextValues = [n.t, n.actual, n.forecast];
+    if (n.lower.some((v) => v !== null)) {
+      nextSeries.push({ label: 'p10', stroke: 'rgba(138,184,255,0.9)', width: 0.5 }, { label: 'p90', stroke: 'rgba(138,184,255,0.9)', width: 0.5 });
+      nextValues.push(n.lower, n.upper);
+    }
+    timeChart(document.getElementById('next-chart'), nextSeries, nextValues, {
+      holidays: true,
+      extra: { height: 260, bands: nextValues.length > 3 ? [{ series: [4, 3], fill: 'rgba(138,184,255,0.3)' }] : [], hooks: { drawClear: [backgroundAndHolidays(data.holidays)], ready: staticLegend.ready, setCursor: staticLegend.setCursor } },
+    });
+  }
+
   const main = timeChart(document.getElementById('main-chart'), series, values, {
     holidays: true,
-    extra: { bands: hasBand ? [{ series: [5, 4], fill: 'rgba(138,184,255,0.3)' }] : [] },
+    extra: {
+      bands: hasBand ? [{ series: [5, 4], fill: 'rgba(138,184,255,0.3)' }] : [],
+      hooks: { drawClear: [backgroundAndHolidays(data.holidays)], ready: staticLegend.ready, setScale: staticLegend.setScale, setCursor: staticLegend.setCursor },
+    },
   });
+  // A year is readable one zoom away: the chart opens on the last 14 days, the buttons switch.
+  const DAYS_SHOWN = 14;
+  const first = h.t[0];
+  const last = h.t[h.t.length - 1];
+  function showDays(days) {
+    main.setScale('x', { min: days ? Math.max(first, last - days * 86400) : first, max: last });
+  }
+  if (last - first > DAYS_SHOWN * 86400) showDays(DAYS_SHOWN);
+  window.pulseCharts = { main: main };
+  document.getElementById('zoom-14d').addEventListener('click', () => showDays(DAYS_SHOWN));
+  document.getElementById('zoom-all').addEventListener('click', () => showDays(0));
 
   timeChart(document.getElementById('rolling-chart'), [
     { label: 'MAPE 24 h', stroke: '#e0752d', width: 1 },
@@ -155,6 +202,18 @@ const CLIENT = String.raw`
 const METRICS_HEAD =
   '<thead><tr><th></th><th>n</th><th>MAE</th><th>RMSE</th><th>MAPE</th><th>bias</th><th>skill</th><th>coverage</th><th>fallbacks</th></tr></thead><tbody></tbody>';
 
+/** The "next 24 hours" section at the top: the newest forecast with its interval, and plain staleness words. */
+function nextSection(data: ReportData): string {
+  const n = data.next;
+  if (!n) return '<h2>Next hours</h2><div class="how empty">No forecast yet: run "pulse forecast".</div>';
+  const at = (s: number) => new Date(s * 1000).toISOString().slice(0, 16).replace('T', ' ');
+  const hours = n.forecast.filter((v) => v !== null).length;
+  return `<h2>Next ${hours} hours</h2>
+<div class="how">The newest forecast: made from the actual of ${at(n.origin)} UTC, issued ${at(n.issuedAt)} UTC by ${escapeHtml(n.method)}${n.quality === 'ok' ? '' : ` (${escapeHtml(n.quality)})`}. Black: the last 48 hours measured; blue: the forecast with its 10–90 % interval.</div>
+${n.staleness ? `<div class="how empty" id="staleness">${escapeHtml(n.staleness)}</div>` : ''}
+<div id="next-chart"></div>`;
+}
+
 /** A single HTML file: data, uPlot and the drawing code inline; opens from disk in any browser. */
 export function renderReportPage(data: ReportData): string {
   const { js, css } = uplotAssets();
@@ -174,8 +233,10 @@ export function renderReportPage(data: ReportData): string {
 <h1>${escapeHtml(title)}</h1>
 <div class="sub">Model <b>${escapeHtml(data.model ?? 'none')}</b> · ${day(data.from)} – ${day(data.to)} UTC · ${unit} · ${escapeHtml(data.series.timezone)}${data.series.country ? ` · holidays of ${escapeHtml(data.series.country)}` : ''}</div>
 
-<h2>Actual vs 1-hour-ahead forecast <button id="png" type="button">Save PNG</button></h2>
-<div class="how">Black: measured load. Blue: the forecast made one hour before, with its 10–90 % interval as a band when the model gives one. Red dots: fallback forecasts made by a baseline because the input could not be trusted. Amber: public holidays. Drag to zoom, double-click to reset.</div>
+${nextSection(data)}
+
+<h2>Actual vs 1-hour-ahead forecast <button id="zoom-14d" type="button">last 14 days</button> <button id="zoom-all" type="button">whole period</button> <button id="png" type="button">Save PNG</button></h2>
+<div class="how">Black: measured load. Blue: the forecast made one hour before, with its 10–90 % interval as a band when the model gives one. Red dots: fallback forecasts made by a baseline because the input could not be trusted. Amber: public holidays. Opens on the last 14 days; "whole period" shows all of it. Drag to zoom, double-click to reset.</div>
 <div id="main-chart"></div>
 
 <h2>Rolling error</h2>

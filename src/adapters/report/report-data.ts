@@ -11,6 +11,25 @@ export interface ReportRequest {
   /** First and last hour (UTC ms); default: up to a year ending at the newest actual. */
   readonly from?: number;
   readonly to?: number;
+  /** When the report is made, for the staleness wording (default: now). */
+  readonly now?: number;
+}
+
+/** The newest forecast of the series (every horizon from its newest origin), with the actuals before it. */
+export interface NextHours {
+  /** Hour starts in epoch seconds: 48 hours of actuals, then the forecast hours. */
+  readonly t: number[];
+  readonly actual: (number | null)[];
+  readonly forecast: (number | null)[];
+  readonly lower: (number | null)[];
+  readonly upper: (number | null)[];
+  /** The newest actual the forecast starts from (epoch seconds), and when it was issued. */
+  readonly origin: number;
+  readonly issuedAt: number;
+  readonly quality: string;
+  readonly method: string;
+  /** Plain words when the newest actual is old, else null. */
+  readonly staleness: string | null;
 }
 
 export interface MetricsRow {
@@ -65,6 +84,8 @@ export interface ReportData {
   readonly periodMetrics: MetricsRow[];
   /** As the evaluate function last stored them (rolling windows before its run). */
   readonly rollingMetrics: MetricsRow[];
+  /** The newest forecast ("next 24 hours"); null when the model has none. */
+  readonly next: NextHours | null;
 }
 
 /** Longest period one page shows; an hourly year is about 9,000 points per line, which uPlot draws at once. */
@@ -142,6 +163,66 @@ async function defaultPeriod(
 }
 
 const n = (v: number | string | null): number | null => (v === null ? null : Number(v));
+
+/** Hours after which the newest actual is called stale in the report (as the forecast's own check). */
+const STALE_HOURS = 6;
+
+async function nextHours(
+  sql: Sql,
+  seriesId: number,
+  model: string | null,
+  now: number,
+): Promise<NextHours | null> {
+  if (model === null) return null;
+  const rows = await sql<
+    {
+      target_s: number;
+      value: number | null;
+      lower_bound: number | null;
+      upper_bound: number | null;
+      quality: string;
+      method: string;
+      origin_s: number;
+      issued_s: number;
+    }[]
+  >`
+    with newest as (
+      select last_input_hour from predictions
+      where series_id = ${seriesId} and model_version = ${model} and horizon = 1 and value is not null
+      order by target_hour desc limit 1
+    )
+    select extract(epoch from p.target_hour)::float8 as target_s, p.value, p.lower_bound, p.upper_bound,
+           p.quality, p.method, extract(epoch from p.last_input_hour)::float8 as origin_s,
+           extract(epoch from p.issued_at)::float8 as issued_s
+    from newest n join predictions p on p.series_id = ${seriesId} and p.model_version = ${model}
+                                     and p.last_input_hour = n.last_input_hour
+    order by p.target_hour`;
+  if (rows.length === 0) return null;
+  const origin = rows[0]!.origin_s;
+  const actuals = await sql<{ t: number; value: number }[]>`
+    select extract(epoch from hour)::float8 as t, value from actuals
+    where series_id = ${seriesId} and hour > ${new Date((origin - 48 * 3600) * 1000)}
+      and hour <= ${new Date(origin * 1000)}
+    order by hour`;
+  const ageHours = (now / 1000 - (origin + 3600)) / 3600;
+  const age = ageHours >= 48 ? `${Math.round(ageHours / 24)} days` : `${Math.round(ageHours)} hours`;
+  return {
+    t: [...actuals.map((a) => a.t), ...rows.map((r) => r.target_s)],
+    actual: [...actuals.map((a) => a.value), ...rows.map(() => null)],
+    forecast: [...actuals.map(() => null), ...rows.map((r) => r.value)],
+    lower: [...actuals.map(() => null), ...rows.map((r) => r.lower_bound)],
+    upper: [...actuals.map(() => null), ...rows.map((r) => r.upper_bound)],
+    origin,
+    issuedAt: rows[0]!.issued_s,
+    quality: rows[0]!.quality,
+    method: rows[0]!.method,
+    staleness:
+      ageHours > STALE_HOURS
+        ? `The newest actual is ${age} old: a forecast run now makes fallback forecasts, and the hours below ` +
+          `are ${ageHours >= 24 ? 'already past' : 'partly past'}. Import newer actuals to forecast the coming hours.`
+        : null,
+  };
+}
 
 /** Reads one series' actuals, forecasts, scores and holidays for a period, ready to draw. */
 export async function loadReportData(sql: Sql, request: ReportRequest): Promise<ReportData> {
@@ -287,5 +368,6 @@ export async function loadReportData(sql: Sql, request: ReportRequest): Promise<
     },
     periodMetrics: metrics(period),
     rollingMetrics: metrics(stored),
+    next: await nextHours(sql, series.id, model, request.now ?? Date.now()),
   };
 }
