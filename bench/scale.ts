@@ -19,7 +19,7 @@ const HORIZONS = 24;
 const DAYS_OF_HISTORY = 30;
 
 /** Synthetic load of every bench series over [from, to]: a daily and weekly shape, its own level. */
-async function fillActuals(db: BenchDatabase, from: number, to: number): Promise<void> {
+export async function fillActuals(db: BenchDatabase, from: number, to: number): Promise<void> {
   await db.sql`
     insert into actuals (series_id, hour, value)
     select s.id, h,
@@ -32,7 +32,7 @@ async function fillActuals(db: BenchDatabase, from: number, to: number): Promise
  * Forecasts of every series and horizon for the targets in [from, to], as the hourly run stores them
  * (value near the actual, a 10–90 % band, about 2 % fallbacks).
  */
-async function fillPredictions(db: BenchDatabase, from: number, to: number): Promise<void> {
+export async function fillPredictions(db: BenchDatabase, from: number, to: number): Promise<void> {
   await db.sql`select pulse_ensure_partitions(${new Date(from)}, ${new Date(to)})`;
   await db.sql`
     insert into predictions (series_id, model_version, horizon, target_hour, method, value, lower_bound, upper_bound,
@@ -51,7 +51,7 @@ async function fillPredictions(db: BenchDatabase, from: number, to: number): Pro
  * The scores of every forecast that matured by `until` and their error sums, as the scoring statement
  * stores them (same terms, computed in one insert instead of through the incremental path).
  */
-async function fillScores(db: BenchDatabase, until: number): Promise<void> {
+export async function fillScores(db: BenchDatabase, until: number): Promise<void> {
   await db.sql`
     insert into evaluations (series_id, model_version, horizon, target_hour, predicted, actual, error, abs_error,
                              squared_error, pct_error, persistence_abs_error, covered, quality)
@@ -76,7 +76,7 @@ async function fillScores(db: BenchDatabase, until: number): Promise<void> {
  * leave in error_hours and error_days. The raw scores of those hours are not needed by the hourly
  * evaluation (it reads only sums for its windows), so they are not generated.
  */
-async function fillOlderSums(db: BenchDatabase, from: number, to: number): Promise<void> {
+export async function fillOlderSums(db: BenchDatabase, from: number, to: number): Promise<void> {
   await db.sql`
     insert into error_hours
     select s.id, 'bench-model', h, ${HORIZONS}, 240 + s.id % 17, 4100 + s.id % 29, 12 - s.id % 5, 11.5, ${HORIZONS},

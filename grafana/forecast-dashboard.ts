@@ -137,9 +137,10 @@ function latestForecast(at: Placement) {
 }
 
 /**
- * Rolling error from the scored forecasts: hourly sums over all horizons, then window sums over the
- * preceding 24, 168 and 720 hours — the same windows as metric_rollups, so the newest point of each line
- * equals the stat above it.
+ * Rolling error from the scored forecasts: the hourly error sums over all horizons (error_hours, kept
+ * for ever, so old periods still answer after raw scores expire), then window sums over the preceding 24,
+ * 168 and 720 hours — the same windows as metric_rollups, so the newest point of each line equals the
+ * stat above it.
  */
 export function rollingErrorSql(metric: Metric): string {
   const value = (w: string) =>
@@ -150,12 +151,11 @@ export function rollingErrorSql(metric: Metric): string {
         : `pulse_mape(sum(pct_sum) over ${w}, sum(pct_n) over ${w})`;
   return dedent(`
     with hourly as (
-      select target_hour, count(*) as n, sum(abs_error) as abs_sum, sum(squared_error) as squared_sum,
-             sum(pct_error) as pct_sum, count(pct_error) as pct_n
-      from evaluations
-      where ${SERIES} and ${MODEL}
-        and target_hour > $__timeFrom()::timestamptz - interval '30 days' and target_hour <= $__timeTo()
-      group by target_hour
+      select hour as target_hour, n, abs_error_sum as abs_sum, squared_error_sum as squared_sum,
+             pct_error_sum as pct_sum, pct_error_n as pct_n
+      from error_hours
+      where ${SERIES} and ${MODEL} and n > 0
+        and hour > $__timeFrom()::timestamptz - interval '30 days' and hour <= $__timeTo()
     ),
     rolling as (
       select target_hour, ${value('day')} as day, ${value('week')} as week, ${value('month')} as month
@@ -190,10 +190,10 @@ function skillOverTime(at: Placement) {
     unit: 'percent',
     queries: [
       sqlQuery(`
-        select $__timeGroupAlias(target_hour, '1d'),
-               100 * pulse_skill(sum(skill_abs_error), sum(persistence_abs_error)) as "skill"
-        from evaluation_terms
-        where ${SERIES} and ${MODEL} and $__timeFilter(target_hour)
+        select $__timeGroupAlias(hour, '1d'),
+               100 * pulse_skill(sum(skill_abs_error_sum), sum(persistence_abs_error_sum)) as "skill"
+        from error_hours
+        where ${SERIES} and ${MODEL} and n > 0 and $__timeFilter(hour)
         group by 1
         order by 1`).timeSeries(),
     ],
@@ -230,11 +230,11 @@ function errorByHourOfDay(at: Placement) {
     xField: 'local hour',
     queries: [
       sqlQuery(`
-        select lpad(extract(hour from e.target_hour at time zone s.timezone)::int::text, 2, '0') as "local hour",
-               pulse_mae(sum(e.abs_error), count(*)) as "MAE", pulse_bias(sum(e.error), count(*)) as "bias"
-        from evaluations e
+        select lpad(extract(hour from e.hour at time zone s.timezone)::int::text, 2, '0') as "local hour",
+               pulse_mae(sum(e.abs_error_sum), sum(e.n)) as "MAE", pulse_bias(sum(e.error_sum), sum(e.n)) as "bias"
+        from error_hours e
         join series s on s.id = e.series_id
-        where e.series_id = $series and e.model_version = '$model' and $__timeFilter(e.target_hour)
+        where e.series_id = $series and e.model_version = '$model' and e.n > 0 and $__timeFilter(e.hour)
         group by 1
         order by 1`),
     ],

@@ -2,7 +2,9 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Sql } from '../../src/adapters/postgres/client.ts';
 import { loadMigrations, runMigrations } from '../../src/adapters/postgres/migrate.ts';
+import { dashboardQueries } from '../helpers/dashboard-queries.ts';
 import { serverUrl } from '../helpers/db.ts';
+import { expandGrafanaSql } from '../helpers/grafana-macros.ts';
 import { expectUnchanged, snapshotStore, type StoreSnapshot } from '../helpers/faults.ts';
 import { expectSameSums } from '../helpers/sums.ts';
 
@@ -167,7 +169,36 @@ describe('partitioned storage', () => {
     expect(rollups).toEqual([{ horizon: 0, n: rollupsBefore }]);
   });
 
+  /** The forecast dashboard's panels over January for series 'east', as Grafana would run them. */
+  async function januaryPanels() {
+    const [east] = await sql<{ id: number }[]>`select id from series where name = 'east'`;
+    const panels = [
+      'panel: Rolling MAE A',
+      'panel: Rolling RMSE A',
+      'panel: Rolling MAPE A',
+      'panel: Daily skill vs persistence A',
+      'panel: Error by hour of day A',
+    ];
+    const out: Record<string, unknown[]> = {};
+    for (const key of panels) {
+      const query = dashboardQueries('forecast').find((q) => q.key === key)!;
+      const text = expandGrafanaSql(query.rawSql, {
+        from: Date.UTC(2025, 0, 22),
+        to: Date.UTC(2025, 0, 31, 23),
+        intervalMs: 3_600_000,
+        variables: {
+          series: { value: String(east!.id), multi: false },
+          model: { value: 'm1', multi: false },
+        },
+      });
+      out[key] = [...(await sql.unsafe(text))];
+    }
+    return out;
+  }
+
   it('drops whole expired months only, never a newer row, and keeps the error sums', async () => {
+    const panelsBefore = await januaryPanels();
+    for (const rows of Object.values(panelsBefore)) expect(rows.length).toBeGreaterThan(5);
     const before = await snapshot(sql);
     const sumsBefore = await storedSums(sql, 'hour');
     // Not fed any more: retention counts from the newest scored hour (2025-03-10), not from today.
@@ -183,6 +214,8 @@ describe('partitioned storage', () => {
     const [oldest] = await sql<{ t: Date }[]>`select min(target_hour) as t from predictions`;
     expect(oldest!.t.toISOString()).toBe('2025-02-01T00:00:00.000Z');
     expect(await storedSums(sql, 'hour')).toEqual(sumsBefore);
+    // The dashboards still answer for January, from the sums, with the same figures.
+    expect(await januaryPanels()).toEqual(panelsBefore);
 
     // The app role may ask for housekeeping and partitions, but not change the retention.
     const [grants] = await sql`

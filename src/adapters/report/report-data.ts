@@ -260,11 +260,10 @@ export async function loadReportData(sql: Sql, request: ReportRequest): Promise<
   // Same windows as metric_rollups: the 24, 168 and 720 hours up to each hour, all horizons.
   const rolling = await sql<{ t: number; day: number | null; week: number | null; month: number | null }[]>`
     with hourly as (
-      select target_hour, sum(pct_error) as pct_sum, count(pct_error) as pct_n
-      from evaluations
-      where series_id = ${series.id} and model_version = ${version}
-        and target_hour > ${fromTs}::timestamptz - interval '30 days' and target_hour <= ${toTs}
-      group by target_hour
+      select hour as target_hour, pct_error_sum as pct_sum, pct_error_n as pct_n
+      from error_hours -- the hourly error sums (kept after the raw scores expire)
+      where series_id = ${series.id} and model_version = ${version} and n > 0
+        and hour > ${fromTs}::timestamptz - interval '30 days' and hour <= ${toTs}
     ),
     windows as (
       select target_hour,
@@ -294,10 +293,10 @@ export async function loadReportData(sql: Sql, request: ReportRequest): Promise<
     group by horizon order by horizon`;
 
   const byHour = await sql<{ hour: number; mae: number; bias: number }[]>`
-    select extract(hour from target_hour at time zone ${series.timezone})::int as hour,
-           pulse_mae(sum(abs_error), count(*)) as mae, pulse_bias(sum(error), count(*)) as bias
-    from evaluations
-    where series_id = ${series.id} and model_version = ${version} and target_hour between ${fromTs} and ${toTs}
+    select extract(hour from hour at time zone ${series.timezone})::int as hour,
+           pulse_mae(sum(abs_error_sum), sum(n)) as mae, pulse_bias(sum(error_sum), sum(n)) as bias
+    from error_hours
+    where series_id = ${series.id} and model_version = ${version} and n > 0 and hour between ${fromTs} and ${toTs}
     group by 1 order by 1`;
 
   type MetricsSql = Omit<MetricsByHorizonRow, 'series' | 'model_version' | 'horizon'> & { label: string };
