@@ -39,29 +39,36 @@ export async function scoreAndSum(sql: Sql, request: ScoreRequest): Promise<Scor
     // transaction id, not clock: the watermark is the oldest transaction still open at the last run's
     // snapshot, so a write that committed after that snapshot is always seen by the next run.
     const since = new Date(request.since ?? request.until - DEFAULT_FIRST_LOOKBACK_MS);
-    const keys = watermark
+    // Each branch returns the prediction itself (by its key, through the primary key), so nothing is
+    // looked up twice; a prediction found by both branches is the same row, and `union` keeps one.
+    const fields = tx`p.series_id, p.model_version, p.horizon, p.target_hour, p.value, p.lower_bound, p.upper_bound,
+                      p.last_input_hour, p.quality`;
+    const matured = watermark
       ? tx`
           with changed as (
             select series_id, hour from actuals
             where changed_xid >= ${watermark}::xid8
           )
-          select p.series_id, p.target_hour, p.horizon, p.model_version
+          select ${fields}
           from changed c join predictions p on p.series_id = c.series_id and p.target_hour = c.hour
           union
           -- the predictions that used the changed hour as their persistence reference: one key lookup per
-          -- horizon, and only for targets that can have matured
-          select p.series_id, p.target_hour, p.horizon, p.model_version
+          -- horizon (limit 1 keeps it a lookup), and only for targets that can have matured
+          select ${fields}
           from changed c
           cross join generate_series(1, 24) as h (horizon)
-          join predictions p on p.series_id = c.series_id
-                            and p.target_hour = c.hour + h.horizon * interval '1 hour'
-                            and p.horizon = h.horizon
+          cross join lateral (
+            select * from predictions p
+            where p.series_id = c.series_id and p.target_hour = c.hour + h.horizon * interval '1 hour'
+              and p.horizon = h.horizon
+            limit 1
+          ) p
           where c.hour + h.horizon * interval '1 hour' <= ${until}`
       : tx`
-          select series_id, target_hour, horizon, model_version from predictions
-          where target_hour between ${since} and ${until}`;
+          select ${fields} from predictions p
+          where p.target_hour between ${since} and ${until}`;
     const [counts] = await tx<{ scored: number; rescored: number; watermark: string }[]>`
-      with keys as (${keys}),
+      with matured as (${matured}),
       candidates as (
         select p.series_id, p.model_version, p.horizon, p.target_hour, p.value as predicted, p.quality,
                a.value as actual, abs(a.value - pa.value) as persistence_abs_error,
@@ -69,9 +76,7 @@ export async function scoreAndSum(sql: Sql, request: ScoreRequest): Promise<Scor
                e.series_id is not null as was_scored, e.abs_error as old_abs_error,
                e.squared_error as old_squared_error, e.error as old_error, e.pct_error as old_pct_error,
                e.persistence_abs_error as old_persistence_abs_error, e.covered as old_covered
-        from keys k
-        join predictions p on p.series_id = k.series_id and p.target_hour = k.target_hour
-                          and p.horizon = k.horizon and p.model_version = k.model_version
+        from matured p
         join actuals a on a.series_id = p.series_id and a.hour = p.target_hour
         left join actuals pa on pa.series_id = p.series_id and pa.hour = p.last_input_hour
         left join evaluations e on e.series_id = p.series_id and e.target_hour = p.target_hour
@@ -230,6 +235,8 @@ export async function refreshRollupsFromSums(sql: Sql, now: number): Promise<Rol
   const windowEnd = new Date(Math.floor(now / HOUR_MS) * HOUR_MS);
   await sql`select pulse_maintain_storage(${new Date(now)})`;
   const rows = await sql.begin(async (tx) => {
+    // ≈ 110 sum rows per series are grouped by series, model and window: in memory, not by sorting.
+    await tx`set local work_mem = '64MB'`;
     await tx`delete from metric_rollups`;
     return tx<
       {
