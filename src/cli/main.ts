@@ -9,7 +9,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   let code: number = EXIT.ok;
   // Through npm (`npm run pulse`, `npm --prefix DIR run pulse`), file arguments are relative to where the
   // user typed the command (INIT_CWD), not to the project npm changed into.
-  if (process.env.npm_lifecycle_event && process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
+  const viaNpm = ['pulse', 'start'].includes(process.env.npm_lifecycle_event ?? '');
+  if (viaNpm && process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
   // Whatever else calls process.exit later (a library's exit hook), a failure keeps its code.
   process.on('exit', () => {
     if (code !== EXIT.ok && !process.exitCode) process.exitCode = code;
