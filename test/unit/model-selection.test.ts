@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { isRetrainingMinute } from '../../src/adapters/training/retraining-cycle.ts';
 import { decidePromotion, DEFAULT_PROMOTION_POLICY } from '../../src/core/model-selection.ts';
 import type { ModelFigures } from '../../src/core/ports/model-registry.ts';
 
@@ -64,5 +65,14 @@ describe('decidePromotion', () => {
       promoted: false,
       reason: `only 100 origins in the back-test period (need ${DEFAULT_PROMOTION_POLICY.minOrigins})`,
     });
+  });
+});
+
+describe('isRetrainingMinute', () => {
+  it('is true once a month, at the scheduled UTC minute of the chosen day', () => {
+    expect(isRetrainingMinute(Date.UTC(2026, 0, 1, 3, 37))).toBe(true);
+    expect(isRetrainingMinute(Date.UTC(2026, 0, 1, 3, 38))).toBe(false);
+    expect(isRetrainingMinute(Date.UTC(2026, 0, 2, 3, 37))).toBe(false);
+    expect(isRetrainingMinute(Date.UTC(2026, 0, 15, 3, 37), 15)).toBe(true);
   });
 });

@@ -25,6 +25,22 @@ import type { TrainerOptions } from './trainer-process.ts';
 /** The recent period champion and challenger are compared on: 8 weeks, every hour an origin. */
 export const DEFAULT_BACKTEST_DAYS = 56;
 
+/** When the cycle runs by itself (pulse serve): monthly, on this day of the month, at this UTC time. */
+export const RETRAIN_SCHEDULE = { dayOfMonth: 1, hourUtc: 3, minute: 37 } as const;
+
+/** True for the scheduled minute of a retraining cycle (`minute` is a UTC minute start). */
+export function isRetrainingMinute(
+  minute: number,
+  dayOfMonth: number = RETRAIN_SCHEDULE.dayOfMonth,
+): boolean {
+  const t = new Date(minute);
+  return (
+    t.getUTCDate() === dayOfMonth &&
+    t.getUTCHours() === RETRAIN_SCHEDULE.hourUtc &&
+    t.getUTCMinutes() === RETRAIN_SCHEDULE.minute
+  );
+}
+
 export interface RetrainOptions {
   readonly sql: Sql;
   readonly store: ModelStore;

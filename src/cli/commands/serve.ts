@@ -5,7 +5,16 @@ import { PostgresHolidaysStore } from '../../adapters/postgres/holidays-store.ts
 import { applySeriesConfig } from '../../adapters/postgres/series-config-repository.ts';
 import { readSeriesConfigFile } from '../../adapters/series-config-file.ts';
 import { SERIES_CONFIG_FILE } from '../../core/series-config.ts';
+import { openModelStore } from '../../adapters/model-store/open.ts';
+import { DEFAULT_RECIPE } from '../../adapters/training/recipe.ts';
+import {
+  isRetrainingMinute,
+  RETRAIN_SCHEDULE,
+  runRetrainingCycle,
+} from '../../adapters/training/retraining-cycle.ts';
+import { InputError } from '../../core/errors.ts';
 import { note, withDatabase } from '../context.ts';
+import { DEFAULT_LOCAL_STORE } from '../paths.ts';
 import { openHandlers, scheduledEvent } from '../handlers.ts';
 
 export function registerServeCommand(program: Command): void {
@@ -18,7 +27,16 @@ export function registerServeCommand(program: Command): void {
       '--config <file>',
       `the series configuration, applied to the local database first as the migrate function does in AWS (default ./${SERIES_CONFIG_FILE} when present)`,
     )
-    .action(async (options: { config?: string }) => {
+    .option(
+      '--retrain-day <n>',
+      `day of the month on which the champion/challenger cycle runs (${RETRAIN_SCHEDULE.hourUtc}:${RETRAIN_SCHEDULE.minute} UTC; 0 = never)`,
+      String(RETRAIN_SCHEDULE.dayOfMonth),
+    )
+    .action(async (options: { config?: string; retrainDay: string }) => {
+      const retrainDay = Number(options.retrainDay);
+      if (!Number.isInteger(retrainDay) || retrainDay < 0 || retrainDay > 28) {
+        throw new InputError(`--retrain-day must be 0 (never) or a day 1–28, got "${options.retrainDay}"`);
+      }
       const file = options.config ?? (existsSync(SERIES_CONFIG_FILE) ? SERIES_CONFIG_FILE : undefined);
       // Validated before anything starts: a bad file names the entry and the field.
       const seriesConfig = file ? readSeriesConfigFile(file) : undefined;
@@ -39,7 +57,7 @@ export function registerServeCommand(program: Command): void {
             'no series has a source (pulse.config.json) and INGEST_SOURCE is not set: ingest is skipped (import actuals with "pulse import")',
           );
         note(
-          `serving: ingest :0${SCHEDULE_MINUTES.ingest}, forecast :0${SCHEDULE_MINUTES.forecast}, evaluate :${SCHEDULE_MINUTES.evaluate} — Ctrl-C to stop`,
+          `serving: ingest :0${SCHEDULE_MINUTES.ingest}, forecast :0${SCHEDULE_MINUTES.forecast}, evaluate :${SCHEDULE_MINUTES.evaluate}${retrainDay > 0 ? `, retraining on day ${retrainDay} of each month at 0${RETRAIN_SCHEDULE.hourUtc}:${RETRAIN_SCHEDULE.minute} UTC` : ''} — Ctrl-C to stop`,
         );
         const jobs: Record<number, ((event: unknown) => Promise<unknown>) | null> = {
           [SCHEDULE_MINUTES.ingest]: ingest,
@@ -47,6 +65,7 @@ export function registerServeCommand(program: Command): void {
           [SCHEDULE_MINUTES.evaluate]: handlers.evaluate,
         };
         let stopping = false;
+        let retraining: Promise<unknown> | null = null;
         process.once('SIGINT', () => (stopping = true));
         process.once('SIGTERM', () => (stopping = true));
         while (!stopping) {
@@ -54,6 +73,26 @@ export function registerServeCommand(program: Command): void {
           const nextMinute = Math.ceil((now + 1) / 60_000) * 60_000;
           await new Promise((r) => setTimeout(r, Math.min(nextMinute - now, 1_000)));
           if (Date.now() < nextMinute || stopping) continue;
+          if (retrainDay > 0 && isRetrainingMinute(nextMinute, retrainDay) && !retraining) {
+            // The same cycle as pulse retrain, with the local trainer, in the background: the hourly
+            // jobs keep running while it trains. Its decisions are in the registry.
+            const at = new Date(nextMinute).toISOString();
+            retraining = runRetrainingCycle({
+              sql,
+              store: openModelStore(handlers.runtime.config.modelStore ?? DEFAULT_LOCAL_STORE),
+              modelDir: handlers.runtime.config.modelDir,
+              recipe: () => DEFAULT_RECIPE,
+              command: 'pulse serve (monthly retraining)',
+              log: note,
+            })
+              .then((o) =>
+                note(
+                  `${at} retraining: ${o.filter((x) => x.promoted).length} of ${o.length} series promoted`,
+                ),
+              )
+              .catch((error: unknown) => note(`${at} retraining failed: ${(error as Error).message}`))
+              .finally(() => (retraining = null));
+          }
           const job = jobs[new Date(nextMinute).getUTCMinutes()];
           if (!job) continue;
           try {
@@ -63,6 +102,7 @@ export function registerServeCommand(program: Command): void {
             note(`${new Date(nextMinute).toISOString()} failed: ${(error as Error).message}`); // next tick retries
           }
         }
+        await retraining;
         await handlers.close();
       });
     });
