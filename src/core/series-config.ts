@@ -65,6 +65,28 @@ export const SeriesSourceSchema = z.discriminatedUnion('kind', [EpiasSourceSchem
   error: 'kind must be "epias" or "http"',
 });
 
+/** A weather location a series follows; the weights of a series sum to 1 (e.g. population shares). */
+const WeatherLocationSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be lower-case letters, digits or '-'"),
+    latitude: z.number().min(-90).max(90),
+    longitude: z.number().min(-180).max(180),
+    weight: z.number().gt(0).max(1),
+  })
+  .strict();
+
+const SeriesWeatherSchema = z
+  .object({ locations: z.array(WeatherLocationSchema).min(1, 'needs at least one location') })
+  .strict()
+  .refine((w) => Math.abs(w.locations.reduce((sum, l) => sum + l.weight, 0) - 1) <= 0.001, {
+    error: 'location weights must sum to 1',
+    path: ['locations'],
+  })
+  .refine((w) => new Set(w.locations.map((l) => l.name)).size === w.locations.length, {
+    error: 'a location is listed twice',
+    path: ['locations'],
+  });
+
 export const SeriesEntrySchema = z
   .object({
     name: z.string().regex(SERIES_NAME, "must be letters, digits, '.', '_' or '-' (at most 63)"),
@@ -86,6 +108,8 @@ export const SeriesEntrySchema = z
     source: SeriesSourceSchema.optional(),
     /** Model version to forecast with; omitted: the default model. */
     model: nonEmpty.optional(),
+    /** Weather locations and weights for weather models (the weather fetch asks for these). */
+    weather: SeriesWeatherSchema.optional(),
     /** An inactive series keeps its data but is not ingested, forecast or evaluated. @default true */
     active: z.boolean().default(true),
   })

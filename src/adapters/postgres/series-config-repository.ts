@@ -84,6 +84,7 @@ export async function applySeriesConfig(sql: Sql, config: SeriesConfig): Promise
     select name, change from upserted
     union all
     select name, change from deactivated`;
+  await applyWeatherLocations(sql, config);
   const by = (change: string) =>
     result
       .filter((r) => r.change === change)
@@ -108,6 +109,43 @@ export async function applySeriesConfig(sql: Sql, config: SeriesConfig): Promise
       .filter((r) => r.model && !known.has(r.model))
       .map((r) => ({ series: r.name, model: r.model! })),
   };
+}
+
+/**
+ * Each configured series follows exactly the weather locations of its entry (none when the entry has no
+ * `weather`): locations are upserted by name, the series' lists replaced. Three statements for all series.
+ */
+async function applyWeatherLocations(sql: Sql, config: SeriesConfig): Promise<void> {
+  const locations = new Map<string, { name: string; latitude: number; longitude: number }>();
+  const links: { series: string; location: string; weight: number }[] = [];
+  for (const e of config.series) {
+    for (const l of e.weather?.locations ?? []) {
+      locations.set(l.name, { name: l.name, latitude: l.latitude, longitude: l.longitude });
+      links.push({ series: e.name, location: l.name, weight: l.weight });
+    }
+  }
+  const list = [...locations.values()];
+  await sql.begin(async (tx) => {
+    if (list.length) {
+      await tx`
+        insert into weather_locations (name, latitude, longitude)
+        select * from unnest(${list.map((l) => l.name)}::text[], ${list.map((l) => l.latitude)}::float8[],
+                             ${list.map((l) => l.longitude)}::float8[])
+        on conflict (name) do update set latitude = excluded.latitude, longitude = excluded.longitude
+          where (weather_locations.latitude, weather_locations.longitude)
+                <> (excluded.latitude, excluded.longitude)`;
+    }
+    await tx`
+      delete from series_weather_locations sw using series s
+      where sw.series_id = s.id and s.name = any(${config.series.map((e) => e.name)}::text[])`;
+    if (links.length === 0) return;
+    await tx`
+      insert into series_weather_locations (series_id, location, weight)
+      select s.id, l.location, l.weight
+      from unnest(${links.map((l) => l.series)}::text[], ${links.map((l) => l.location)}::text[],
+                  ${links.map((l) => l.weight)}::float8[]) as l(series, location, weight)
+      join series s on s.name = l.series`;
+  });
 }
 
 /** Every series with its state, newest actual and furthest forecast: one query, by name. */
