@@ -106,7 +106,7 @@ export const SeriesEntrySchema = z
     unit: nonEmpty.max(16).default('MWh'),
     /** Where the ingest function reads actuals; omitted: actuals come from `pulse import` only. */
     source: SeriesSourceSchema.optional(),
-    /** Model version to forecast with; omitted: the default model. */
+    /** Model version pinned on every deploy; omitted: the series' promoted champion, else the default model. */
     model: nonEmpty.optional(),
     /** Weather locations and weights for weather models (the weather fetch asks for these). */
     weather: SeriesWeatherSchema.optional(),

@@ -141,7 +141,8 @@ describe('killed in the middle of a write', () => {
     await clean.resetDatabase();
     handlers = loadHandlers({ DATABASE_URL: db.url });
     expect(await forecastContent(db.sql)).toEqual(await forecastContent(reference.sql));
-  });
+    // Three 6,000-hour backfills: about 15 s on a quiet machine, over 60 s when it is shared.
+  }, 180_000);
 });
 
 describe('a scheduled run terminated from another connection while it writes', () => {

@@ -95,6 +95,24 @@ describe('applySeriesConfig', () => {
     expect(states.find((s) => s.name === 'spain')!.newestActual).toBe('2026-01-01T00:00:00.000Z');
   });
 
+  it('keeps a promoted champion when the entry names no model, and pins a model the entry names', async () => {
+    await db.sql`
+      insert into model_versions (version, kind, window_hours, horizons)
+      values ('turkey-champion-v2', 'onnx', 336, 24), ('turkey-pinned-v1', 'onnx', 336, 24)`;
+    await db.sql`update series set model_version = 'turkey-champion-v2' where name = 'turkey'`;
+    expect(await applySeriesConfig(db.sql, config(turkey, spain))).toMatchObject({ updated: [] });
+    const modelOf = async () =>
+      (await listSeriesStates(db.sql)).find((s) => s.name === 'turkey')!.modelVersion;
+    expect(await modelOf()).toBe('turkey-champion-v2');
+    expect(
+      await applySeriesConfig(db.sql, config({ ...turkey, model: 'turkey-pinned-v1' }, spain)),
+    ).toMatchObject({
+      updated: ['turkey'],
+    });
+    expect(await modelOf()).toBe('turkey-pinned-v1');
+    await db.sql`update series set model_version = null where name = 'turkey'`;
+  });
+
   it('fills the holidays of the configured countries from the oldest actual to next year', async () => {
     const filled = await new PostgresHolidaysStore(db.sql).fill(Date.parse('2026-12-02T07:00:00Z'));
     expect(filled).toMatchObject({ fromYear: 2026, toYear: 2027 });

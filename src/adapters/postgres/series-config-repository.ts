@@ -43,6 +43,8 @@ interface ConfigRow {
  * Makes the series table match the configuration in one statement: a new entry creates its series, a
  * changed one updates it, an entry removed from the file is deactivated (never deleted, its data stays).
  * Running it again with the same file changes nothing. Series that `pulse import` created are left alone.
+ * An entry without a model leaves the series' model as it is, so a deploy never undoes a champion that
+ * `pulse retrain` promoted; an entry that names a model pins it on every deploy.
  */
 export async function applySeriesConfig(sql: Sql, config: SeriesConfig): Promise<AppliedSeriesConfig> {
   const rows: ConfigRow[] = config.series.map((e) => ({
@@ -68,12 +70,13 @@ export async function applySeriesConfig(sql: Sql, config: SeriesConfig): Promise
       select name, unit, timezone, country, source, model_version, active, true from resolved
       on conflict (name) do update
         set unit = excluded.unit, timezone = excluded.timezone, country = excluded.country,
-            source = excluded.source, model_version = excluded.model_version, active = excluded.active,
+            source = excluded.source, model_version = coalesce(excluded.model_version, s.model_version),
+            active = excluded.active,
             configured = true
         where (s.unit, s.timezone, s.country, s.source, s.model_version, s.active, s.configured)
               is distinct from
-              (excluded.unit, excluded.timezone, excluded.country, excluded.source, excluded.model_version,
-               excluded.active, true)
+              (excluded.unit, excluded.timezone, excluded.country, excluded.source,
+               coalesce(excluded.model_version, s.model_version), excluded.active, true)
       returning s.name, case when xmax = 0 then 'created' else 'updated' end as change
     ),
     deactivated as (
