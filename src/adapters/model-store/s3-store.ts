@@ -1,7 +1,7 @@
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { ConfigurationError, ModelError } from '../../core/errors.ts';
 import { modelFiles, type ModelStore } from './model-store.ts';
 
@@ -27,11 +27,25 @@ export class S3ModelStore implements ModelStore {
 
   constructor(
     uri: string,
-    private readonly client: S3Client,
+    private client?: S3Client,
     private readonly cacheDir = join(tmpdir(), 'pulse-model-store'),
   ) {
     ({ bucket: this.bucket, prefix: this.prefix } = parseS3Uri(uri));
     this.uri = `s3://${this.bucket}${this.prefix ? `/${this.prefix}` : ''}`;
+  }
+
+  /**
+   * The SDK is imported on first use: loading it costs about 100 ms, and a forecast container whose models
+   * come from the layer never needs it (the cold-start budget is 400 ms).
+   */
+  private async s3() {
+    const sdk = await import('@aws-sdk/client-s3');
+    this.client ??= new sdk.S3Client({});
+    return {
+      client: this.client,
+      GetObjectCommand: sdk.GetObjectCommand,
+      PutObjectCommand: sdk.PutObjectCommand,
+    };
   }
 
   private key(file: string): string {
@@ -41,10 +55,11 @@ export class S3ModelStore implements ModelStore {
   async publish(localDir: string, version: string): Promise<string> {
     // The metadata last: a reader that finds it finds the ONNX file it describes.
     const [onnx, metadata, parity] = modelFiles(version);
+    const { client, PutObjectCommand } = await this.s3();
     for (const file of [onnx!, parity!, metadata!]) {
       const body = await readFile(join(localDir, file));
       try {
-        await this.client.send(
+        await client.send(
           new PutObjectCommand({
             Bucket: this.bucket,
             Key: this.key(file),
@@ -80,14 +95,13 @@ export class S3ModelStore implements ModelStore {
       throw new ModelError(`model version "${version}" is not a valid file name`);
     }
     await mkdir(this.cacheDir, { recursive: true });
+    const { client, GetObjectCommand } = await this.s3();
     for (const file of modelFiles(version)) {
       const target = join(this.cacheDir, file);
       if (await exists(target)) continue;
       let bytes: Uint8Array;
       try {
-        const out = await this.client.send(
-          new GetObjectCommand({ Bucket: this.bucket, Key: this.key(file) }),
-        );
+        const out = await client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(file) }));
         if (!out.Body) throw new Error('empty body');
         bytes = await out.Body.transformToByteArray();
       } catch (error) {
