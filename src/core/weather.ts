@@ -16,6 +16,15 @@ export const WEATHER_AHEAD_HOURS = 24;
 export const WEATHER_SPAN_HOURS = WEATHER_LAG_HOURS + 1 + WEATHER_AHEAD_HOURS;
 
 /**
+ * Weather retention keeps what rebuilding any stored forecast needs: the longest horizon a stored forecast
+ * may have (predictions.horizon ≤ 168), so origins this far before the oldest kept prediction stay rebuildable.
+ */
+export const WEATHER_REBUILD_HORIZON_HOURS = 168;
+
+/** Most weather rows one retention call removes per table; a larger backlog drains over the next hours. */
+export const WEATHER_RETENTION_MAX_ROWS = 200_000;
+
+/**
  * A series whose newest weather forecast vintage is older than this (hours) is forecast by its
  * calendar-only model: Open-Meteo's runs refresh every 1–6 h, so 12 h means several fetches failed.
  */

@@ -2,6 +2,7 @@ import type postgres from 'postgres';
 import type { RollupSummary, ScoreRequest, ScoreResult } from '../../core/ports/stores.ts';
 import { HOUR_MS } from '../../core/time.ts';
 import type { Sql } from './client.ts';
+import { expireWeather } from './weather-store.ts';
 
 /** The first evaluation ever (no watermark yet) looks this far back. */
 const DEFAULT_FIRST_LOOKBACK_MS = 35 * 24 * HOUR_MS;
@@ -234,6 +235,7 @@ export function windowSumsSql(sql: Sql | postgres.TransactionSql, windowEnd: Dat
 export async function refreshRollupsFromSums(sql: Sql, now: number): Promise<RollupSummary[]> {
   const windowEnd = new Date(Math.floor(now / HOUR_MS) * HOUR_MS);
   await sql`select pulse_maintain_storage(${new Date(now)})`;
+  await expireWeather(sql, now);
   const rows = await sql.begin(async (tx) => {
     // ≈ 110 sum rows per series are grouped by series, model and window: in memory, not by sorting.
     await tx`set local work_mem = '64MB'`;

@@ -5,11 +5,40 @@ import type {
   WeatherWriteResult,
 } from '../../core/ports/weather.ts';
 import { HOUR_MS } from '../../core/time.ts';
-import type { LocationSeries, WeatherLocation } from '../../core/weather.ts';
+import {
+  WEATHER_LAG_HOURS,
+  WEATHER_REBUILD_HORIZON_HOURS,
+  WEATHER_RETENTION_MAX_ROWS,
+  type LocationSeries,
+  type WeatherLocation,
+} from '../../core/weather.ts';
 import type { Sql } from './client.ts';
 
 /** Largest number of weather values per statement (a few MB of arrays). */
 const WRITE_CHUNK_ROWS = 100_000;
+
+export interface WeatherRetentionResult {
+  /** Forecasts made at or after this time stay rebuildable with the weather held then. */
+  readonly originFloor: number;
+  readonly valuesDeleted: number;
+  readonly vintagesDeleted: number;
+}
+
+/**
+ * Removes the weather forecast values and vintages no stored forecast can need any more (migration 0080,
+ * pulse_expire_weather): the hourly retention step, called right after the expired prediction months are
+ * dropped. At most `maxRows` rows per table per call; observed weather is kept.
+ */
+export async function expireWeather(
+  sql: Sql,
+  now: number,
+  maxRows: number = WEATHER_RETENTION_MAX_ROWS,
+): Promise<WeatherRetentionResult> {
+  const [r] = await sql<{ floor_ms: number; values_deleted: number; vintages_deleted: number }[]>`
+    select extract(epoch from origin_floor)::float8 * 1000 as floor_ms, values_deleted, vintages_deleted
+    from pulse_expire_weather(${new Date(now)}, ${WEATHER_REBUILD_HORIZON_HOURS}::int, ${WEATHER_LAG_HOURS}::int, ${maxRows}::int)`;
+  return { originFloor: r!.floor_ms, valuesDeleted: r!.values_deleted, vintagesDeleted: r!.vintages_deleted };
+}
 
 /** The PostgreSQL weather store: set-based statements, a constant number per call and chunk. */
 export class PostgresWeatherStore implements WeatherStore {
