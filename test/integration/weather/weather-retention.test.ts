@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresEvaluationStore } from '../../../src/adapters/postgres/evaluation-store.ts';
-import { expireWeather, PostgresWeatherStore } from '../../../src/adapters/postgres/weather-store.ts';
+import { expireWeather, type PostgresWeatherStore } from '../../../src/adapters/postgres/weather-store.ts';
 import { WEATHER_AHEAD_HOURS, WEATHER_LAG_HOURS } from '../../../src/core/weather.ts';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
+import type { TestDatabase } from '../../helpers/db.ts';
+import { createWeatherTestDatabase, hourlyTemperatures } from '../../helpers/weather.ts';
 
 const H = 3_600_000;
 const at = (iso: string) => Date.parse(iso);
@@ -16,12 +17,11 @@ describe('weather retention (pulse_expire_weather, run by the hourly evaluation)
   let store: PostgresWeatherStore;
 
   const temps = (location: string, from: number, hours: number, value: (k: number) => number) =>
-    Array.from({ length: hours }, (_, k) => ({
+    hourlyTemperatures(
       location,
-      variable: 'temperature_2m' as const,
-      validHour: from + k * H,
-      value: value(k),
-    }));
+      from,
+      Array.from({ length: hours }, (_, k) => value(k)),
+    );
   const forecast = (
     issued: string,
     location: string,
@@ -64,12 +64,7 @@ describe('weather retention (pulse_expire_weather, run by the hourly evaluation)
   }
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    store = new PostgresWeatherStore(db.sql);
-    await store.upsertWeatherLocations([
-      { name: 'ankara', latitude: 39.93, longitude: 32.86 },
-      { name: 'izmir', latitude: 38.42, longitude: 27.14 },
-    ]);
+    ({ db, store } = await createWeatherTestDatabase());
     await db.sql`update storage_settings set raw_retention = interval '1 month'`;
     // Observed weather (the training history), long before the floor: never removed.
     await store.writeWeather({

@@ -2,10 +2,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresWeatherStore } from '../../../src/adapters/postgres/weather-store.ts';
+import type { PostgresWeatherStore } from '../../../src/adapters/postgres/weather-store.ts';
 import { importWeather } from '../../../src/cli/commands/import-weather.ts';
 import { InputError } from '../../../src/core/errors.ts';
 import { createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
+import { createWeatherTestDatabase, hourlyTemperatures as temps } from '../../helpers/weather.ts';
 
 const H = 3_600_000;
 const T0 = Date.UTC(2025, 0, 10, 0);
@@ -14,22 +15,9 @@ describe('weather store: vintages and "as of" reads', () => {
   let db: TestDatabase;
   let store: PostgresWeatherStore;
   beforeAll(async () => {
-    db = await createTestDatabase();
-    store = new PostgresWeatherStore(db.sql);
-    await store.upsertWeatherLocations([
-      { name: 'ankara', latitude: 39.93, longitude: 32.86 },
-      { name: 'izmir', latitude: 38.42, longitude: 27.14 },
-    ]);
+    ({ db, store } = await createWeatherTestDatabase());
   });
   afterAll(() => db.drop());
-
-  const temps = (location: string, from: number, values: number[]) =>
-    values.map((value, k) => ({
-      location,
-      variable: 'temperature_2m' as const,
-      validHour: from + k * H,
-      value,
-    }));
 
   it('rebuilds the forecast as it stood at any issue time; an unchanged value is not stored twice', async () => {
     // Run A issued 06:00 for 07:00…10:00; run B issued 12:00 changes 09:00 and 10:00 only.
