@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ConfigurationError } from '../../core/errors.ts';
 import type { ActualsSource } from '../../core/ports/actuals-source.ts';
-import { secureUrl, type SeriesSource } from '../../core/series-config.ts';
+import { secureUrl, SeriesSourceSchema, type SeriesSource } from '../../core/series-config.ts';
 import {
   EPIAS_DEFAULT_API_URL,
   EPIAS_DEFAULT_AUTH_URL,
@@ -72,23 +72,23 @@ export function parseSourceConfig(env: Readonly<Record<string, string | undefine
   if (!result.success)
     throw new ConfigurationError(`ingest source configuration: ${describeIssues(result.error)}`);
   const v = result.data;
-  if (v.INGEST_SOURCE === 'epias') {
-    return {
-      kind: 'epias',
-      authUrl: v.EPIAS_AUTH_URL ?? EPIAS_DEFAULT_AUTH_URL,
-      apiUrl: v.EPIAS_API_URL ?? EPIAS_DEFAULT_API_URL,
-    };
-  }
-  return {
-    kind: 'http',
-    url: v.INGEST_HTTP_URL,
-    format: v.INGEST_HTTP_FORMAT,
-    timeField: v.INGEST_HTTP_TIME_FIELD,
-    valueField: v.INGEST_HTTP_VALUE_FIELD,
-    ...(v.INGEST_HTTP_ITEMS_PATH ? { itemsPath: v.INGEST_HTTP_ITEMS_PATH } : {}),
-    fromParam: v.INGEST_HTTP_FROM_PARAM ?? 'from',
-    toParam: v.INGEST_HTTP_TO_PARAM ?? 'to',
-  };
+  // The same settings as a series' configured source, named by environment variables: one set of defaults.
+  return sourceConfigOf(
+    SeriesSourceSchema.parse(
+      v.INGEST_SOURCE === 'epias'
+        ? { kind: 'epias', authUrl: v.EPIAS_AUTH_URL, apiUrl: v.EPIAS_API_URL }
+        : {
+            kind: 'http',
+            url: v.INGEST_HTTP_URL,
+            format: v.INGEST_HTTP_FORMAT,
+            timeField: v.INGEST_HTTP_TIME_FIELD,
+            valueField: v.INGEST_HTTP_VALUE_FIELD,
+            itemsPath: v.INGEST_HTTP_ITEMS_PATH,
+            fromParam: v.INGEST_HTTP_FROM_PARAM,
+            toParam: v.INGEST_HTTP_TO_PARAM,
+          },
+    ),
+  );
 }
 
 /** The adapter's source settings for a series' configured source (EPİAŞ URLs default to the public service). */

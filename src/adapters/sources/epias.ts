@@ -14,13 +14,7 @@ import { SourceError } from '../../core/errors.ts';
 import type { ActualsSource, FetchedActual, HourRange } from '../../core/ports/actuals-source.ts';
 import { HOUR_MS } from '../../core/time.ts';
 import { checkHourStart, checkRange, checkValue, collectInRange, splitRange } from './items.ts';
-import {
-  DEFAULT_TRANSPORT,
-  describeRequest,
-  redact,
-  sendWithRetry,
-  type TransportOptions,
-} from './transport.ts';
+import { SourceClient, type TransportOptions } from './transport.ts';
 
 export const EPIAS_DEFAULT_AUTH_URL = 'https://giris.epias.com.tr';
 export const EPIAS_DEFAULT_API_URL = 'https://seffaflik.epias.com.tr';
@@ -73,7 +67,7 @@ export class EpiasRealtimeConsumptionSource implements ActualsSource {
   readonly name = 'epias';
   private readonly ticketUrl: URL;
   private readonly dataUrl: URL;
-  private readonly transport: TransportOptions;
+  private readonly client: SourceClient;
   private readonly ticketTtlMs: number;
   private readonly maxHours: number;
   private readonly now: () => number;
@@ -86,14 +80,14 @@ export class EpiasRealtimeConsumptionSource implements ActualsSource {
   constructor(private readonly options: EpiasSourceOptions) {
     this.ticketUrl = joinUrl(options.authUrl ?? EPIAS_DEFAULT_AUTH_URL, TICKET_PATH);
     this.dataUrl = joinUrl(options.apiUrl ?? EPIAS_DEFAULT_API_URL, REALTIME_CONSUMPTION_PATH);
-    this.transport = options.transport ?? DEFAULT_TRANSPORT;
+    this.client = new SourceClient(this.name, options.transport, () => [...this.secrets]);
     this.ticketTtlMs = options.ticketTtlMs ?? EPIAS_TICKET_TTL_MS;
     this.maxHours = options.maxHoursPerRequest ?? EPIAS_MAX_HOURS_PER_REQUEST;
     this.now = options.now ?? Date.now;
   }
 
-  async fetch(range: HourRange, signal?: AbortSignal): Promise<FetchedActual[]> {
-    try {
+  fetch(range: HourRange, signal?: AbortSignal): Promise<FetchedActual[]> {
+    return this.client.guard(async () => {
       checkRange(this.name, range);
       const out: FetchedActual[] = [];
       // One chunk after another: the service is shared and rate-limited, parallel requests gain little.
@@ -101,9 +95,7 @@ export class EpiasRealtimeConsumptionSource implements ActualsSource {
         out.push(...(await this.fetchChunk(chunk, signal)));
       }
       return out;
-    } catch (error) {
-      throw this.scrub(error);
-    }
+    });
   }
 
   private async fetchChunk(chunk: HourRange, signal: AbortSignal | undefined): Promise<FetchedActual[]> {
@@ -162,15 +154,13 @@ export class EpiasRealtimeConsumptionSource implements ActualsSource {
   }
 
   private postData(ticket: string, body: string, signal: AbortSignal | undefined) {
-    return sendWithRetry(
+    return this.client.send(
       {
-        source: this.name,
         method: 'POST',
         url: this.dataUrl,
         headers: { 'Content-Type': 'application/json', Accept: 'application/json', TGT: ticket },
         body,
       },
-      this.transport,
       signal,
     );
   }
@@ -202,15 +192,13 @@ export class EpiasRealtimeConsumptionSource implements ActualsSource {
     }
     const { username, password } = credentials;
     this.secrets.add(password);
-    const reply = await sendWithRetry(
+    const reply = await this.client.send(
       {
-        source: this.name,
         method: 'POST',
         url: this.ticketUrl,
         headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'text/plain' },
         body: new URLSearchParams({ username, password }).toString(),
       },
-      this.transport,
       signal,
     );
     // The reply body is never quoted: on some errors CAS echoes the form back.
@@ -233,14 +221,7 @@ export class EpiasRealtimeConsumptionSource implements ActualsSource {
 
   private where(endpoint: 'ticket' | 'data'): string {
     const url = endpoint === 'ticket' ? this.ticketUrl : this.dataUrl;
-    return describeRequest({ source: this.name, method: 'POST', url });
-  }
-
-  /** Messages are built without secrets; this makes sure, in case a server echoes one back. */
-  private scrub(error: unknown): unknown {
-    if (!(error instanceof SourceError)) return error;
-    const message = redact(error.message, [...this.secrets]);
-    return message === error.message ? error : new SourceError(message);
+    return this.client.where({ method: 'POST', url });
   }
 }
 

@@ -9,13 +9,7 @@ import { PulseError, SourceError } from '../../core/errors.ts';
 import type { ActualsSource, FetchedActual, HourRange } from '../../core/ports/actuals-source.ts';
 import { toIso } from '../../core/time.ts';
 import { checkHourStart, checkRange, checkValue, collectInRange } from './items.ts';
-import {
-  DEFAULT_TRANSPORT,
-  describeRequest,
-  redact,
-  sendWithRetry,
-  type TransportOptions,
-} from './transport.ts';
+import { SourceClient, type TransportOptions } from './transport.ts';
 
 export interface HttpSourceMapping {
   readonly url: string;
@@ -52,28 +46,18 @@ function walk(body: unknown, path: string): { found: true; value: unknown } | { 
 
 export class HttpActualsSource implements ActualsSource {
   readonly name: string;
-  private readonly transport: TransportOptions;
+  private readonly client: SourceClient;
 
   constructor(private readonly options: HttpSourceOptions) {
     this.name = options.name ?? 'http';
-    this.transport = options.transport ?? DEFAULT_TRANSPORT;
     // Fail at construction, not at the first scheduled run.
-    new URL(options.url);
+    const secrets = [...Object.values(options.headers ?? {}), ...new URL(options.url).searchParams.values()];
+    // Messages never quote headers or the query, but a server may echo an API key into its body.
+    this.client = new SourceClient(this.name, options.transport, () => secrets);
   }
 
-  async fetch(range: HourRange, signal?: AbortSignal): Promise<FetchedActual[]> {
-    try {
-      return await this.fetchRange(range, signal);
-    } catch (error) {
-      // Messages never quote headers or the query, but a server may echo an API key into its body.
-      if (!(error instanceof SourceError)) throw error;
-      const secrets = [
-        ...Object.values(this.options.headers ?? {}),
-        ...new URL(this.options.url).searchParams.values(),
-      ];
-      const message = redact(error.message, secrets);
-      throw message === error.message ? error : new SourceError(message);
-    }
+  fetch(range: HourRange, signal?: AbortSignal): Promise<FetchedActual[]> {
+    return this.client.guard(() => this.fetchRange(range, signal));
   }
 
   private async fetchRange(range: HourRange, signal: AbortSignal | undefined): Promise<FetchedActual[]> {
@@ -83,14 +67,9 @@ export class HttpActualsSource implements ActualsSource {
     url.searchParams.set(this.options.fromParam ?? 'from', toIso(range.from));
     url.searchParams.set(this.options.toParam ?? 'to', toIso(range.to));
     const accept = this.options.format === 'csv' ? 'text/csv' : 'application/json';
-    const request = {
-      source: this.name,
-      method: 'GET' as const,
-      url,
-      headers: { Accept: accept, ...this.options.headers },
-    };
-    const where = describeRequest(request);
-    const reply = await sendWithRetry(request, this.transport, signal);
+    const request = { method: 'GET' as const, url, headers: { Accept: accept, ...this.options.headers } };
+    const where = this.client.where(request);
+    const reply = await this.client.send(request, signal);
     if (reply.status < 200 || reply.status > 299) throw new SourceError(`${where}: HTTP ${reply.status}`);
     return this.options.format === 'csv'
       ? this.parseCsv(where, reply.text, range)

@@ -7,13 +7,7 @@ import type {
 } from '../../core/ports/weather-source.ts';
 import { floorToHour, HOUR_MS, toIso } from '../../core/time.ts';
 import { WEATHER_VARIABLES, type WeatherVariable } from '../../core/weather.ts';
-import {
-  DEFAULT_TRANSPORT,
-  describeRequest,
-  redact,
-  sendWithRetry,
-  type TransportOptions,
-} from './transport.ts';
+import { SourceClient, type TransportOptions } from './transport.ts';
 
 /** The free endpoint; the commercial tier is https://customer-api.open-meteo.com/v1/forecast with an API key. */
 export const OPEN_METEO_DEFAULT_URL = 'https://api.open-meteo.com/v1/forecast';
@@ -52,14 +46,21 @@ interface LocationAnswer {
 export class OpenMeteoWeatherSource implements WeatherSource {
   readonly name = 'open-meteo';
   private readonly url: string;
-  private readonly transport: TransportOptions;
+  private readonly client: SourceClient;
 
   constructor(private readonly options: OpenMeteoOptions = {}) {
     this.url = options.url ?? OPEN_METEO_DEFAULT_URL;
-    this.transport = options.transport ?? DEFAULT_TRANSPORT;
+    this.client = new SourceClient(this.name, options.transport, () => [options.apiKey]);
   }
 
-  async fetch(request: WeatherForecastRequest, signal?: AbortSignal): Promise<FetchedWeatherForecast> {
+  fetch(request: WeatherForecastRequest, signal?: AbortSignal): Promise<FetchedWeatherForecast> {
+    return this.client.guard(() => this.fetchAll(request, signal));
+  }
+
+  private async fetchAll(
+    request: WeatherForecastRequest,
+    signal: AbortSignal | undefined,
+  ): Promise<FetchedWeatherForecast> {
     const { locations } = request;
     if (locations.length === 0)
       return { issuedAt: request.now, values: [], incomplete: [], from: null, to: null };
@@ -73,14 +74,13 @@ export class OpenMeteoWeatherSource implements WeatherSource {
     url.searchParams.set('timezone', 'GMT');
     if (this.options.model) url.searchParams.set('models', this.options.model);
     if (this.options.apiKey) url.searchParams.set('apikey', this.options.apiKey);
-    const req = { source: this.name, method: 'GET' as const, url };
-    const where = describeRequest(req);
-    const secrets = [this.options.apiKey];
+    const req = { method: 'GET' as const, url };
+    const where = this.client.where(req);
     const fail = (message: string): never => {
-      throw new SourceError(redact(`${where}: ${message}`, secrets));
+      throw new SourceError(`${where}: ${message}`);
     };
 
-    const reply = await sendWithRetry(req, this.transport, signal);
+    const reply = await this.client.send(req, signal);
     let body: unknown;
     try {
       body = JSON.parse(reply.text);

@@ -126,3 +126,40 @@ export async function sendWithRetry(
   const tries = attempts === 1 ? '1 attempt' : `${attempts} attempts`;
   throw new SourceError(`${where}: ${lastProblem} (gave up after ${tries})`);
 }
+
+/**
+ * One source's side of HTTP, shared by every adapter under sources/: its name (the first word of every
+ * message), its transport settings, and the secrets its messages must never carry.
+ */
+export class SourceClient {
+  constructor(
+    readonly source: string,
+    private readonly transport: TransportOptions = DEFAULT_TRANSPORT,
+    /** Read when a message leaves, so secrets learnt later (a ticket, a password) are covered too. */
+    private readonly secrets: () => readonly (string | undefined)[] = () => [],
+  ) {}
+
+  /** Sends with the source's timeout and retries (see sendWithRetry). */
+  send(request: Omit<OutgoingRequest, 'source'>, signal?: AbortSignal): Promise<HttpReply> {
+    return sendWithRetry({ source: this.source, ...request }, this.transport, signal);
+  }
+
+  /** `<source> source: METHOD /path`, the start of a message about that request. */
+  where(request: Pick<OutgoingRequest, 'method' | 'url'>): string {
+    return describeRequest({ source: this.source, ...request });
+  }
+
+  /**
+   * Runs the work; a SourceError it raises leaves with every secret removed from its message. Messages are
+   * built without secrets, so this is the last line of defence against a server echoing one back.
+   */
+  async guard<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error instanceof SourceError)) throw error;
+      const message = redact(error.message, this.secrets());
+      throw message === error.message ? error : new SourceError(message);
+    }
+  }
+}
