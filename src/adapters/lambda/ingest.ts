@@ -1,5 +1,7 @@
 import { ConfigurationError, NotFoundError, SourceError } from '../../core/errors.ts';
 import type { ActualsSource } from '../../core/ports/actuals-source.ts';
+import type { Stores } from '../../core/ports/stores.ts';
+import type { SeriesInfo } from '../../core/series.ts';
 import { UNSET_CREDENTIALS_USERNAME, type SeriesSource } from '../../core/series-config.ts';
 import { runIngest, type IngestSummary } from '../../core/use-cases/run-ingest.ts';
 import type { WeatherSource } from '../../core/ports/weather-source.ts';
@@ -125,6 +127,16 @@ export function createIngestHandler(
       }
     }
     const withWeather = <T extends object>(summary: T) => (weather ? { ...summary, weather } : summary);
+    const ingestOne = async (stores: Stores, series: SeriesInfo, from: ActualsSource) => {
+      const summary = await runIngest(stores, from, {
+        series,
+        now,
+        trigger,
+        trailingHours: config.ingest.trailingHours,
+      });
+      logger.info('ingest finished', { ...summary, series: series.name, source: from.name });
+      return summary;
+    };
     return runtime.withStores(async (stores) => {
       if (source) {
         const [series] = await stores.series.findSeries([config.ingest.series]);
@@ -133,13 +145,7 @@ export function createIngestHandler(
             `series "${config.ingest.series}" (INGEST_SERIES) does not exist; create it with "pulse import" or SQL`,
           );
         }
-        const summary = await runIngest(stores, source, {
-          series,
-          now,
-          trigger,
-          trailingHours: config.ingest.trailingHours,
-        });
-        logger.info('ingest finished', { ...summary, series: series.name, source: source.name });
+        const summary = await ingestOne(stores, series, source);
         publish(summary.inserted, summary.revised);
         return withWeather(summary);
       }
@@ -171,14 +177,7 @@ export function createIngestHandler(
       for (const { series, source: configuredSource } of configured) {
         const from = sourceFor(configuredSource);
         try {
-          const summary = await runIngest(stores, from, {
-            series,
-            now,
-            trigger,
-            trailingHours: config.ingest.trailingHours,
-          });
-          logger.info('ingest finished', { ...summary, series: series.name, source: from.name });
-          results.push({ name: series.name, ...summary });
+          results.push({ name: series.name, ...(await ingestOne(stores, series, from)) });
         } catch (error) {
           logger.error('ingest of one series failed; the others go on', {
             series: series.name,

@@ -25,6 +25,15 @@ const positiveInt = (flag: string) => (value: string) => {
   return n;
 };
 
+/** The flags of the commands that work in chunks (backfill, evaluate --since). */
+interface ChunkFlags {
+  readonly chunkDays?: number;
+  readonly restart?: boolean;
+  readonly json?: boolean;
+}
+
+const chunkHoursOf = (flags: ChunkFlags) => (flags.chunkDays ?? DEFAULT_CHUNK_DAYS) * 24;
+
 /** forecast, backfill and evaluate: the handlers' jobs and use cases, on the local (or DATABASE_URL) database. */
 export function registerRunCommands(program: Command): void {
   program
@@ -68,69 +77,59 @@ export function registerRunCommands(program: Command): void {
     .option('--chunk-days <n>', `days per chunk (default ${DEFAULT_CHUNK_DAYS})`, positiveInt('chunk-days'))
     .option('--restart', 'redo chunks an earlier run of this command completed (default: resume after them)')
     .option('--json', 'print the summary as JSON')
-    .action(
-      async (options: {
-        from: string;
-        to: string;
-        series?: string;
-        chunkDays?: number;
-        restart?: boolean;
-        json?: boolean;
-      }) => {
-        await withDatabase(async ({ sql, url }) => {
-          const stores = createPostgresStores(sql);
-          const { names, series } = await selectSeries(stores, options.series);
-          if (series.length === 0)
-            throw new InputError('no active series: import actuals with "pulse import FILE"');
-          const fromArg = parseTimeArg('from', options.from);
-          const toArg = parseTimeArg('to', options.to);
-          const zone = zoneFor(series, [fromArg, toArg]);
-          const requested = {
-            from: onTheHour(fromArg, startOf(fromArg, zone)),
-            to: onTheHour(toArg, endOf(toArg, zone)),
-          };
-          if (requested.to < requested.from)
-            throw new InputError(`--to ${options.to} is before --from ${options.from}`);
-          const { from, to } = await withinData(stores, series, requested, options);
-          const hours = (to - from) / HOUR_MS + 1;
-          const progress = new ProgressBar('backfill', Boolean(options.json));
-          const chunkHours = (options.chunkDays ?? DEFAULT_CHUNK_DAYS) * 24;
-          const totalOrigins = hours * series.length;
-          let doneBefore = 0;
-          const summary = await withHandlers(url, { verbose: program.opts().verbose }, (handlers) =>
-            handlers.runtime.withStores(async (runStores) =>
-              backfillInChunks(runStores, runStores.runs, await handlers.models.resolver(runStores), {
-                from,
-                to,
-                seriesNames: names,
-                trigger: 'manual',
-                checks: {
-                  ...DEFAULT_WINDOW_CHECKS,
-                  staleAfterHours: handlers.runtime.config.staleAfterHours,
-                },
-                chunkHours,
-                restart: options.restart,
-                onProgress: (done) => progress.update(doneBefore + done, totalOrigins, ''),
-                onChunk: ({ chunk, skipped }) => {
-                  doneBefore += ((chunk.to - chunk.from) / HOUR_MS + 1) * series.length;
-                  progress.update(doneBefore, totalOrigins, skipped ? `(${chunk.key} done before)` : '');
-                },
-              }),
-            ),
-          );
-          emit(
-            options.json,
-            { from: toIso(from), to: toIso(to), ...summary },
-            `backfilled ${toIso(from)} … ${toIso(to)} for ${series.length} series in ${summary.chunks} chunks` +
-              (summary.skippedChunks ? ` (${summary.skippedChunks} completed earlier, skipped)` : '') +
-              `: ${summary.forecastsWritten} forecasts written, ${summary.fallbackOrigins} fallback origins, ` +
-              `${summary.failedOrigins} failed` +
-              (summary.failedSeries.length ? `; not stored for ${summary.failedSeries.join(', ')}` : '') +
-              `\nscore them with: pulse evaluate --since ${toIso(from)} --until ${toIso(to)}`,
-          );
-        });
-      },
-    );
+    .action(async (options: ChunkFlags & { from: string; to: string; series?: string }) => {
+      await withDatabase(async ({ sql, url }) => {
+        const stores = createPostgresStores(sql);
+        const { names, series } = await selectSeries(stores, options.series);
+        if (series.length === 0)
+          throw new InputError('no active series: import actuals with "pulse import FILE"');
+        const fromArg = parseTimeArg('from', options.from);
+        const toArg = parseTimeArg('to', options.to);
+        const zone = zoneFor(series, [fromArg, toArg]);
+        const requested = {
+          from: onTheHour(fromArg, startOf(fromArg, zone)),
+          to: onTheHour(toArg, endOf(toArg, zone)),
+        };
+        if (requested.to < requested.from)
+          throw new InputError(`--to ${options.to} is before --from ${options.from}`);
+        const { from, to } = await withinData(stores, series, requested, options);
+        const hours = (to - from) / HOUR_MS + 1;
+        const progress = new ProgressBar('backfill', Boolean(options.json));
+        const totalOrigins = hours * series.length;
+        let doneBefore = 0;
+        const summary = await withHandlers(url, { verbose: program.opts().verbose }, (handlers) =>
+          handlers.runtime.withStores(async (runStores) =>
+            backfillInChunks(runStores, runStores.runs, await handlers.models.resolver(runStores), {
+              from,
+              to,
+              seriesNames: names,
+              trigger: 'manual',
+              checks: {
+                ...DEFAULT_WINDOW_CHECKS,
+                staleAfterHours: handlers.runtime.config.staleAfterHours,
+              },
+              chunkHours: chunkHoursOf(options),
+              restart: options.restart,
+              onProgress: (done) => progress.update(doneBefore + done, totalOrigins, ''),
+              onChunk: ({ chunk, skipped }) => {
+                doneBefore += ((chunk.to - chunk.from) / HOUR_MS + 1) * series.length;
+                progress.update(doneBefore, totalOrigins, skipped ? `(${chunk.key} done before)` : '');
+              },
+            }),
+          ),
+        );
+        emit(
+          options.json,
+          { from: toIso(from), to: toIso(to), ...summary },
+          `backfilled ${toIso(from)} … ${toIso(to)} for ${series.length} series in ${summary.chunks} chunks` +
+            (summary.skippedChunks ? ` (${summary.skippedChunks} completed earlier, skipped)` : '') +
+            `: ${summary.forecastsWritten} forecasts written, ${summary.fallbackOrigins} fallback origins, ` +
+            `${summary.failedOrigins} failed` +
+            (summary.failedSeries.length ? `; not stored for ${summary.failedSeries.join(', ')}` : '') +
+            `\nscore them with: pulse evaluate --since ${toIso(from)} --until ${toIso(to)}`,
+        );
+      });
+    });
 
   program
     .command('evaluate')
@@ -145,61 +144,52 @@ export function registerRunCommands(program: Command): void {
     )
     .option('--restart', 'with --since: redo chunks an earlier run completed (default: resume after them)')
     .option('--json', 'print the summary as JSON')
-    .action(
-      async (options: {
-        at?: string;
-        since?: string;
-        until?: string;
-        chunkDays?: number;
-        restart?: boolean;
-        json?: boolean;
-      }) => {
-        await withDatabase(async ({ sql, url }) => {
-          const stores = createPostgresStores(sql);
-          const { series } = await selectSeries(stores, undefined);
-          const at = optionalTimeArg('at', options.at);
-          const since = optionalTimeArg('since', options.since);
-          const until = optionalTimeArg('until', options.until);
-          if (until && !since)
-            throw new InputError('--until needs --since (the hourly evaluation has no range)');
-          const zone = zoneFor(series, [at, since, until]);
-          const now = at ? startOf(at, zone) : Date.now();
-          if (!since) {
-            const result = await withHandlers(url, { verbose: program.opts().verbose }, (handlers) =>
-              handlers.evaluate({ mode: 'evaluate', at: toIso(now) }),
-            );
-            emit(options.json, result, `scored ${result.scored}, re-scored ${result.rescored}`);
-            return;
-          }
-          const first = startOf(since, zone);
-          const last = Math.min(until ? endOf(until, zone) : now, floorToHour(now));
-          if (last < first)
-            throw new InputError(`--until ${options.until ?? toIso(now)} is before --since ${options.since}`);
-          const progress = new ProgressBar('evaluate', Boolean(options.json));
-          const summary = await withHandlers(url, { verbose: program.opts().verbose }, (handlers) =>
-            handlers.runtime.withStores((runStores) =>
-              evaluateInChunks(runStores, runStores.runs, {
-                since: floorToHour(first),
-                until: floorToHour(last),
-                now,
-                trigger: 'manual',
-                chunkHours: (options.chunkDays ?? DEFAULT_CHUNK_DAYS) * 24,
-                restart: options.restart,
-                onChunk: ({ index, total, chunk, skipped }) =>
-                  progress.update(index + 1, total, skipped ? `(${chunk.key} done before)` : chunk.key),
-              }),
-            ),
+    .action(async (options: ChunkFlags & { at?: string; since?: string; until?: string }) => {
+      await withDatabase(async ({ sql, url }) => {
+        const stores = createPostgresStores(sql);
+        const { series } = await selectSeries(stores, undefined);
+        const at = optionalTimeArg('at', options.at);
+        const since = optionalTimeArg('since', options.since);
+        const until = optionalTimeArg('until', options.until);
+        if (until && !since)
+          throw new InputError('--until needs --since (the hourly evaluation has no range)');
+        const zone = zoneFor(series, [at, since, until]);
+        const now = at ? startOf(at, zone) : Date.now();
+        if (!since) {
+          const result = await withHandlers(url, { verbose: program.opts().verbose }, (handlers) =>
+            handlers.evaluate({ mode: 'evaluate', at: toIso(now) }),
           );
-          const { last: lastChunk, ...counts } = summary;
-          emit(
-            options.json,
-            { ...counts, worstRollingMape24h: lastChunk.worstRollingMape24h },
-            `scored ${summary.scored}, re-scored ${summary.rescored} in ${summary.chunks} chunks` +
-              (summary.skippedChunks ? ` (${summary.skippedChunks} completed earlier, skipped)` : ''),
-          );
-        });
-      },
-    );
+          emit(options.json, result, `scored ${result.scored}, re-scored ${result.rescored}`);
+          return;
+        }
+        const first = startOf(since, zone);
+        const last = Math.min(until ? endOf(until, zone) : now, floorToHour(now));
+        if (last < first)
+          throw new InputError(`--until ${options.until ?? toIso(now)} is before --since ${options.since}`);
+        const progress = new ProgressBar('evaluate', Boolean(options.json));
+        const summary = await withHandlers(url, { verbose: program.opts().verbose }, (handlers) =>
+          handlers.runtime.withStores((runStores) =>
+            evaluateInChunks(runStores, runStores.runs, {
+              since: floorToHour(first),
+              until: floorToHour(last),
+              now,
+              trigger: 'manual',
+              chunkHours: chunkHoursOf(options),
+              restart: options.restart,
+              onChunk: ({ index, total, chunk, skipped }) =>
+                progress.update(index + 1, total, skipped ? `(${chunk.key} done before)` : chunk.key),
+            }),
+          ),
+        );
+        const { last: lastChunk, ...counts } = summary;
+        emit(
+          options.json,
+          { ...counts, worstRollingMape24h: lastChunk.worstRollingMape24h },
+          `scored ${summary.scored}, re-scored ${summary.rescored} in ${summary.chunks} chunks` +
+            (summary.skippedChunks ? ` (${summary.skippedChunks} completed earlier, skipped)` : ''),
+        );
+      });
+    });
 }
 
 /**
