@@ -14,6 +14,14 @@ export class InputError extends PulseError {
   }
 }
 
+/** A series' time zone or country is not one Pulse can compute with; the message names the series. */
+export class CalendarError extends InputError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'CalendarError';
+  }
+}
+
 export class ConfigurationError extends PulseError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);

@@ -1,5 +1,5 @@
 import Holidays from 'date-holidays';
-import { InputError } from '../errors.ts';
+import { CalendarError } from '../errors.ts';
 import type { SeriesCalendar } from '../forecaster.ts';
 
 let countries: Set<string> | undefined;
@@ -32,5 +32,5 @@ export function calendarProblem(calendar: SeriesCalendar): string | null {
 /** Refuses a calendar where it enters (import, series configuration, ingest), naming `where`. */
 export function checkCalendar(calendar: SeriesCalendar, where: string): void {
   const problem = calendarProblem(calendar);
-  if (problem) throw new InputError(`${where}: ${problem}`);
+  if (problem) throw new CalendarError(`${where}: ${problem}`);
 }

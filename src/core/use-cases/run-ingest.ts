@@ -1,3 +1,4 @@
+import { checkCalendar } from '../calendar/validate.ts';
 import type { ActualsSource } from '../ports/actuals-source.ts';
 import type { Stores } from '../ports/stores.ts';
 import type { SeriesInfo } from '../series.ts';
@@ -23,7 +24,11 @@ export interface IngestSummary {
 
 export const DEFAULT_INGEST_TRAILING_HOURS = 14 * 24;
 
-/** Pulls the trailing window of actuals from the source and upserts them, counting revisions. */
+/**
+ * Pulls the trailing window of actuals from the source and upserts them, counting revisions. A series whose
+ * time zone or country is unusable (stored before the checks existed, or written by SQL) is refused before
+ * anything is fetched, with a CalendarError naming it; the run is recorded as failed.
+ */
 export async function runIngest(
   stores: Pick<Stores, 'actuals' | 'runs'>,
   source: ActualsSource,
@@ -35,6 +40,7 @@ export async function runIngest(
     stores.runs,
     { functionName: 'ingest', trigger: request.trigger, scheduledFor: to },
     async () => {
+      checkCalendar(request.series, `ingest of series "${request.series.name}"`);
       const fetched = await source.fetch({ from, to });
       const result = await stores.actuals.upsertActuals(request.series.id, fetched, request.now);
       const newest = fetched.length ? toIso(fetched[fetched.length - 1]!.hour) : null;
