@@ -49,6 +49,10 @@ export function createPulseApp(props: AppProps = {}): { app: App; stack: PulseSt
       );
   }
   const instanceType = contextString(app, 'pulse:dbInstanceType');
+  const weatherSource = contextString(app, 'pulse:weatherSource');
+  if (weatherSource !== undefined && weatherSource !== 'open-meteo' && weatherSource !== 'none')
+    throw new Error(`context pulse:weatherSource must be open-meteo or none, got ${weatherSource}`);
+  const weatherSecretArn = contextString(app, 'pulse:weatherSecretArn');
   const stack = new PulseStack(app, contextString(app, 'pulse:stackName') ?? DEFAULT_STACK_NAME, {
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
     description: 'Pulse: hourly energy-load forecasting (RDS PostgreSQL, Lambda, Amazon Managed Grafana)',
@@ -62,6 +66,13 @@ export function createPulseApp(props: AppProps = {}): { app: App; stack: PulseSt
     grafanaAuthentication: grafanaAuthentication(app),
     reservedConcurrentExecutions: contextNumber(app, 'pulse:reservedConcurrency'),
     seriesConfigFile: contextString(app, 'pulse:seriesConfig'),
+    weather: {
+      source: weatherSource as 'open-meteo' | 'none' | undefined,
+      url: contextString(app, 'pulse:weatherUrl'),
+      model: contextString(app, 'pulse:weatherModel'),
+      maxAgeHours: contextNumber(app, 'pulse:weatherMaxAgeHours'),
+      apiKeySecretArn: weatherSecretArn,
+    },
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, stack };

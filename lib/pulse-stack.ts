@@ -2,7 +2,7 @@ import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { InstanceType } from 'aws-cdk-lib/aws-ec2';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
-import { CfnOutput } from 'aws-cdk-lib';
+import { Annotations, CfnOutput } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { PulseAlarms } from './alarms.ts';
 import { PulseDatabase } from './database.ts';
@@ -10,7 +10,7 @@ import { PulseGrafana, type GrafanaAuthentication } from './grafana.ts';
 import { ModelLayer, OnnxRuntimeLayer } from './layers.ts';
 import { DatabaseMigrations } from './migrations.ts';
 import { PulseNetwork, type Egress } from './network.ts';
-import { ScheduledFunctions } from './scheduled-functions.ts';
+import { ScheduledFunctions, type WeatherProps } from './scheduled-functions.ts';
 
 export interface PulseStackProps extends StackProps {
   /** Deletion protection, snapshot on delete, Multi-AZ, retained logs. @default false */
@@ -42,6 +42,8 @@ export interface PulseStackProps extends StackProps {
    * function on every deploy. @default the repository's pulse.config.json
    */
   readonly seriesConfigFile?: string;
+  /** Weather forecasts fetched by the ingest function. @default none */
+  readonly weather?: WeatherProps;
 }
 
 /** Everything Pulse needs in one account and region. */
@@ -88,7 +90,15 @@ export class PulseStack extends Stack {
       ingestSecret: props.ingestSecret,
       production,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      weather: props.weather,
     });
+    const withWeather = this.migrations.seriesConfig.series.filter((s) => s.weather).map((s) => s.name);
+    if (withWeather.length && !this.functions.weatherSecret) {
+      Annotations.of(this).addWarningV2(
+        'pulse:no-weather-source',
+        `series ${withWeather.join(', ')} name weather locations, but no weather is fetched (context pulse:weatherSource=open-meteo, docs/deploy.md); their weather models will be served by their calendar-only models`,
+      );
+    }
     // The schedules start only once the schema and the login users exist.
     this.functions.node.addDependency(this.migrations.trigger);
 
@@ -123,6 +133,9 @@ export class PulseStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn });
     if (this.functions.ingestSecret) {
       new CfnOutput(this, 'IngestSecretArn', { value: this.functions.ingestSecret.secretArn });
+    }
+    if (this.functions.weatherSecret) {
+      new CfnOutput(this, 'WeatherSecretArn', { value: this.functions.weatherSecret.secretArn });
     }
   }
 }

@@ -20,6 +20,7 @@ import {
 import { LAMBDA_MODEL_DIR } from '../src/adapters/config.ts';
 import { SCHEDULE_MINUTES } from '../src/core/schedule.ts';
 import { DEFAULT_WINDOW_CHECKS } from '../src/core/validation.ts';
+import { DEFAULT_WEATHER_MAX_AGE_HOURS } from '../src/core/weather.ts';
 
 /** When each function runs (UTC), at the minutes of src/core/schedule.ts. */
 export const SCHEDULES = {
@@ -63,6 +64,25 @@ export interface ScheduledFunctionsProps {
    * accounts (quota 10) cannot reserve any. @default no reservation
    */
   readonly reservedConcurrentExecutions?: number;
+  /** Weather forecasts for weather models (docs/deploy.md, "Weather"). @default none fetched */
+  readonly weather?: WeatherProps;
+}
+
+/** Where the ingest function gets weather forecasts from (src/adapters/sources/open-meteo.ts). */
+export interface WeatherProps {
+  /** `open-meteo` fetches forecasts for every configured location before the actuals. @default 'none' */
+  readonly source?: 'open-meteo' | 'none';
+  /** Forecast endpoint, e.g. the commercial tier's. @default Open-Meteo's free endpoint (non-commercial use) */
+  readonly url?: string;
+  /** Open-Meteo weather model, e.g. `ecmwf_ifs025`. @default Open-Meteo's best match */
+  readonly model?: string;
+  /** A series whose newest weather forecast is older than this is forecast by its calendar-only model. @default 12 */
+  readonly maxAgeHours?: number;
+  /**
+   * Complete ARN of an existing secret `{"apiKey": "…"}` for the commercial tier.
+   * @default with source open-meteo, a new secret with an empty key (free tier) that the operator fills in
+   */
+  readonly apiKeySecretArn?: string;
 }
 
 /** Ingest, forecast and evaluate, their schedules, and the queue that keeps every failed run. */
@@ -72,6 +92,8 @@ export class ScheduledFunctions extends Construct {
   /** Absent when the network has no internet egress (egress 'endpoints'). */
   public readonly ingest?: NodejsFunction;
   public readonly ingestSecret?: ISecret;
+  /** The weather API key's secret: present when the ingest function fetches weather. */
+  public readonly weatherSecret?: ISecret;
   /** Events that failed all retries or expired: one message per lost run, kept 14 days. */
   public readonly failedRuns: Queue;
   public readonly rules: Record<string, Rule> = {};
@@ -103,6 +125,8 @@ export class ScheduledFunctions extends Construct {
       POWERTOOLS_SERVICE_NAME: 'pulse',
       POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      // The forecast degrades weather models on it; ingest and evaluate read it harmlessly.
+      WEATHER_MAX_AGE_HOURS: String(props.weather?.maxAgeHours ?? DEFAULT_WEATHER_MAX_AGE_HOURS),
     };
     const base = {
       vpc: {
@@ -157,15 +181,47 @@ export class ScheduledFunctions extends Construct {
             "Credentials of a third-party account (EPİAŞ); they can only be changed on the provider's site, so Secrets Manager cannot rotate them.",
         });
       }
+      const weather = props.weather ?? {};
+      let weatherEnvironment: Record<string, string> = {};
+      if (weather.source === 'open-meteo') {
+        this.weatherSecret =
+          (weather.apiKeySecretArn
+            ? Secret.fromSecretCompleteArn(this, 'WeatherApiKeyImported', weather.apiKeySecretArn)
+            : undefined) ??
+          new Secret(this, 'WeatherApiKey', {
+            description:
+              'Pulse weather API key ({"apiKey": "…"}, Open-Meteo commercial tier); empty = free tier; set after deploy',
+            // An empty key makes the ingest function call without one; the generated field is never read.
+            generateSecretString: {
+              secretStringTemplate: JSON.stringify({ apiKey: '' }),
+              generateStringKey: 'unused',
+            },
+            removalPolicy: retain,
+          });
+        if (this.weatherSecret instanceof Secret) {
+          Validations.of(this.weatherSecret).acknowledge({
+            id: 'AwsSolutions-SMG4',
+            reason:
+              "A third-party API key (Open-Meteo); it is issued on the provider's site, so Secrets Manager cannot rotate it.",
+          });
+        }
+        // Only the secret's ARN is in the environment; the key is read at run time and never logged.
+        weatherEnvironment = {
+          WEATHER_SOURCE: 'open-meteo',
+          WEATHER_SECRET_ARN: this.weatherSecret.secretArn,
+          ...(weather.url ? { WEATHER_URL: weather.url } : {}),
+          ...(weather.model ? { WEATHER_MODEL: weather.model } : {}),
+        };
+      }
       this.ingest = new PulseFunction(this, 'Ingest', {
         ...base,
         entry: 'functions/ingest/index.ts',
         description: 'Pulse: pull new and revised actuals of every configured series from its source',
         memorySize: 256,
         timeout: Duration.minutes(5),
-        secrets: [database.appSecret, this.ingestSecret],
+        secrets: [database.appSecret, this.ingestSecret, ...(this.weatherSecret ? [this.weatherSecret] : [])],
         // No INGEST_SOURCE: the sources come from the series configuration that migrate stored.
-        environment: { ...common, INGEST_SECRET_ARN: this.ingestSecret.secretArn },
+        environment: { ...common, INGEST_SECRET_ARN: this.ingestSecret.secretArn, ...weatherEnvironment },
       }).fn;
     }
 

@@ -19,7 +19,7 @@ export interface SynthesizedPulse {
  * The app as `cdk synth` builds it (cdk.json's feature flags plus `context`), synthesized once:
  * bundling and cdk-nag run here, and a nag finding makes synth throw.
  */
-export function synthPulse(context: Record<string, string> = {}): SynthesizedPulse {
+export function synthPulse(context: Record<string, unknown> = {}): SynthesizedPulse {
   const { app, stack } = createPulseApp({ context: { ...cdkJson.context, ...context } });
   const assembly = app.synth();
   return { stack, template: Template.fromStack(stack), assembly };
