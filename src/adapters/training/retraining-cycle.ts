@@ -1,7 +1,7 @@
 import { runBacktest } from '../../core/backtest.ts';
 import { localHour, utcOfLocal } from '../../core/calendar/localTime.ts';
 import type { Forecaster } from '../../core/forecaster.ts';
-import { hourAt } from '../../core/hourly-series.ts';
+import { hourAt, type HourlySeries } from '../../core/hourly-series.ts';
 import {
   decidePromotion,
   DEFAULT_PROMOTION_POLICY,
@@ -72,6 +72,160 @@ export interface RetrainOutcome {
   readonly seconds: number;
 }
 
+/** The days a cycle trains on and the recent period champion and challenger are compared on. */
+export interface RetrainingPeriod {
+  /** Training and validation targets end with this local day of the series. */
+  readonly untilDay: number;
+  /** First and last hour (UTC ms) of the back-test: the last `backtestDays` complete local days. */
+  readonly backtestFrom: number;
+  readonly backtestTo: number;
+}
+
+/** The period of a cycle over `actuals`: the back-test is the last `backtestDays` complete local days. */
+export function retrainingPeriod(
+  series: SeriesInfo,
+  actuals: HourlySeries,
+  backtestDays: number = DEFAULT_BACKTEST_DAYS,
+): RetrainingPeriod {
+  const lastHour = hourAt(actuals, actuals.values.length - 1);
+  const lastDay = localHour(series.timezone, lastHour + HOUR_MS).day - 1;
+  const untilDay = lastDay - backtestDays;
+  return {
+    untilDay,
+    backtestFrom: utcOfLocal(series.timezone, untilDay + 1, 0),
+    backtestTo: utcOfLocal(series.timezone, lastDay + 1, 0) - HOUR_MS,
+  };
+}
+
+/** The model a series is served now (its champion, an assigned or the default model), as the forecast loads it. */
+export async function servedModel(
+  series: SeriesInfo,
+  options: { readonly modelDir: string; readonly store: ModelStore },
+): Promise<Forecaster> {
+  const resolver = await createModelResolver({
+    modelDir: options.modelDir,
+    store: options.store,
+    allowBaselineDefault: true,
+  });
+  await resolver.prepare!([series]);
+  return resolver.forecasterFor(series);
+}
+
+/** One series' cycle after its challenger was trained (or failed to be), as far as the decision. */
+export interface ChallengerJudgement {
+  readonly registry: PostgresModelRegistry;
+  readonly store: ModelStore;
+  readonly series: SeriesInfo;
+  readonly actuals: HourlySeries;
+  readonly period: RetrainingPeriod;
+  /** What the series is served now (servedModel). */
+  readonly served: Forecaster;
+  readonly policy?: PromotionPolicy;
+  readonly log?: (line: string) => void;
+  /** When the series' cycle started (for `seconds`); default now. */
+  readonly started?: number;
+}
+
+/** Records a decision (promoting the challenger when it won) and reports it. */
+async function recordOutcome(
+  judgement: ChallengerJudgement,
+  challengerVersion: string | null,
+  decision: { promoted: boolean; reason: string },
+  challengerFigures: ModelFigures | null,
+  championFigures: ModelFigures | null,
+): Promise<RetrainOutcome> {
+  const { registry, series, served, period } = judgement;
+  const champion = await registry.championOf(series.id);
+  const decisionId = await registry.recordDecision({
+    seriesId: series.id,
+    challengerVersion,
+    championVersion: champion?.version ?? null,
+    promoted: decision.promoted,
+    reason: decision.reason,
+    backtestFrom: toIso(period.backtestFrom),
+    backtestTo: toIso(period.backtestTo),
+    challengerFigures,
+    championFigures,
+  });
+  if (decision.promoted && challengerVersion) {
+    await registry.promote(series.id, challengerVersion, decision.reason);
+  }
+  const seconds = (Date.now() - (judgement.started ?? Date.now())) / 1000;
+  (judgement.log ?? ((line: string) => console.log(line)))(
+    `${series.name}: ${decision.promoted ? `promoted ${challengerVersion}` : `kept ${served.version}`} — ${decision.reason} (${seconds.toFixed(0)} s)`,
+  );
+  return {
+    series: series.name,
+    challengerVersion,
+    servedVersion: served.version,
+    promoted: decision.promoted,
+    reason: decision.reason,
+    challengerFigures,
+    championFigures,
+    decisionId,
+    seconds,
+  };
+}
+
+/** A challenger that could not be trained: recorded as a decision that kept what is served. */
+export function recordTrainingFailure(judgement: ChallengerJudgement, error: Error): Promise<RetrainOutcome> {
+  return recordOutcome(
+    judgement,
+    null,
+    { promoted: false, reason: `training failed: ${error.message}` },
+    null,
+    null,
+  );
+}
+
+/**
+ * Loads the challenger from the store (as it would be served, with the contract checks), back-tests it
+ * and the served model on the period's very same pairs, decides by the policy (parity and contract
+ * first) and records the decision with both sets of figures.
+ */
+export async function judgeChallenger(
+  judgement: ChallengerJudgement,
+  version: string,
+  parity: { ok: boolean; worstExcess: number },
+): Promise<RetrainOutcome> {
+  const { store, series, actuals, served, period } = judgement;
+  let challenger: Forecaster | null = null;
+  let checks: ChallengerChecks = {
+    parityOk: parity.ok,
+    contractOk: true,
+    problem: parity.ok ? undefined : `worst excess ${parity.worstExcess} MWh`,
+  };
+  try {
+    challenger = await loadOnnxForecaster(await store.fetch(version), version);
+  } catch (error) {
+    checks = { parityOk: parity.ok, contractOk: false, problem: (error as Error).message };
+  }
+  const windowHours = Math.max(served.windowHours, challenger?.windowHours ?? 0);
+  const figures = async (model: Forecaster): Promise<ModelFigures | null> => {
+    try {
+      const report = await runBacktest(actuals, {
+        forecaster: model,
+        calendar: series,
+        from: period.backtestFrom,
+        to: period.backtestTo,
+        minWindowHours: windowHours,
+      });
+      return report.origins > 0 ? figuresOf(report) : null;
+    } catch {
+      return null; // e.g. the served model cannot be loaded: nothing to compare with
+    }
+  };
+  const challengerFigures = challenger ? await figures(challenger) : null;
+  const championFigures = await figures(served);
+  const decision = decidePromotion(
+    challengerFigures,
+    championFigures,
+    checks,
+    judgement.policy ?? DEFAULT_PROMOTION_POLICY,
+  );
+  return recordOutcome(judgement, version, decision, challengerFigures, championFigures);
+}
+
 /**
  * The champion/challenger cycle for each series: train a challenger on everything up to the last
  * `backtestDays` local days, back-test it and the model the series is served now on those days (every
@@ -87,66 +241,27 @@ export async function runRetrainingCycle(options: RetrainOptions): Promise<Retra
   for (const name of names) {
     const started = Date.now();
     const { series, actuals } = await readTrainingActuals(options.sql, name);
-    const days = options.backtestDays ?? DEFAULT_BACKTEST_DAYS;
-    const lastHour = hourAt(actuals, actuals.values.length - 1);
-    const lastDay = localHour(series.timezone, lastHour + HOUR_MS).day - 1;
-    const untilDay = lastDay - days;
-    const backtestFrom = utcOfLocal(series.timezone, untilDay + 1, 0);
-    const backtestTo = utcOfLocal(series.timezone, lastDay + 1, 0) - HOUR_MS;
-    const resolver = await createModelResolver({
-      modelDir: options.modelDir,
+    const period = retrainingPeriod(series, actuals, options.backtestDays);
+    const served = await servedModel(series, options);
+    const judgement: ChallengerJudgement = {
+      registry,
       store: options.store,
-      allowBaselineDefault: true,
-    });
-    await resolver.prepare!([series]);
-    const served = resolver.forecasterFor(series);
-    const record = async (
-      challengerVersion: string | null,
-      decision: { promoted: boolean; reason: string },
-      challengerFigures: ModelFigures | null,
-      championFigures: ModelFigures | null,
-    ): Promise<void> => {
-      const champion = await registry.championOf(series.id);
-      const decisionId = await registry.recordDecision({
-        seriesId: series.id,
-        challengerVersion,
-        championVersion: champion?.version ?? null,
-        promoted: decision.promoted,
-        reason: decision.reason,
-        backtestFrom: toIso(backtestFrom),
-        backtestTo: toIso(backtestTo),
-        challengerFigures,
-        championFigures,
-      });
-      if (decision.promoted && challengerVersion) {
-        await registry.promote(series.id, challengerVersion, decision.reason);
-      }
-      const seconds = (Date.now() - started) / 1000;
-      log(
-        `${series.name}: ${decision.promoted ? `promoted ${challengerVersion}` : `kept ${served.version}`} — ${decision.reason} (${seconds.toFixed(0)} s)`,
-      );
-      outcomes.push({
-        series: series.name,
-        challengerVersion,
-        servedVersion: served.version,
-        promoted: decision.promoted,
-        reason: decision.reason,
-        challengerFigures,
-        championFigures,
-        decisionId,
-        seconds,
-      });
+      series,
+      actuals,
+      period,
+      served,
+      policy: options.policy,
+      log,
+      started,
     };
-
-    let version: string;
-    let parity: { ok: boolean; worstExcess: number };
+    let trained: Awaited<ReturnType<typeof trainCandidate>>;
     try {
-      const { candidate, trained } = await trainCandidate({
+      trained = await trainCandidate({
         series,
         actuals,
         recipe: options.recipe(series),
-        untilDay,
-        testTo: backtestTo,
+        untilDay: period.untilDay,
+        testTo: period.backtestTo,
         store: options.store,
         registry,
         command: options.command,
@@ -155,54 +270,12 @@ export async function runRetrainingCycle(options: RetrainOptions): Promise<Retra
         log,
         now: options.now,
       });
-      version = candidate.version;
-      parity = trained.parity;
     } catch (error) {
-      await record(
-        null,
-        { promoted: false, reason: `training failed: ${(error as Error).message}` },
-        null,
-        null,
-      );
+      outcomes.push(await recordTrainingFailure(judgement, error as Error));
       continue;
     }
-
-    // What will be served is what the store holds: load it from there, with the contract checks.
-    let challenger: Forecaster | null = null;
-    let checks: ChallengerChecks = {
-      parityOk: parity.ok,
-      contractOk: true,
-      problem: parity.ok ? undefined : `worst excess ${parity.worstExcess} MWh`,
-    };
-    try {
-      challenger = await loadOnnxForecaster(await options.store.fetch(version), version);
-    } catch (error) {
-      checks = { parityOk: parity.ok, contractOk: false, problem: (error as Error).message };
-    }
-    const windowHours = Math.max(served.windowHours, challenger?.windowHours ?? 0);
-    const figures = async (model: Forecaster): Promise<ModelFigures | null> => {
-      try {
-        const report = await runBacktest(actuals, {
-          forecaster: model,
-          calendar: series,
-          from: backtestFrom,
-          to: backtestTo,
-          minWindowHours: windowHours,
-        });
-        return report.origins > 0 ? figuresOf(report) : null;
-      } catch {
-        return null; // e.g. the served model cannot be loaded: nothing to compare with
-      }
-    };
-    const challengerFigures = challenger ? await figures(challenger) : null;
-    const championFigures = await figures(served);
-    const decision = decidePromotion(
-      challengerFigures,
-      championFigures,
-      checks,
-      options.policy ?? DEFAULT_PROMOTION_POLICY,
-    );
-    await record(version, decision, challengerFigures, championFigures);
+    // What will be served is what the store holds: judged as loaded from there.
+    outcomes.push(await judgeChallenger(judgement, trained.candidate.version, trained.trained.parity));
   }
   return outcomes;
 }

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { isoOfDay } from '../../core/calendar/localTime.ts';
 import type { HourlySeries } from '../../core/hourly-series.ts';
 import { figuresOf } from '../../core/model-selection.ts';
@@ -8,7 +8,7 @@ import { HOUR_MS, type HourMs } from '../../core/time.ts';
 import type { ModelStore } from '../model-store/model-store.ts';
 import { dataFingerprint } from './fingerprint.ts';
 import type { TrainingRecipe } from './recipe.ts';
-import { trainModel, TRAINING_WORK_DIR, type TrainedModel } from './train-model.ts';
+import { trainModel, TRAINING_WORK_DIR, type TrainedModel, type TrainModelRequest } from './train-model.ts';
 import type { TrainerOptions } from './trainer-process.ts';
 
 export interface CandidateRequest {
@@ -47,12 +47,22 @@ export function candidateVersion(seriesName: string, untilDay: number, now: numb
  * test figures. A model that fails parity is registered too (so the decision can name it), never promoted.
  */
 export async function trainCandidate(request: CandidateRequest): Promise<TrainedCandidate> {
+  const training = candidateTraining(request);
+  const trained = await trainModel(training);
+  return registerTrainedCandidate({ ...request, version: training.version }, trained);
+}
+
+/**
+ * The training run of a candidate: its version (named now unless given) and the folder it is staged in
+ * before the store. The managed cycle in AWS builds the same request in its two Lambdas
+ * (src/adapters/lambda/retraining.ts), with the version fixed by the first.
+ */
+export function candidateTraining(request: CandidateRequest): TrainModelRequest & { version: string } {
   const { series, recipe } = request;
   const version =
     request.version ?? candidateVersion(series.name, request.untilDay, request.now ?? Date.now());
   const workRoot = request.workDir ?? TRAINING_WORK_DIR;
-  const staging = join(workRoot, version, 'publish');
-  const trained = await trainModel({
+  return {
     seriesName: series.name,
     series: request.actuals,
     calendar: { country: series.country, timezone: series.timezone },
@@ -60,12 +70,21 @@ export async function trainCandidate(request: CandidateRequest): Promise<Trained
     version,
     untilDay: request.untilDay,
     testTo: request.testTo,
-    modelDir: staging,
+    modelDir: join(workRoot, version, 'publish'),
     command: request.command,
     workDir: workRoot,
     trainer: request.trainer,
     log: request.log,
-  });
+  };
+}
+
+/** Publishes a trained model to the store and registers it as the series' candidate. */
+export async function registerTrainedCandidate(
+  request: CandidateRequest & { version: string },
+  trained: TrainedModel,
+): Promise<TrainedCandidate> {
+  const { series, recipe, version } = request;
+  const staging = dirname(trained.metadataPath);
   const storeUri = await request.store.publish(staging, version);
   const meta = trained.metadata;
   // The actuals the model saw: its first window's oldest hour through the end of validation.

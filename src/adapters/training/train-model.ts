@@ -11,6 +11,7 @@ import { exportDataset } from './dataset-export.ts';
 import { publishOnnx, writeModelMetadata, writeParitySamples } from './model-files.ts';
 import { checkParity, readParitySamples, type ParityResult } from './parity.ts';
 import type { TrainingRecipe } from './recipe.ts';
+import type { TrainingManifest, TrainingReport } from './contract.ts';
 import { runTrainer, type TrainerOptions } from './trainer-process.ts';
 
 /** Scratch folder of one training run (git-ignored): tensors, manifest, trainer outputs. */
@@ -43,16 +44,39 @@ export interface TrainedModel {
   readonly workDir: string;
 }
 
+/** The tensors and manifest of one run, written, and what the steps after the trainer need of them. */
+export interface PreparedTraining {
+  /** Folder of the manifest, the tensors and (after the trainer) its outputs. */
+  readonly workDir: string;
+  readonly manifestPath: string;
+  readonly manifest: TrainingManifest;
+  /** Last target hour training and validation used (UTC ms). */
+  readonly trainEnd: number;
+  readonly trainingSpan: { readonly from: string; readonly to: string };
+  readonly validationSpan: { readonly from: string; readonly to: string };
+}
+
 /**
  * One training run, end to end: tensors from the core's feature code → Python trainer → ONNX in the
  * model folder → parity of onnxruntime-node against PyTorch → optional test-period back-test through
  * the same adapter the service uses → metadata. Does not make the model anyone's default.
  */
 export async function trainModel(request: TrainModelRequest): Promise<TrainedModel> {
+  const prepared = await prepareTraining(request);
+  const report = await runTrainer(prepared.manifestPath, prepared.manifest, request.trainer);
+  return finishTraining(request, prepared, report);
+}
+
+/**
+ * The first half of a run: the tensors and manifest in the run's folder. Between this and
+ * `finishTraining` the trainer runs: here as a local process, in AWS as a managed training job
+ * (training/sagemaker_entry.py) whose outputs are copied back into `workDir`.
+ */
+export async function prepareTraining(request: TrainModelRequest): Promise<PreparedTraining> {
   const log = request.log ?? ((line: string) => console.log(line));
   const started = Date.now();
   const workDir = join(request.workDir ?? TRAINING_WORK_DIR, request.version);
-  const { recipe, series, calendar, version, modelDir } = request;
+  const { recipe, series, calendar, version } = request;
 
   const dataset = await exportDataset({
     series,
@@ -73,14 +97,34 @@ export async function trainModel(request: TrainModelRequest): Promise<TrainedMod
     `validation targets ${split.validationSpan.from} … ${split.validationSpan.to} (${split.validation.length} windows)`,
   );
   log(`tensors written to ${workDir} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return {
+    workDir,
+    manifestPath: dataset.manifestPath,
+    manifest,
+    trainEnd: dataset.trainEnd,
+    trainingSpan: split.trainingSpan,
+    validationSpan: split.validationSpan,
+  };
+}
 
-  const report = await runTrainer(dataset.manifestPath, manifest, request.trainer);
+/**
+ * The second half of a run, once the trainer's outputs (ONNX, parity forecast) are in
+ * `prepared.workDir`: the model files, parity, the test back-test and the metadata.
+ */
+export async function finishTraining(
+  request: TrainModelRequest,
+  prepared: PreparedTraining,
+  report: TrainingReport,
+): Promise<TrainedModel> {
+  const log = request.log ?? ((line: string) => console.log(line));
+  const { recipe, series, calendar, version, modelDir } = request;
+  const { workDir, manifest } = prepared;
 
   const onnx = await publishOnnx(modelDir, version, join(workDir, manifest.outputs.onnx));
   const samples = await readParitySamples(workDir, manifest);
   const parityFile = await writeParitySamples(modelDir, samples);
   const lastHour = hourAt(series, series.values.length - 1);
-  const testFrom = dataset.trainEnd + HOUR_MS;
+  const testFrom = prepared.trainEnd + HOUR_MS;
   const testTo = request.testTo === null ? null : Math.min(request.testTo, lastHour);
   const history = manifest.inputs[0]!;
   const metadata: ModelMetadata = {
@@ -115,8 +159,8 @@ export async function trainModel(request: TrainModelRequest): Promise<TrainedMod
     quantiles: manifest.quantiles,
     series: request.seriesName,
     calendar,
-    trainingSpan: split.trainingSpan,
-    validationSpan: split.validationSpan,
+    trainingSpan: prepared.trainingSpan,
+    validationSpan: prepared.validationSpan,
     testSpan: testTo !== null && testFrom <= testTo ? { from: toIso(testFrom), to: toIso(testTo) } : null,
     testMetrics: null,
     training: { ...report, hyper: manifest.hyper, recipe, command: request.command },
