@@ -4,7 +4,7 @@ import type { Forecaster, ForecastWindow, SeriesCalendar } from './forecaster.ts
 import { ErrorAccumulator, skillScore, type ErrorSummary } from './metrics.ts';
 import { completeWindows, hourAt, indexOf, type HourlySeries, windowValues } from './hourly-series.ts';
 import { toIso, type HourMs } from './time.ts';
-import type { WindowWeather } from './weather.ts';
+import type { WeatherProvenance, WindowWeather } from './weather.ts';
 
 /** Which hours a score covers: public holidays incl. half-day afternoons, bridge days, the rest. */
 export type DayGroup = 'holiday' | 'bridge' | 'ordinary';
@@ -36,6 +36,8 @@ export interface BacktestReport {
   readonly horizons: HorizonScore[];
   /** All horizons pooled. */
   readonly overall: { readonly model: ErrorSummary; readonly coverage: number };
+  /** Weather models: scored origins by where their target hours' weather came from. */
+  readonly weather?: Readonly<Record<WeatherProvenance, number>>;
 }
 
 export interface BacktestOptions {
@@ -106,6 +108,7 @@ export async function runBacktest(series: HourlySeries, options: BacktestOptions
   };
 
   let origins = 0;
+  const provenance: Record<WeatherProvenance, number> = { vintage: 0, mixed: 0, observed: 0, missing: 0 };
   let batch: { index: number; window: ForecastWindow }[] = [];
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
@@ -136,7 +139,11 @@ export async function runBacktest(series: HourlySeries, options: BacktestOptions
           allInterval.add(actual, result.lower[h - 1]!, result.upper[h - 1]!);
         }
       }
-      if (scored) origins++;
+      if (scored) {
+        origins++;
+        const source = window.weather ? window.weather.provenance : 'missing';
+        if (options.weatherFor && source) provenance[source]++;
+      }
     }
     batch = [];
   };
@@ -186,6 +193,7 @@ export async function runBacktest(series: HourlySeries, options: BacktestOptions
     origins,
     horizons,
     overall: { model: all.summary(), coverage: allInterval.n ? allInterval.inside / allInterval.n : NaN },
+    ...(options.weatherFor ? { weather: provenance } : {}),
   };
 }
 

@@ -64,7 +64,16 @@ export interface WindowWeather {
    * the forecast-like perturbation of evaluation and training on observed weather. Absent in service.
    */
   readonly forecastError?: Float32Array;
+  /** Back-tests: where the target hours' temperatures came from (see WeatherProvenance). */
+  readonly provenance?: WeatherProvenance;
 }
+
+/**
+ * Where a back-test window's target-hour temperatures came from: 'vintage' every one from a forecast
+ * issued at or before the origin, 'observed' none (observed weather stood in: perfect prognosis),
+ * 'mixed' some, 'missing' an hour had no value at all (the window's weather is masked).
+ */
+export type WeatherProvenance = 'vintage' | 'mixed' | 'observed' | 'missing';
 
 /** Stated assumptions of the forecast-like temperature error (docs/model.md gives the sources). */
 export interface ForecastErrorModel {

@@ -5,6 +5,7 @@ import type {
   WeatherWriteResult,
 } from '../../core/ports/weather.ts';
 import { HOUR_MS } from '../../core/time.ts';
+import { WeatherHistory } from '../../core/weather-history.ts';
 import {
   WEATHER_LAG_HOURS,
   WEATHER_REBUILD_HORIZON_HOURS,
@@ -170,6 +171,30 @@ export class PostgresWeatherStore implements WeatherStore {
       out.get(r.location)!.values[k] = r.value;
     }
     return out;
+  }
+
+  async readWeatherHistory(request: Omit<WeatherAsOfRequest, 'asOf'>): Promise<WeatherHistory> {
+    if (request.locations.length === 0 || request.to < request.from)
+      return new WeatherHistory(request.from, request.to, []);
+    const rows = await this.sql<
+      { location: string; valid_ms: number; issued_ms: number; observed: boolean; value: number }[]
+    >`
+      select location, extract(epoch from valid_hour)::float8 * 1000 as valid_ms,
+             extract(epoch from issued_at)::float8 * 1000 as issued_ms, observed, value
+      from weather_values
+      where location = any(${request.locations as string[]}::text[]) and variable = ${request.variable}
+        and valid_hour between ${new Date(request.from)} and ${new Date(request.to)}`;
+    return new WeatherHistory(
+      request.from,
+      request.to,
+      rows.map((r) => ({
+        location: r.location,
+        validHour: r.valid_ms,
+        issuedAt: r.issued_ms,
+        observed: r.observed,
+        value: r.value,
+      })),
+    );
   }
 
   async latestWeatherIssues(locations: readonly string[], asOf: number): Promise<Map<string, number>> {

@@ -12,8 +12,16 @@ import { endOf, parseTimeArg, startOf } from '../dates.ts';
 import { seriesDefaultsFor } from '../known-datasets.ts';
 import { checkCalendarFlags, readActualsFile } from './import.ts';
 import { MODEL_DIR } from '../paths.ts';
+import type { Sql } from '../../adapters/postgres/client.ts';
+import { createPostgresStores } from '../../adapters/postgres/stores.ts';
+import { PostgresWeatherStore } from '../../adapters/postgres/weather-store.ts';
+import type { BacktestReport, BacktestSummary } from '../../core/backtest.ts';
+import type { HourMs } from '../../core/time.ts';
+import type { WindowWeather } from '../../core/weather.ts';
+import { describeBacktestWeather, storedBacktestWeather } from '../backtest-weather.ts';
+import { withDatabase } from '../context.ts';
 
-interface BacktestFlags {
+export interface BacktestFlags {
   csv: string;
   from: string;
   to: string;
@@ -22,6 +30,15 @@ interface BacktestFlags {
   json?: string;
   country?: string;
   timezone?: string;
+  /** Weather models: the weather locations configured for this series instead of the model's. */
+  series?: string;
+}
+
+export interface BacktestOutcome {
+  readonly forecaster: Forecaster;
+  readonly calendar: SeriesCalendar;
+  readonly report: BacktestReport;
+  readonly summary: BacktestSummary;
 }
 
 const BASELINES: Record<string, Forecaster> = {
@@ -31,6 +48,96 @@ const BASELINES: Record<string, Forecaster> = {
 };
 
 const floorHour = (ms: number) => Math.floor(ms / HOUR_MS) * HOUR_MS;
+
+/** The weather of each origin for a weather model, from the store (see storedBacktestWeather). */
+async function weatherOf(
+  sql: Sql,
+  forecaster: Forecaster,
+  declared: readonly { name: string; weight: number }[],
+  flags: BacktestFlags,
+  from: HourMs,
+  to: HourMs,
+): Promise<(origin: HourMs) => WindowWeather> {
+  let locations: readonly { name: string; weight: number }[];
+  let locationsFrom: string;
+  if (flags.series) {
+    const [series] = await createPostgresStores(sql).series.findSeries([flags.series]);
+    if (!series) throw new InputError(`--series "${flags.series}" does not exist`);
+    locations =
+      (await new PostgresWeatherStore(sql).seriesWeatherLocations([series.id])).get(series.id) ?? [];
+    if (locations.length === 0)
+      throw new InputError(`--series "${flags.series}" has no weather locations configured`);
+    locationsFrom = `series ${flags.series}`;
+  } else {
+    locations = declared;
+    if (locations.length === 0)
+      throw new InputError(`model ${forecaster.version} declares no weather locations; pass --series NAME`);
+    locationsFrom = 'model metadata';
+  }
+  return storedBacktestWeather(sql, {
+    model: forecaster.version,
+    locations,
+    locationsFrom,
+    from,
+    to,
+    horizons: forecaster.horizons,
+  });
+}
+
+/**
+ * Rolling-origin evaluation of a model (or a baseline) on a CSV of actuals. A weather model gets, at each
+ * origin, the weather forecast stored at that time, else observed weather (`report.weather` counts which).
+ * `deps.sql`: the database to read weather from (default: the CLI's).
+ */
+export async function backtest(flags: BacktestFlags, deps: { sql?: Sql } = {}): Promise<BacktestOutcome> {
+  const baseline = flags.model ? BASELINES[flags.model] : undefined;
+  let forecaster: Forecaster;
+  let declared: readonly { name: string; weight: number }[] = [];
+  checkCalendarFlags(flags);
+  // The calendar of a known data set (PJME is New York, as import and demo know), unless flags say otherwise.
+  const known = seriesDefaultsFor(flags.csv, {});
+  const knownCalendar = known.country !== null ? known : undefined;
+  let calendar: SeriesCalendar;
+  if (baseline) {
+    forecaster = baseline;
+    calendar = {
+      country: flags.country ?? knownCalendar?.country ?? null,
+      timezone: flags.timezone ?? knownCalendar?.timezone ?? 'UTC',
+    };
+  } else {
+    const model = await loadOnnxForecaster(flags.modelDir, flags.model);
+    forecaster = model;
+    declared = model.metadata.weather?.locations ?? [];
+    calendar = {
+      country: flags.country ?? knownCalendar?.country ?? model.metadata.calendar.country,
+      timezone: flags.timezone ?? knownCalendar?.timezone ?? model.metadata.calendar.timezone,
+    };
+  }
+  const parsed = await readActualsFile(flags.csv);
+  for (const p of parsed.problems.slice(0, 5)) console.error(`skipped ${formatProblem(p)}`);
+  const series = toHourlySeries(parsed.rows);
+  const from = floorHour(startOf(parseTimeArg('from', flags.from), calendar.timezone));
+  const to = floorHour(endOf(parseTimeArg('to', flags.to), calendar.timezone));
+  if (to < from) throw new InputError(`--to ${flags.to} is before --from ${flags.from}`);
+  const weatherFor =
+    forecaster.weather !== undefined
+      ? await (deps.sql
+          ? weatherOf(deps.sql, forecaster, declared, flags, from, to)
+          : withDatabase(({ sql }) => weatherOf(sql, forecaster, declared, flags, from, to)))
+      : undefined;
+  const report = await runBacktest(series, {
+    forecaster,
+    calendar,
+    from,
+    to,
+    ...(weatherFor ? { weatherFor } : {}),
+  });
+  if (report.origins === 0)
+    throw new InputError(
+      `no complete windows with actuals between ${toIso(from)} and ${toIso(to)} in ${flags.csv}`,
+    );
+  return { forecaster, calendar, report, summary: summarizeBacktest(report) };
+}
 
 /** `pulse backtest`: rolling-origin evaluation of a model (or a baseline) on a CSV of actuals. */
 export function registerBacktestCommand(program: Command): Command {
@@ -53,40 +160,12 @@ export function registerBacktestCommand(program: Command): Command {
       "holiday calendar (default: the data set's if known, e.g. PJME → US, else the model's)",
     )
     .option('--timezone <iana>', "local time zone (default: the model metadata's)")
+    .option(
+      '--series <name>',
+      "weather models: use this series' configured weather locations (default: the model's)",
+    )
     .action(async (flags: BacktestFlags) => {
-      const baseline = flags.model ? BASELINES[flags.model] : undefined;
-      let forecaster: Forecaster;
-      checkCalendarFlags(flags);
-      // The calendar of a known data set (PJME is New York, as import and demo know), unless flags say otherwise.
-      const known = seriesDefaultsFor(flags.csv, {});
-      const knownCalendar = known.country !== null ? known : undefined;
-      let calendar: SeriesCalendar;
-      if (baseline) {
-        forecaster = baseline;
-        calendar = {
-          country: flags.country ?? knownCalendar?.country ?? null,
-          timezone: flags.timezone ?? knownCalendar?.timezone ?? 'UTC',
-        };
-      } else {
-        const model = await loadOnnxForecaster(flags.modelDir, flags.model);
-        forecaster = model;
-        calendar = {
-          country: flags.country ?? knownCalendar?.country ?? model.metadata.calendar.country,
-          timezone: flags.timezone ?? knownCalendar?.timezone ?? model.metadata.calendar.timezone,
-        };
-      }
-      const parsed = await readActualsFile(flags.csv);
-      for (const p of parsed.problems.slice(0, 5)) console.error(`skipped ${formatProblem(p)}`);
-      const series = toHourlySeries(parsed.rows);
-      const from = floorHour(startOf(parseTimeArg('from', flags.from), calendar.timezone));
-      const to = floorHour(endOf(parseTimeArg('to', flags.to), calendar.timezone));
-      if (to < from) throw new InputError(`--to ${flags.to} is before --from ${flags.from}`);
-      const report = await runBacktest(series, { forecaster, calendar, from, to });
-      if (report.origins === 0)
-        throw new InputError(
-          `no complete windows with actuals between ${toIso(from)} and ${toIso(to)} in ${flags.csv}`,
-        );
-      const summary = summarizeBacktest(report);
+      const { forecaster, calendar, report, summary } = await backtest(flags);
       if (flags.json === '-') {
         console.log(JSON.stringify({ calendar, summary, report }, null, 2));
         return;
@@ -96,6 +175,7 @@ export function registerBacktestCommand(program: Command): Command {
           `(calendar ${calendar.timezone}, ${calendar.country ? `holidays of ${calendar.country}` : 'no holidays'})`,
       );
       console.log(formatBacktestTable(report));
+      if (report.weather) console.log(describeBacktestWeather(report.weather));
       // NaN (no interval, no holiday hours) arrives as null after the summary's JSON rounding.
       const f = (x: number | null, d = 2): string => (x !== null && Number.isFinite(x) ? x.toFixed(d) : '—');
       console.log(

@@ -1,5 +1,6 @@
 import type { HourMs } from '../time.ts';
 import type { LocationSeries, WeatherLocation, WeatherVariable } from '../weather.ts';
+import type { WeatherHistory } from '../weather-history.ts';
 
 /** One weather value. */
 export interface WeatherValue {
@@ -44,6 +45,11 @@ export interface WeatherStore {
   writeWeather(batch: WeatherBatch): Promise<WeatherWriteResult>;
   /** Per location, hourly values over [from, to] as the store knew them at `asOf` (one query). */
   readWeatherAsOf(request: WeatherAsOfRequest): Promise<Map<string, LocationSeries>>;
+  /**
+   * Every stored value (observed, and every forecast vintage) of the locations over valid hours [from, to],
+   * for back-tests that rebuild the weather of thousands of origins (one query).
+   */
+  readWeatherHistory(request: Omit<WeatherAsOfRequest, 'asOf'>): Promise<WeatherHistory>;
   /** Per location, the newest forecast vintage issued at or before `asOf` (one query). */
   latestWeatherIssues(locations: readonly string[], asOf: number): Promise<Map<string, number>>;
   /** Replaces the weather locations (with weights) a series follows. */
