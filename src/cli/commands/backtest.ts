@@ -19,7 +19,7 @@ import type { BacktestReport, BacktestSummary } from '../../core/backtest.ts';
 import type { HourMs } from '../../core/time.ts';
 import type { WindowWeather } from '../../core/weather.ts';
 import { describeBacktestWeather, storedBacktestWeather } from '../backtest-weather.ts';
-import { withDatabase } from '../context.ts';
+import { emit, jsonOutput, note, say, withDatabase } from '../context.ts';
 
 export interface BacktestFlags {
   csv: string;
@@ -27,7 +27,8 @@ export interface BacktestFlags {
   to: string;
   model?: string;
   modelDir: string;
-  json?: string;
+  /** true (bare --json) or '-': print only; a file: also write the report there. */
+  json?: string | true;
   country?: string;
   timezone?: string;
   /** Weather models: the weather locations configured for this series instead of the model's. */
@@ -114,7 +115,7 @@ export async function backtest(flags: BacktestFlags, deps: { sql?: Sql } = {}): 
     };
   }
   const parsed = await readActualsFile(flags.csv);
-  for (const p of parsed.problems.slice(0, 5)) console.error(`skipped ${formatProblem(p)}`);
+  for (const p of parsed.problems.slice(0, 5)) note(`skipped ${formatProblem(p)}`);
   const series = toHourlySeries(parsed.rows);
   const from = floorHour(startOf(parseTimeArg('from', flags.from), calendar.timezone));
   const to = floorHour(endOf(parseTimeArg('to', flags.to), calendar.timezone));
@@ -154,7 +155,10 @@ export function registerBacktestCommand(program: Command): Command {
       'model version in --model-dir (default: the registry default), or persistence | seasonal-naive-24h | seasonal-naive-168h',
     )
     .option('--model-dir <dir>', 'directory with <version>.onnx/.json and registry.json', MODEL_DIR)
-    .option('--json <file>', 'write the full report as JSON ("-": print it instead of the table)')
+    .option(
+      '--json [file]',
+      'print the full report as one JSON object on stdout (the table goes to stderr); with a file, write it there too',
+    )
     .option(
       '--country <code>',
       "holiday calendar (default: the data set's if known, e.g. PJME → US, else the model's)",
@@ -166,25 +170,23 @@ export function registerBacktestCommand(program: Command): Command {
     )
     .action(async (flags: BacktestFlags) => {
       const { forecaster, calendar, report, summary } = await backtest(flags);
-      if (flags.json === '-') {
-        console.log(JSON.stringify({ calendar, summary, report }, null, 2));
-        return;
-      }
-      console.log(
-        `${forecaster.version} on ${flags.csv}, targets ${summary.from} … ${summary.to}, ${report.origins} origins ` +
-          `(calendar ${calendar.timezone}, ${calendar.country ? `holidays of ${calendar.country}` : 'no holidays'})`,
-      );
-      console.log(formatBacktestTable(report));
-      if (report.weather) console.log(describeBacktestWeather(report.weather));
+      const file = typeof flags.json === 'string' && flags.json !== '-' ? flags.json : null;
       // NaN (no interval, no holiday hours) arrives as null after the summary's JSON rounding.
       const f = (x: number | null, d = 2): string => (x !== null && Number.isFinite(x) ? x.toFixed(d) : '—');
-      console.log(
+      const text = [
+        `${forecaster.version} on ${flags.csv}, targets ${summary.from} … ${summary.to}, ${report.origins} origins ` +
+          `(calendar ${calendar.timezone}, ${calendar.country ? `holidays of ${calendar.country}` : 'no holidays'})`,
+        formatBacktestTable(report),
+        ...(report.weather ? [describeBacktestWeather(report.weather)] : []),
         `1 h: MAPE ${f(summary.h1.mape)} %, MAE ${f(summary.h1.mae, 1)}, RMSE ${f(summary.h1.rmse, 1)}, holiday MAPE ${f(summary.h1.holidayMape)} % (${summary.h1.holidayHours} h), ` +
           `MAE ${f(summary.h1.maeRatioVsPersistence)}× better than persistence; 24 h: MAPE ${f(summary.h24.mape)} %; 10–90 % coverage ${f(summary.coverage === null ? null : summary.coverage * 100, 1)} %`,
-      );
-      if (flags.json) {
-        await writeFile(flags.json, JSON.stringify({ summary, report }, null, 2) + '\n');
-        console.log(`wrote ${flags.json}`);
+      ];
+      if (file) {
+        await writeFile(file, JSON.stringify({ summary, report }, null, 2) + '\n');
+        text.push(`wrote ${file}`);
       }
+      // With --json the table is still shown, on stderr.
+      if (jsonOutput()) say(text.join('\n'));
+      emit({ calendar, summary, report, file }, text.join('\n'));
     });
 }

@@ -6,6 +6,7 @@ import { connect, type Sql } from '../../adapters/postgres/client.ts';
 import { createPostgresStores, type PostgresStores } from '../../adapters/postgres/stores.ts';
 import { writeReport } from '../../adapters/report/index.ts';
 import { runMigrations } from '../../adapters/postgres/migrate.ts';
+import type { MetricsRow } from '../../adapters/postgres/metrics-report.ts';
 import type { ActualRow } from '../../core/csv.ts';
 import { InputError } from '../../core/errors.ts';
 import type { ActualsSource } from '../../core/ports/actuals-source.ts';
@@ -13,13 +14,13 @@ import type { SeriesInfo } from '../../core/series.ts';
 import { generateSyntheticSeries, SYNTHETIC_CALENDAR } from '../../core/synthetic.ts';
 import { floorToHour, HOUR_MS, toIso } from '../../core/time.ts';
 import { runIngest } from '../../core/use-cases/run-ingest.ts';
-import { note, say } from '../context.ts';
+import { emit, note, say } from '../context.ts';
 import { openHandlers, scheduledEvent, type LocalHandlers } from '../handlers.ts';
 import { seriesDefaultsFor } from '../known-datasets.ts';
 import { openDatabase, stopLocalDatabase, LOCAL_DATA_DIR } from '../local-database.ts';
 import { PULSE_DIR } from '../paths.ts';
 import { ProgressBar } from '../progress.ts';
-import { metricsTable } from './metrics.ts';
+import { formatMetrics, metricsRows } from './metrics.ts';
 import { readActualsFile, reportProblems } from './import.ts';
 
 export interface DemoOptions {
@@ -40,6 +41,32 @@ export interface DemoOptions {
   readonly verbose?: boolean;
 }
 
+/** What `pulse demo --json` prints: the steps' figures, the metrics rows and where the report is. */
+export interface DemoResult {
+  readonly series: string;
+  readonly loadedHours: number;
+  readonly backfill: {
+    readonly from: string;
+    readonly to: string;
+    readonly forecastsWritten: number;
+    readonly fallbackOrigins: number;
+  };
+  readonly replay: ReplayResult;
+  readonly metrics: readonly MetricsRow[];
+  /** The metrics as the table printed. */
+  readonly table: string;
+  readonly reportPath: string | null;
+  readonly database: string;
+  readonly seconds: number;
+}
+
+interface ReplayResult {
+  readonly hours: number;
+  readonly fallbackRuns: number;
+  /** Mean milliseconds per replayed hour of each job. */
+  readonly msPerHour: { readonly ingest: number; readonly forecast: number; readonly evaluate: number };
+}
+
 const DEMO_DATABASE = 'pulse_demo';
 const minutes = (n: number) => n * 60_000;
 
@@ -48,7 +75,7 @@ const minutes = (n: number) => n * 60_000;
  * hour — ingest what would have been published, forecast at minute 7, evaluate at minute 17 — through the
  * same handlers the Lambda functions run, and print the metrics.
  */
-export async function runDemo(options: DemoOptions): Promise<{ reportPath: string | null; table: string }> {
+export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const t0 = performance.now();
   const { rows, series: definition } = await loadDemoData(options);
   if (rows.length < (options.days + 21) * 24) {
@@ -96,19 +123,36 @@ export async function runDemo(options: DemoOptions): Promise<{ reportPath: strin
         `(${backfill.fallbackOrigins} fallback origins) and scored them in ${((performance.now() - tBackfill) / 1000).toFixed(1)} s`,
     );
 
-    await replay(stores, series!, handlers, rows, replayStart, lastHour, options);
+    const replayed = await replay(stores, series!, handlers, rows, replayStart, lastHour, options);
 
-    const table = await metricsTable(sql, { seriesNames: [series!.name] });
+    const metrics = await metricsRows(sql, { seriesNames: [series!.name] });
+    const table = formatMetrics(metrics);
     say(
       `\nForecast accuracy of ${series!.name}, ${toIso(backfillFrom)} … ${toIso(lastHour)} (skill = 1 − Σ|error| / Σ|persistence error|):\n`,
     );
     say(table);
     const reportPath = await writeDemoReport(sql, series!.name, options.report);
     if (reportPath) say(`\nreport: ${reportPath}`);
-    say(
-      `done in ${((performance.now() - t0) / 1000).toFixed(1)} s; data in database "${DEMO_DATABASE}" (${demoUrl.replace(/:[^:@/]+@/, ':***@')})`,
-    );
-    return { reportPath, table };
+    const seconds = Math.round((performance.now() - t0) / 100) / 10;
+    const database = demoUrl.replace(/:[^:@/]+@/, ':***@');
+    const result: DemoResult = {
+      series: series!.name,
+      loadedHours: known.length,
+      backfill: {
+        from: toIso(backfillFrom),
+        to: toIso(replayStart - HOUR_MS),
+        forecastsWritten: backfill.forecastsWritten,
+        fallbackOrigins: backfill.fallbackOrigins,
+      },
+      replay: replayed,
+      metrics,
+      table,
+      reportPath,
+      database,
+      seconds,
+    };
+    emit(result, `done in ${seconds.toFixed(1)} s; data in database "${DEMO_DATABASE}" (${database})`);
+    return result;
   } finally {
     await handlers?.close();
     await sql.end({ timeout: 2 });
@@ -144,11 +188,11 @@ async function replay(
   replayStart: number,
   lastHour: number,
   options: DemoOptions,
-): Promise<void> {
+): Promise<ReplayResult> {
   const firstTick = replayStart + HOUR_MS;
   const lastTick = lastHour + (1 + options.delayHours) * HOUR_MS;
   const ticks = Math.round((lastTick - firstTick) / HOUR_MS) + 1;
-  const progress = new ProgressBar(`replaying ${options.days} days`, false);
+  const progress = new ProgressBar(`replaying ${options.days} days`);
   let published = replayStart; // hours before this are public
   const source: ActualsSource = {
     name: 'demo-replay',
@@ -184,11 +228,17 @@ async function replay(
     );
     progress.update(i + 1, ticks, `${toIso(tick)}${fallbacks ? ` · ${fallbacks} fallback runs` : ''}`);
   }
-  const perHour = (ms: number) => `${(ms / ticks).toFixed(0)} ms`;
+  const perHour = (ms: number) => Math.round(ms / ticks);
+  const msPerHour = {
+    ingest: perHour(spent.ingest),
+    forecast: perHour(spent.forecast),
+    evaluate: perHour(spent.evaluate),
+  };
   say(
-    `replayed ${ticks} hours; per hour: ingest ${perHour(spent.ingest)}, forecast ${perHour(spent.forecast)}, ` +
-      `evaluate ${perHour(spent.evaluate)}`,
+    `replayed ${ticks} hours; per hour: ingest ${msPerHour.ingest} ms, forecast ${msPerHour.forecast} ms, ` +
+      `evaluate ${msPerHour.evaluate} ms`,
   );
+  return { hours: ticks, fallbackRuns: fallbacks, msPerHour };
 }
 
 async function writeDemoReport(

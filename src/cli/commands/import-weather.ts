@@ -11,7 +11,8 @@ import {
   parseWeatherCsv,
   type ParsedWeather,
 } from '../../core/weather-csv.ts';
-import { note, say, withDatabase } from '../context.ts';
+import { emit, note, withDatabase } from '../context.ts';
+import { EXIT } from '../exit-codes.ts';
 
 export interface WeatherImportOptions {
   /** CSV of the locations (location, latitude, longitude, weight); needed for locations not yet stored. */
@@ -111,11 +112,13 @@ export function registerImportWeatherCommand(program: Command): void {
         const problems = result.parsed.problems;
         for (const p of problems.slice(0, 20)) note(formatProblem(p));
         if (problems.length > 20) note(`… and ${problems.length - 20} more rejected cells`);
-        say(
+        const { parsed: _parsed, ...counts } = result;
+        emit(
+          { ...counts, rejected: problems.length },
           `weather: ${result.locations} locations, ${result.inserted} new, ${result.revised} revised, ` +
             `${result.unchanged} unchanged values, ${problems.length} rejected`,
+          problems.length > 0 ? EXIT.failure : EXIT.ok,
         );
-        if (problems.length > 0) process.exitCode = 1;
       });
     });
 }

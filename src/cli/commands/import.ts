@@ -110,7 +110,6 @@ export function reportProblems(parsed: ParsedActuals, limit = 20): void {
 interface ImportFlags extends ImportOptions {
   readonly undo?: string;
   readonly list?: boolean;
-  readonly json?: boolean;
 }
 
 export function registerImportCommand(program: Command): void {
@@ -129,7 +128,6 @@ export function registerImportCommand(program: Command): void {
     .option('--timezone <iana>', 'local time zone, e.g. Europe/Istanbul (applied to an existing series too)')
     .option('--undo <import id>', 'undo an import: restore the values it replaced, remove the hours it added')
     .option('--list', 'list the newest imports with their ids')
-    .option('--json', 'print the result as JSON')
     .action(async (file: string | undefined, flags: ImportFlags) => {
       if (flags.undo !== undefined) {
         const id = Number(flags.undo);
@@ -140,7 +138,6 @@ export function registerImportCommand(program: Command): void {
         await withDatabase(async ({ sql }) => {
           const undone = await createPostgresStores(sql).imports.undo(id, Date.now());
           emit(
-            flags.json,
             undone,
             `undid import ${undone.importId} (${undone.source} into ${undone.seriesName}): ` +
               `${undone.restored} hours have their previous value again, ${undone.removed} added hours removed; ` +
@@ -153,8 +150,7 @@ export function registerImportCommand(program: Command): void {
         await withDatabase(async ({ sql }) => {
           const imports = await createPostgresStores(sql).imports.list();
           emit(
-            flags.json,
-            imports,
+            { imports },
             imports.length === 0
               ? 'no imports yet'
               : formatTable(
@@ -182,13 +178,12 @@ export function registerImportCommand(program: Command): void {
         if (result.calendarChange) note(result.calendarChange);
         const { parsed, ...counts } = result;
         emit(
-          flags.json,
           { ...counts, rejected: parsed.problems.length },
           `${result.seriesName}: ${result.inserted} new, ${result.revised} revised, ${result.unchanged} unchanged, ` +
             `${parsed.problems.length} rejected lines (import ${result.importId}; ` +
             `undo with "pulse import --undo ${result.importId}")`,
+          parsed.problems.length > 0 ? EXIT.failure : EXIT.ok,
         );
-        if (parsed.problems.length > 0) process.exitCode = EXIT.failure;
       });
     });
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Sql } from '../../adapters/postgres/client.ts';
-import { PostgresMetricsReport } from '../../adapters/postgres/metrics-report.ts';
+import { PostgresMetricsReport, type MetricsRow } from '../../adapters/postgres/metrics-report.ts';
 import { createPostgresStores } from '../../adapters/postgres/stores.ts';
 import { InputError } from '../../core/errors.ts';
 import { emit, withDatabase } from '../context.ts';
@@ -22,15 +22,16 @@ export function parseHorizons(value: string): number[] {
   return horizons;
 }
 
-/** The metrics table: MAE, RMSE, MAPE, bias, skill against persistence, interval coverage, fallback share. */
-export async function metricsTable(
+/** The metric rows per series, model and horizon (the horizons listed, default DEFAULT_HORIZONS). */
+export function metricsRows(
   sql: Sql,
   query: { seriesNames?: string[]; from?: number; to?: number; horizons?: number[] } = {},
-): Promise<string> {
-  const rows = await new PostgresMetricsReport(sql).byHorizon({
-    ...query,
-    horizons: query.horizons ?? DEFAULT_HORIZONS,
-  });
+): Promise<MetricsRow[]> {
+  return new PostgresMetricsReport(sql).byHorizon({ ...query, horizons: query.horizons ?? DEFAULT_HORIZONS });
+}
+
+/** The metrics table: MAE, RMSE, MAPE, bias, skill against persistence, interval coverage, fallback share. */
+export function formatMetrics(rows: readonly MetricsRow[]): string {
   if (rows.length === 0)
     return 'no scored forecasts yet: run "pulse forecast" and "pulse evaluate" once actuals arrive';
   return formatTable(
@@ -59,26 +60,20 @@ export function registerMetricsCommand(program: Command): void {
     .option('--from <time>', 'first target hour: a date (its first local hour) or an ISO time')
     .option('--to <time>', 'last target hour: a date (its last local hour) or an ISO time')
     .option('--horizons <list>', 'horizons to list', DEFAULT_HORIZONS.join(','))
-    .option('--json', 'print the rows as JSON')
-    .action(
-      async (options: { series?: string; from?: string; to?: string; horizons: string; json?: boolean }) => {
-        const horizons = parseHorizons(options.horizons);
-        const fromArg = optionalTimeArg('from', options.from);
-        const toArg = optionalTimeArg('to', options.to);
-        await withDatabase(async ({ sql }) => {
-          const { names, series } = await selectSeries(createPostgresStores(sql), options.series);
-          const zone = zoneFor(series, [fromArg, toArg]);
-          const from = fromArg && startOf(fromArg, zone);
-          const to = toArg && endOf(toArg, zone);
-          if (from !== undefined && to !== undefined && to < from)
-            throw new InputError(`--to ${options.to} is before --from ${options.from}`);
-          const query = { seriesNames: names, from, to, horizons };
-          if (options.json) {
-            emit(true, await new PostgresMetricsReport(sql).byHorizon(query), '');
-            return;
-          }
-          emit(false, null, await metricsTable(sql, query));
-        });
-      },
-    );
+    .action(async (options: { series?: string; from?: string; to?: string; horizons: string }) => {
+      const horizons = parseHorizons(options.horizons);
+      const fromArg = optionalTimeArg('from', options.from);
+      const toArg = optionalTimeArg('to', options.to);
+      await withDatabase(async ({ sql }) => {
+        const { names, series } = await selectSeries(createPostgresStores(sql), options.series);
+        const zone = zoneFor(series, [fromArg, toArg]);
+        const from = fromArg && startOf(fromArg, zone);
+        const to = toArg && endOf(toArg, zone);
+        if (from !== undefined && to !== undefined && to < from)
+          throw new InputError(`--to ${options.to} is before --from ${options.from}`);
+        const query = { seriesNames: names, from, to, horizons };
+        const rows = await metricsRows(sql, query);
+        emit({ rows }, formatMetrics(rows));
+      });
+    });
 }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { writeReport, writeReportPng } from '../../adapters/report/index.ts';
 import { createPostgresStores } from '../../adapters/postgres/stores.ts';
 import { InputError } from '../../core/errors.ts';
-import { say, withDatabase } from '../context.ts';
+import { emit, withDatabase } from '../context.ts';
 import { endOf, optionalTimeArg, startOf } from '../dates.ts';
 import { PULSE_DIR } from '../paths.ts';
 import { selectSeries } from '../selection.ts';
@@ -58,7 +58,7 @@ export function registerReportCommand(program: Command): void {
           out: flags.out ?? join(PULSE_DIR, 'report.html'),
         });
       });
-      say(`report: ${file}`);
-      if (flags.png) say(`chart: ${await writeReportPng(file, flags.png)}`);
+      const png = flags.png ? await writeReportPng(file, flags.png) : null;
+      emit({ report: file, png }, `report: ${file}` + (png ? `\nchart: ${png}` : ''));
     });
 }

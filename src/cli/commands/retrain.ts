@@ -3,7 +3,7 @@ import { LocalModelStore } from '../../adapters/model-store/local-store.ts';
 import { DEFAULT_BACKTEST_DAYS, runRetrainingCycle } from '../../adapters/training/retraining-cycle.ts';
 import { InputError } from '../../core/errors.ts';
 import { cliConfig } from '../config.ts';
-import { say, withDatabase } from '../context.ts';
+import { emit, say, withDatabase } from '../context.ts';
 import { DEFAULT_LOCAL_STORE } from '../paths.ts';
 import { fixed, formatTable } from '../table.ts';
 import { recipeFromFlags, RECIPE_FLAGS } from './train.ts';
@@ -41,7 +41,8 @@ export function registerRetrainCommand(program: Command): Command {
           command: `pulse retrain ${process.argv.slice(3).join(' ')}`,
           log: say,
         });
-        say(
+        emit(
+          { outcomes },
           formatTable(
             ['series', 'challenger', 'promoted', '1 h MAE new / served', '24 h MAE new / served', 'reason'],
             outcomes.map((o) => [

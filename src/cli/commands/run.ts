@@ -9,7 +9,7 @@ import { floorToHour, HOUR_MS, toIso } from '../../core/time.ts';
 import type { ForecastRunSummary } from '../../core/use-cases/run-forecast.ts';
 import { backfillInChunks, evaluateInChunks } from '../../core/use-cases/run-in-chunks.ts';
 import { DEFAULT_WINDOW_CHECKS } from '../../core/validation.ts';
-import { emit, note, say, withDatabase } from '../context.ts';
+import { emit, jsonOutput, note, withDatabase } from '../context.ts';
 import { endOf, onTheHour, optionalTimeArg, parseTimeArg, startOf, zoneFor } from '../dates.ts';
 import { withHandlers } from '../handlers.ts';
 import { ProgressBar } from '../progress.ts';
@@ -29,7 +29,6 @@ const positiveInt = (flag: string) => (value: string) => {
 interface ChunkFlags {
   readonly chunkDays?: number;
   readonly restart?: boolean;
-  readonly json?: boolean;
 }
 
 const chunkHoursOf = (flags: ChunkFlags) => (flags.chunkDays ?? DEFAULT_CHUNK_DAYS) * 24;
@@ -41,8 +40,7 @@ export function registerRunCommands(program: Command): void {
     .description('forecast every active series from its newest actuals, as the hourly schedule does')
     .option('--at <time>', 'run as of this time (default: now); a date is the start of that local day')
     .option('--series <names>', 'comma-separated series (default: all active)')
-    .option('--json', 'print the run summary as JSON')
-    .action(async (options: { at?: string; series?: string; json?: boolean }) => {
+    .action(async (options: { at?: string; series?: string }) => {
       await withDatabase(async ({ sql, url }) => {
         const stores = createPostgresStores(sql);
         const { names, series } = await selectSeries(stores, options.series);
@@ -58,11 +56,7 @@ export function registerRunCommands(program: Command): void {
           series.map((s) => s.id),
           asOf,
         );
-        if (options.json) {
-          emit(true, { ...summary, forecasts: issued }, '');
-          return;
-        }
-        say(describeForecastRun(summary, issued, asOf, series));
+        emit({ ...summary, forecasts: issued }, describeForecastRun(summary, issued, asOf, series));
       });
     });
 
@@ -76,7 +70,6 @@ export function registerRunCommands(program: Command): void {
     .option('--series <names>', 'comma-separated series (default: all active)')
     .option('--chunk-days <n>', `days per chunk (default ${DEFAULT_CHUNK_DAYS})`, positiveInt('chunk-days'))
     .option('--restart', 'redo chunks an earlier run of this command completed (default: resume after them)')
-    .option('--json', 'print the summary as JSON')
     .action(async (options: ChunkFlags & { from: string; to: string; series?: string }) => {
       await withDatabase(async ({ sql, url }) => {
         const stores = createPostgresStores(sql);
@@ -94,7 +87,7 @@ export function registerRunCommands(program: Command): void {
           throw new InputError(`--to ${options.to} is before --from ${options.from}`);
         const { from, to } = await withinData(stores, series, requested, options);
         const hours = (to - from) / HOUR_MS + 1;
-        const progress = new ProgressBar('backfill', Boolean(options.json));
+        const progress = new ProgressBar('backfill', jsonOutput());
         const totalOrigins = hours * series.length;
         let doneBefore = 0;
         const summary = await withHandlers(url, { verbose: program.opts().verbose }, (handlers) =>
@@ -119,7 +112,6 @@ export function registerRunCommands(program: Command): void {
           ),
         );
         emit(
-          options.json,
           { from: toIso(from), to: toIso(to), ...summary },
           `backfilled ${toIso(from)} … ${toIso(to)} for ${series.length} series in ${summary.chunks} chunks` +
             (summary.skippedChunks ? ` (${summary.skippedChunks} completed earlier, skipped)` : '') +
@@ -143,7 +135,6 @@ export function registerRunCommands(program: Command): void {
       positiveInt('chunk-days'),
     )
     .option('--restart', 'with --since: redo chunks an earlier run completed (default: resume after them)')
-    .option('--json', 'print the summary as JSON')
     .action(async (options: ChunkFlags & { at?: string; since?: string; until?: string }) => {
       await withDatabase(async ({ sql, url }) => {
         const stores = createPostgresStores(sql);
@@ -159,14 +150,14 @@ export function registerRunCommands(program: Command): void {
           const result = await withHandlers(url, { verbose: program.opts().verbose }, (handlers) =>
             handlers.evaluate({ mode: 'evaluate', at: toIso(now) }),
           );
-          emit(options.json, result, `scored ${result.scored}, re-scored ${result.rescored}`);
+          emit(result, `scored ${result.scored}, re-scored ${result.rescored}`);
           return;
         }
         const first = startOf(since, zone);
         const last = Math.min(until ? endOf(until, zone) : now, floorToHour(now));
         if (last < first)
           throw new InputError(`--until ${options.until ?? toIso(now)} is before --since ${options.since}`);
-        const progress = new ProgressBar('evaluate', Boolean(options.json));
+        const progress = new ProgressBar('evaluate', jsonOutput());
         const summary = await withHandlers(url, { verbose: program.opts().verbose }, (handlers) =>
           handlers.runtime.withStores((runStores) =>
             evaluateInChunks(runStores, runStores.runs, {
@@ -183,7 +174,6 @@ export function registerRunCommands(program: Command): void {
         );
         const { last: lastChunk, ...counts } = summary;
         emit(
-          options.json,
           { ...counts, worstRollingMape24h: lastChunk.worstRollingMape24h },
           `scored ${summary.scored}, re-scored ${summary.rescored} in ${summary.chunks} chunks` +
             (summary.skippedChunks ? ` (${summary.skippedChunks} completed earlier, skipped)` : ''),

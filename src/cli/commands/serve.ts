@@ -13,7 +13,7 @@ import {
   runRetrainingCycle,
 } from '../../adapters/training/retraining-cycle.ts';
 import { InputError } from '../../core/errors.ts';
-import { note, withDatabase } from '../context.ts';
+import { emitLine, jsonOutput, note, withDatabase } from '../context.ts';
 import { DEFAULT_LOCAL_STORE } from '../paths.ts';
 import { openHandlers, scheduledEvent } from '../handlers.ts';
 
@@ -21,7 +21,7 @@ export function registerServeCommand(program: Command): void {
   program
     .command('serve')
     .description(
-      `run ingest (minute ${SCHEDULE_MINUTES.ingest}), forecast (minute ${SCHEDULE_MINUTES.forecast}) and evaluate (minute ${SCHEDULE_MINUTES.evaluate}) every hour, without AWS`,
+      `run ingest (minute ${SCHEDULE_MINUTES.ingest}), forecast (minute ${SCHEDULE_MINUTES.forecast}) and evaluate (minute ${SCHEDULE_MINUTES.evaluate}) every hour, without AWS; with --json one JSON object per job run and line`,
     )
     .option(
       '--config <file>',
@@ -59,10 +59,10 @@ export function registerServeCommand(program: Command): void {
         note(
           `serving: ingest :0${SCHEDULE_MINUTES.ingest}, forecast :0${SCHEDULE_MINUTES.forecast}, evaluate :${SCHEDULE_MINUTES.evaluate}${retrainDay > 0 ? `, retraining on day ${retrainDay} of each month at 0${RETRAIN_SCHEDULE.hourUtc}:${RETRAIN_SCHEDULE.minute} UTC` : ''} — Ctrl-C to stop`,
         );
-        const jobs: Record<number, ((event: unknown) => Promise<unknown>) | null> = {
-          [SCHEDULE_MINUTES.ingest]: ingest,
-          [SCHEDULE_MINUTES.forecast]: handlers.forecast,
-          [SCHEDULE_MINUTES.evaluate]: handlers.evaluate,
+        const jobs: Record<number, { name: string; run: (event: unknown) => Promise<unknown> } | null> = {
+          [SCHEDULE_MINUTES.ingest]: ingest && { name: 'ingest', run: ingest },
+          [SCHEDULE_MINUTES.forecast]: { name: 'forecast', run: handlers.forecast },
+          [SCHEDULE_MINUTES.evaluate]: { name: 'evaluate', run: handlers.evaluate },
         };
         let stopping = false;
         let retraining: Promise<unknown> | null = null;
@@ -95,11 +95,15 @@ export function registerServeCommand(program: Command): void {
           }
           const job = jobs[new Date(nextMinute).getUTCMinutes()];
           if (!job) continue;
+          const at = new Date(nextMinute).toISOString();
           try {
-            const result = await job(scheduledEvent(nextMinute));
-            note(`${new Date(nextMinute).toISOString()} ${JSON.stringify(result)}`);
+            const result = await job.run(scheduledEvent(nextMinute));
+            if (jsonOutput()) emitLine(job.name, at, { result });
+            else note(`${at} ${job.name} ${JSON.stringify(result)}`);
           } catch (error) {
-            note(`${new Date(nextMinute).toISOString()} failed: ${(error as Error).message}`); // next tick retries
+            // The next tick retries.
+            if (jsonOutput()) emitLine(job.name, at, { error });
+            else note(`${at} ${job.name} failed: ${(error as Error).message}`);
           }
         }
         await retraining;

@@ -16,7 +16,7 @@ import { LocalModelStore } from '../../adapters/model-store/local-store.ts';
 import { PostgresModelRegistry } from '../../adapters/postgres/model-registry.ts';
 import { readTrainingActuals } from '../../adapters/postgres/training-actuals.ts';
 import { trainCandidate } from '../../adapters/training/train-candidate.ts';
-import { note, say, withDatabase } from '../context.ts';
+import { emit, note, say, withDatabase } from '../context.ts';
 import { DEFAULT_LOCAL_STORE } from '../paths.ts';
 import { knownCalendar, seriesDefaultsFor } from '../known-datasets.ts';
 
@@ -162,7 +162,17 @@ export function registerTrainCommand(program: Command): Command {
       await setDefaultModel(modelDir, version);
       say(`registered ${version} as the default model`);
     }
-    say(`done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${trained.metadataPath}`);
+    const seconds = Math.round((Date.now() - started) / 100) / 10;
+    emit(
+      {
+        version,
+        metadataPath: trained.metadataPath,
+        parity: trained.parity,
+        default: flags.default,
+        seconds,
+      },
+      `done in ${seconds.toFixed(1)} s: ${trained.metadataPath}`,
+    );
   });
 }
 
@@ -201,7 +211,8 @@ async function trainFromDatabase(name: string, recipe: TrainingRecipe, flags: Tr
         `model ${candidate.version}: onnxruntime-node disagrees with PyTorch by up to ${trained.parity.worstExcess} MWh beyond the tolerance; registered as a candidate that will never be promoted`,
       );
     }
-    say(
+    emit(
+      { version: candidate.version, series: series.name, storeUri: candidate.storeUri, status: 'candidate' },
       `registered candidate ${candidate.version} for ${series.name} (${candidate.storeUri}); it is served once promoted (pulse retrain, or pulse models promote)`,
     );
   });
