@@ -24,9 +24,11 @@ export type SourceConfig =
       readonly toParam: string;
     };
 
-const nonEmpty = z.string().trim().min(1, 'must not be empty');
-const optional = <T extends z.ZodType>(schema: T) =>
+export const nonEmpty = z.string().trim().min(1, 'must not be empty');
+/** An unset or blank environment variable is absent. */
+export const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), schema.optional());
+export const dottedPath = nonEmpty.regex(/^[^.]+(\.[^.]+)*$/, 'must be a dotted path such as data.items');
 
 const epiasEnv = z.object({
   INGEST_SOURCE: z.literal('epias'),
@@ -40,9 +42,7 @@ const httpEnv = z.object({
   INGEST_HTTP_FORMAT: z.enum(['csv', 'json'], { error: 'must be "csv" or "json"' }),
   INGEST_HTTP_TIME_FIELD: nonEmpty,
   INGEST_HTTP_VALUE_FIELD: nonEmpty,
-  INGEST_HTTP_ITEMS_PATH: optional(
-    nonEmpty.regex(/^[^.]+(\.[^.]+)*$/, 'must be a dotted path such as data.items'),
-  ),
+  INGEST_HTTP_ITEMS_PATH: optional(dottedPath),
   INGEST_HTTP_FROM_PARAM: optional(nonEmpty),
   INGEST_HTTP_TO_PARAM: optional(nonEmpty),
 });
@@ -51,7 +51,8 @@ const sourceEnv = z.discriminatedUnion('INGEST_SOURCE', [epiasEnv, httpEnv], {
   error: 'must be "epias" or "http"',
 });
 
-function describeIssues(error: z.ZodError): string {
+/** One line naming each bad environment variable and what is wrong with it. */
+export function describeIssues(error: z.ZodError): string {
   return error.issues
     .map((issue) => {
       const variable = issue.path.map(String).join('.') || 'environment';

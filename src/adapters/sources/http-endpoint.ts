@@ -8,7 +8,7 @@ import { parseActualsCsv, formatProblem } from '../../core/csv.ts';
 import { PulseError, SourceError } from '../../core/errors.ts';
 import type { ActualsSource, FetchedActual, HourRange } from '../../core/ports/actuals-source.ts';
 import { toIso } from '../../core/time.ts';
-import { checkHourStart, checkRange, checkValue, collectInRange } from './items.ts';
+import { checkHourStart, checkRange, checkValue, collectInRange, jsonItems } from './items.ts';
 import { SourceClient, type TransportOptions } from './transport.ts';
 
 export interface HttpSourceMapping {
@@ -29,19 +29,6 @@ export interface HttpSourceOptions extends HttpSourceMapping {
   /** Name used in messages and by the ingest run; default 'http'. */
   readonly name?: string;
   readonly transport?: TransportOptions;
-}
-
-function walk(body: unknown, path: string): { found: true; value: unknown } | { found: false; at: string } {
-  let current = body;
-  const seen: string[] = [];
-  for (const key of path.split('.')) {
-    seen.push(key);
-    if (typeof current !== 'object' || current === null || !(key in current)) {
-      return { found: false, at: seen.join('.') };
-    }
-    current = (current as Record<string, unknown>)[key];
-  }
-  return { found: true, value: current };
 }
 
 export class HttpActualsSource implements ActualsSource {
@@ -107,27 +94,9 @@ export class HttpActualsSource implements ActualsSource {
   }
 
   private parseJson(where: string, text: string, range: HourRange): FetchedActual[] {
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch (error) {
-      throw new SourceError(`${where}: malformed body, not JSON (${(error as Error).message})`);
-    }
-    const { itemsPath, timeField, valueField } = this.options;
-    let items: unknown = body;
-    if (itemsPath) {
-      const found = walk(body, itemsPath);
-      if (!found.found)
-        throw new SourceError(`${where}: malformed body, no "${found.at}" (items path "${itemsPath}")`);
-      items = found.value;
-    }
-    const label = itemsPath ?? 'body';
-    if (!Array.isArray(items)) throw new SourceError(`${where}: malformed body, "${label}" is not an array`);
-    const checked = items.map((item: unknown, index) => {
-      if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-        throw new SourceError(`${where}: ${label}[${index}] is not an object`);
-      }
-      const record = item as Record<string, unknown>;
+    const { timeField, valueField } = this.options;
+    const { items, label } = jsonItems(where, text, this.options.itemsPath);
+    const checked = items.map((record, index) => {
       const hour = checkHourStart(record[timeField]);
       if (!hour.ok) throw new SourceError(`${where}: ${label}[${index}].${timeField}: ${hour.reason}`);
       const value = checkValue(record[valueField]);

@@ -15,8 +15,8 @@ function quote(raw: unknown): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
-/** Parses an hour-start timestamp with an offset into UTC epoch ms. */
-export function checkHourStart(raw: unknown): Checked<number> {
+/** Parses an ISO 8601 time with an offset (or Z) into UTC epoch ms. */
+export function checkInstant(raw: unknown): Checked<number> {
   if (raw === undefined || raw === null) return { ok: false, reason: 'missing' };
   if (typeof raw !== 'string') return { ok: false, reason: `not a timestamp string: ${quote(raw)}` };
   const m = ISO_WITH_OFFSET.exec(raw.trim());
@@ -34,8 +34,15 @@ export function checkHourStart(raw: unknown): Checked<number> {
     Number(mi) < 60 &&
     Number(s) < 60;
   if (!Number.isFinite(ms) || !fieldsValid) return { ok: false, reason: `invalid date ${quote(raw)}` };
-  if (!isOnHour(ms)) return { ok: false, reason: `timestamp ${quote(raw)} is not on the hour` };
   return { ok: true, value: ms };
+}
+
+/** Parses an hour-start timestamp with an offset into UTC epoch ms. */
+export function checkHourStart(raw: unknown): Checked<number> {
+  const instant = checkInstant(raw);
+  if (!instant.ok) return instant;
+  if (!isOnHour(instant.value)) return { ok: false, reason: `timestamp ${quote(raw)} is not on the hour` };
+  return instant;
 }
 
 /** A finite, non-negative number; numeric strings are accepted because many CSV-minded APIs send them. */
@@ -99,4 +106,48 @@ export function collectInRange(
     if (!seen) byHour.set(item.hour, item);
   }
   return [...byHour.values()].sort((a, b) => a.hour - b.hour).map(({ hour, value }) => ({ hour, value }));
+}
+
+function walk(body: unknown, path: string): { found: true; value: unknown } | { found: false; at: string } {
+  let current = body;
+  const seen: string[] = [];
+  for (const key of path.split('.')) {
+    seen.push(key);
+    if (typeof current !== 'object' || current === null || !(key in current)) {
+      return { found: false, at: seen.join('.') };
+    }
+    current = (current as Record<string, unknown>)[key];
+  }
+  return { found: true, value: current };
+}
+
+/**
+ * The items of a JSON answer: the array at `itemsPath` (a dotted path such as 'data.items'), or the body
+ * itself; every item must be an object. `label` names the array in messages ('body' or the path).
+ */
+export function jsonItems(
+  where: string,
+  text: string,
+  itemsPath: string | undefined,
+): { items: Record<string, unknown>[]; label: string } {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (error) {
+    throw new SourceError(`${where}: malformed body, not JSON (${(error as Error).message})`);
+  }
+  let items: unknown = body;
+  if (itemsPath) {
+    const found = walk(body, itemsPath);
+    if (!found.found)
+      throw new SourceError(`${where}: malformed body, no "${found.at}" (items path "${itemsPath}")`);
+    items = found.value;
+  }
+  const label = itemsPath ?? 'body';
+  if (!Array.isArray(items)) throw new SourceError(`${where}: malformed body, "${label}" is not an array`);
+  items.forEach((item: unknown, index) => {
+    if (typeof item !== 'object' || item === null || Array.isArray(item))
+      throw new SourceError(`${where}: ${label}[${index}] is not an object`);
+  });
+  return { items: items as Record<string, unknown>[], label };
 }

@@ -1,26 +1,19 @@
 import { SourceError } from '../../core/errors.ts';
-import type { WeatherValue } from '../../core/ports/weather.ts';
-import type {
-  FetchedWeatherForecast,
-  WeatherForecastRequest,
-  WeatherSource,
-} from '../../core/ports/weather-source.ts';
-import { floorToHour, HOUR_MS, toIso } from '../../core/time.ts';
-import { WEATHER_VARIABLES, type WeatherVariable } from '../../core/weather.ts';
+import type { FetchedWeatherForecast, WeatherForecastRequest } from '../../core/ports/weather-source.ts';
+import { HOUR_MS } from '../../core/time.ts';
+import { WEATHER_VARIABLES } from '../../core/weather.ts';
 import { SourceClient, type TransportOptions } from './transport.ts';
+import {
+  HttpWeatherSourceBase,
+  setCoordinates,
+  WEATHER_FETCH_PAST_HOURS,
+  WeatherAnswer,
+} from './weather-answer.ts';
 
 /** The free endpoint; the commercial tier is https://customer-api.open-meteo.com/v1/forecast with an API key. */
 export const OPEN_METEO_DEFAULT_URL = 'https://api.open-meteo.com/v1/forecast';
 /** Hours ahead each fetch asks for (the model needs 24; the rest bridges a missed fetch or two). */
 export const OPEN_METEO_HOURS_AHEAD = 48;
-/** Hours before now also asked for, so the newest past hours are filled too. */
-export const OPEN_METEO_PAST_HOURS = 6;
-
-const RANGES: Record<WeatherVariable, readonly [number, number]> = {
-  temperature_2m: [-80, 65],
-  relative_humidity_2m: [0, 100],
-  cloud_cover: [0, 100],
-};
 
 export interface OpenMeteoOptions {
   /** Forecast endpoint (free or commercial). */
@@ -43,32 +36,26 @@ interface LocationAnswer {
  * the answer is an array in the same order), hourly temperature_2m, relative_humidity_2m and cloud_cover,
  * `past_hours` before and `forecast_hours` after now, times as Unix seconds (UTC).
  */
-export class OpenMeteoWeatherSource implements WeatherSource {
+export class OpenMeteoWeatherSource extends HttpWeatherSourceBase {
   readonly name = 'open-meteo';
   private readonly url: string;
-  private readonly client: SourceClient;
+  protected readonly client: SourceClient;
 
   constructor(private readonly options: OpenMeteoOptions = {}) {
+    super();
     this.url = options.url ?? OPEN_METEO_DEFAULT_URL;
     this.client = new SourceClient(this.name, options.transport, () => [options.apiKey]);
   }
 
-  fetch(request: WeatherForecastRequest, signal?: AbortSignal): Promise<FetchedWeatherForecast> {
-    return this.client.guard(() => this.fetchAll(request, signal));
-  }
-
-  private async fetchAll(
+  protected async fetchAll(
     request: WeatherForecastRequest,
     signal: AbortSignal | undefined,
   ): Promise<FetchedWeatherForecast> {
     const { locations } = request;
-    if (locations.length === 0)
-      return { issuedAt: request.now, values: [], incomplete: [], from: null, to: null };
     const url = new URL(this.url);
-    url.searchParams.set('latitude', locations.map((l) => l.latitude.toFixed(4)).join(','));
-    url.searchParams.set('longitude', locations.map((l) => l.longitude.toFixed(4)).join(','));
+    setCoordinates(url, locations);
     url.searchParams.set('hourly', WEATHER_VARIABLES.join(','));
-    url.searchParams.set('past_hours', String(OPEN_METEO_PAST_HOURS));
+    url.searchParams.set('past_hours', String(WEATHER_FETCH_PAST_HOURS));
     url.searchParams.set('forecast_hours', String(Math.max(request.hoursAhead, 24) + 1));
     url.searchParams.set('timeformat', 'unixtime');
     url.searchParams.set('timezone', 'GMT');
@@ -98,74 +85,36 @@ export class OpenMeteoWeatherSource implements WeatherSource {
     if (answers.length > locations.length)
       fail(`${answers.length} answers for ${locations.length} locations`);
 
-    const now = floorToHour(request.now);
-    const needUntil = now + request.hoursAhead * HOUR_MS;
-    const values: WeatherValue[] = [];
-    const incomplete: { location: string; reason: string }[] = [];
-    let from = Infinity;
-    let to = -Infinity;
+    const answer = new WeatherAnswer(request);
     locations.forEach((location, i) => {
-      const answer = answers[i];
-      const hourly = answer?.hourly;
-      if (!answer || typeof hourly !== 'object' || hourly === null) {
-        incomplete.push({
-          location: location.name,
-          reason: answer ? 'no hourly data' : 'missing from the answer',
-        });
+      const one = answers[i];
+      const hourly = one?.hourly;
+      if (!one || typeof hourly !== 'object' || hourly === null) {
+        answer.gap(location.name, one ? 'no hourly data' : 'missing from the answer');
         return;
       }
       const times = hourly.time;
       if (!Array.isArray(times)) {
-        incomplete.push({ location: location.name, reason: 'hourly.time is not a list' });
+        answer.gap(location.name, 'hourly.time is not a list');
         return;
       }
-      let last = -Infinity;
-      let bad = 0;
       for (const variable of WEATHER_VARIABLES) {
         const series = hourly[variable];
         if (!Array.isArray(series)) {
-          incomplete.push({ location: location.name, reason: `no ${variable}` });
+          answer.gap(location.name, `no ${variable}`);
           continue;
         }
-        const [lo, hi] = RANGES[variable];
         for (let k = 0; k < times.length; k++) {
           const t = times[k];
-          const v = series[k];
           if (typeof t !== 'number' || !Number.isInteger(t) || (t * 1000) % HOUR_MS !== 0) {
-            bad++;
+            answer.reject(location.name);
             continue;
           }
-          if (v === null || v === undefined) continue; // a gap the provider left
-          if (typeof v !== 'number' || !(v >= lo && v <= hi)) {
-            bad++;
-            continue;
-          }
-          const hour = t * 1000;
-          values.push({ location: location.name, variable, validHour: hour, value: v });
-          if (variable === 'temperature_2m') last = Math.max(last, hour);
-          from = Math.min(from, hour);
-          to = Math.max(to, hour);
+          answer.add(location.name, variable, t * 1000, series[k]);
         }
       }
-      if (bad > 0)
-        incomplete.push({
-          location: location.name,
-          reason: `${bad} malformed or out-of-range values left out`,
-        });
-      if (last < needUntil) {
-        incomplete.push({
-          location: location.name,
-          reason:
-            last === -Infinity
-              ? 'no temperatures'
-              : `temperatures end at ${toIso(last)}, before ${toIso(needUntil)} (${request.hoursAhead} h ahead)`,
-        });
-      }
+      answer.closeLocation(location.name);
     });
-    if (values.length === 0) fail(`no usable values for any of ${locations.length} locations`);
-    // An answer that does not reach the current hour is an old forecast served again (a stale cache).
-    if (to < now)
-      fail(`stale answer: the newest hour is ${toIso(to)}, before the current hour ${toIso(now)}`);
-    return { issuedAt: request.now, values, incomplete, from, to };
+    return answer.finish(fail);
   }
 }
