@@ -4,6 +4,7 @@ import { DEFAULT_INGEST_TRAILING_HOURS } from '../core/use-cases/run-ingest.ts';
 import { DEFAULT_WINDOW_CHECKS } from '../core/validation.ts';
 import type { SslMode } from './postgres/client.ts';
 import { parseSourceConfig, type SourceConfig } from './sources/config.ts';
+import { parseHttpWeatherConfig, type WeatherSourceSettings } from './sources/weather-config.ts';
 import { DEFAULT_WEATHER_MAX_AGE_HOURS } from '../core/weather.ts';
 
 /** Where a Lambda function finds its models (the model layer), and a local process. */
@@ -54,7 +55,9 @@ const EnvironmentSchema = z.object({
   INGEST_TRAILING_HOURS: optionalNumber(DEFAULT_INGEST_TRAILING_HOURS),
   INGEST_SECRET_ARN: optionalText,
   INGEST_SOURCE: optionalText,
-  WEATHER_SOURCE: z.enum(['open-meteo', 'none'], { error: 'must be "open-meteo" or "none"' }).optional(),
+  WEATHER_SOURCE: z
+    .enum(['open-meteo', 'http', 'none'], { error: 'must be "open-meteo", "http" or "none"' })
+    .optional(),
   WEATHER_URL: optionalText,
   WEATHER_MODEL: optionalText,
   WEATHER_SECRET_ARN: optionalText,
@@ -101,15 +104,9 @@ export interface RuntimeConfig {
     readonly source?: SourceConfig;
   };
   /** Weather forecasts fetched by the ingest function (unset source: none are fetched). */
-  readonly weather: {
-    readonly source?: 'open-meteo';
-    /** Forecast endpoint (the commercial tier's, or a self-hosted Open-Meteo); default the free one. */
-    readonly url?: string;
-    readonly model?: string;
-    /** Secret holding {"apiKey": "…"} for the commercial tier. */
+  readonly weather: WeatherSourceSettings & {
+    /** Secret holding {"apiKey": "…"}: Open-Meteo's commercial tier, or the generic source's auth header value. */
     readonly secretArn?: string;
-    /** A series whose newest weather vintage is older than this is forecast by its calendar-only model. */
-    readonly maxAgeHours: number;
   };
   /** The deploy-time migration: the master user's secret and the login users' secrets. */
   readonly migrate: {
@@ -157,7 +154,10 @@ export function loadConfig(env: Environment): RuntimeConfig {
       source: e.INGEST_SOURCE ? parseSourceConfig(env) : undefined,
     },
     weather: {
-      ...(e.WEATHER_SOURCE === 'open-meteo' ? { source: 'open-meteo' as const } : {}),
+      ...(e.WEATHER_SOURCE === 'open-meteo' || e.WEATHER_SOURCE === 'http'
+        ? { source: e.WEATHER_SOURCE }
+        : {}),
+      ...(e.WEATHER_SOURCE === 'http' ? { http: parseHttpWeatherConfig(env) } : {}),
       ...(e.WEATHER_URL ? { url: e.WEATHER_URL } : {}),
       ...(e.WEATHER_MODEL ? { model: e.WEATHER_MODEL } : {}),
       ...(e.WEATHER_SECRET_ARN ? { secretArn: e.WEATHER_SECRET_ARN } : {}),

@@ -10,7 +10,7 @@ import { MetricUnit } from '../observability.ts';
 import type { Runtime } from '../runtime.ts';
 import { readCredentialsSecret, readSecretJson } from '../secrets.ts';
 import { createActualsSource, sourceConfigOf } from '../sources/index.ts';
-import { OpenMeteoWeatherSource } from '../sources/open-meteo.ts';
+import { createWeatherSource, weatherSourceName } from '../sources/weather-config.ts';
 import { parseIngestEvent } from './events.ts';
 import { withFailureLogging, type Handler } from './handler.ts';
 
@@ -38,25 +38,21 @@ function environmentSource(runtime: Runtime): ActualsSource | undefined {
   });
 }
 
-/** The configured weather source, or none; the API key (commercial tier) is read once, on first use. */
+/** The configured weather source, or none; the API key (from the weather secret) is read once, on first use. */
 export function configuredWeatherSource(runtime: Runtime): WeatherSource | undefined {
-  const { source, url, model, secretArn } = runtime.config.weather;
-  if (!source) return undefined;
-  let open: Promise<OpenMeteoWeatherSource> | undefined;
-  const get = async (): Promise<OpenMeteoWeatherSource> => {
+  const settings = runtime.config.weather;
+  if (!settings.source) return undefined;
+  let open: Promise<WeatherSource> | undefined;
+  const get = async (): Promise<WeatherSource> => {
     let apiKey: string | undefined;
-    if (secretArn) {
-      const secret = await readSecretJson(runtime.secrets(), secretArn);
+    if (settings.secretArn) {
+      const secret = await readSecretJson(runtime.secrets(), settings.secretArn);
       if (typeof secret.apiKey === 'string' && secret.apiKey !== '') apiKey = secret.apiKey;
     }
-    return new OpenMeteoWeatherSource({
-      ...(url ? { url } : {}),
-      ...(model ? { model } : {}),
-      ...(apiKey ? { apiKey } : {}),
-    });
+    return createWeatherSource(settings, apiKey);
   };
   return {
-    name: 'open-meteo',
+    name: weatherSourceName(settings),
     async fetch(request, signal) {
       open ??= get();
       open.catch(() => (open = undefined));
