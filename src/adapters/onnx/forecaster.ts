@@ -78,6 +78,7 @@ export class OnnxForecaster implements Forecaster {
         weather: this.usesWeather,
       });
       const out = await this.run(f.history, f.calendar, f.n, f.weather);
+      const early = await this.calendarHorizons(chunk);
       // One buffer per chunk, viewed per window: a typed array with its own buffer per window and
       // band costs ~1 µs each, ~10 % of a year-long back-test.
       const all = new Float64Array(f.n * H * 3);
@@ -92,10 +93,37 @@ export class OnnxForecaster implements Forecaster {
           lower[h] = out[base + lowIndex]!;
           upper[h] = out[base + highIndex]!;
         }
+        if (early) {
+          const c = early[i]!;
+          for (let h = 0; h < early.horizons; h++) {
+            values[h] = c.values[h]!;
+            lower[h] = c.lower?.[h] ?? c.values[h]!;
+            upper[h] = c.upper?.[h] ?? c.values[h]!;
+          }
+        }
         results.push({ values, lower, upper });
       }
     }
     return results;
+  }
+
+  /**
+   * Weather models whose metadata says so (`weather.calendarHorizons`): the first horizons forecast by
+   * the calendar-only model, which the development year found better there. Null when not configured
+   * or the calendar-only model is not loaded.
+   */
+  private async calendarHorizons(
+    windows: readonly ForecastWindow[],
+  ): Promise<(ForecastResult[] & { horizons: number }) | null> {
+    const k = Math.min(this.metadata.weather?.calendarHorizons ?? 0, this.horizons);
+    const calendarOnly = this.weather?.calendarFallback;
+    if (k <= 0 || !calendarOnly || calendarOnly.windowHours > this.windowHours) return null;
+    const w = calendarOnly.windowHours;
+    const trimmed = windows.map((x) => {
+      const { weather: _weather, ...rest } = x;
+      return { ...rest, values: x.values.subarray(x.values.length - w) };
+    });
+    return Object.assign(await calendarOnly.forecast(trimmed), { horizons: k });
   }
 }
 

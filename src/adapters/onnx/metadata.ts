@@ -46,6 +46,11 @@ export interface ModelWeather {
   readonly trainingError: unknown;
   /** Calendar-only model that forecasts a series whose weather is missing or too old. */
   readonly calendarModel?: string;
+  /**
+   * Horizons 1…k of every forecast come from `calendarModel` even when weather is present (chosen on
+   * the development year: at 1 h the calendar-only model was the better one, docs/model.md "Weather").
+   */
+  readonly calendarHorizons?: number;
   /** Training windows: from when, and whether windows before the weather history were masked. */
   readonly history: { readonly from: string; readonly masked: boolean };
 }

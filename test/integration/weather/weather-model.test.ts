@@ -5,6 +5,7 @@ import { createModelResolver } from '../../../src/adapters/model-resolver.ts';
 import type { ModelMetadata, ParitySamples } from '../../../src/adapters/onnx/metadata.ts';
 import { loadOnnxForecaster, type OnnxForecaster } from '../../../src/adapters/onnx/forecaster.ts';
 import { WEATHER_FEATURES, weatherFeatureNames } from '../../../src/core/features.ts';
+import { WEATHER_LAG_HOURS, WEATHER_SPAN_HOURS, type WindowWeather } from '../../../src/core/weather.ts';
 
 const MODEL_DIR = 'model-artifacts';
 const VERSION = 'pulse-mlp-turkey-weather-2024';
@@ -52,5 +53,41 @@ describe.runIf(existsSync(join(MODEL_DIR, `${VERSION}.json`)))('shipped weather 
     const resolver = await createModelResolver({ modelDir: MODEL_DIR, defaultVersion: VERSION });
     const f = resolver.defaultForecaster;
     expect(f.weather?.calendarFallback?.version).toBe('pulse-mlp-turkey-2024');
+  });
+
+  it('serves horizon 1 from its calendar-only model (weather.calendarHorizons), horizons 2…24 from weather', async () => {
+    expect(meta.weather!.calendarHorizons).toBe(1);
+    const resolver = await createModelResolver({ modelDir: MODEL_DIR, defaultVersion: VERSION });
+    const model = resolver.defaultForecaster;
+    const calendarOnly = model.weather!.calendarFallback!;
+    const origin = Date.parse('2025-03-12T09:00:00Z');
+    const values = Float64Array.from({ length: model.windowHours }, (_, i) => {
+      const hour = (origin / 3_600_000 - (model.windowHours - 1 - i) + 3) % 24;
+      return 40_000 + 6_000 * Math.sin(((hour - 8) / 24) * 2 * Math.PI);
+    });
+    const weatherAt = (celsius: number): WindowWeather => ({
+      originIndex: WEATHER_LAG_HOURS,
+      locations: meta.weather!.locations.map((l) => ({
+        weight: l.weight,
+        temperature: new Float32Array(WEATHER_SPAN_HOURS).fill(celsius),
+      })),
+    });
+    const window = (celsius: number) => ({
+      seriesId: 1,
+      calendar: meta.calendar,
+      origin,
+      values,
+      weather: weatherAt(celsius),
+    });
+    const [mild] = await model.forecast([window(12)]);
+    const [cold] = await model.forecast([window(-4)]);
+    const [calendar] = await calendarOnly.forecast([{ ...window(12), weather: undefined }]);
+    // Horizon 1: the calendar-only model's forecast and interval, whatever the temperature.
+    expect(mild!.values[0]).toBe(calendar!.values[0]);
+    expect(mild!.lower![0]).toBe(calendar!.lower![0]);
+    expect(cold!.values[0]).toBe(calendar!.values[0]);
+    // Later horizons: the weather model, which moves with the temperature.
+    expect(Math.abs(cold!.values[23]! - mild!.values[23]!)).toBeGreaterThan(100);
+    expect(mild!.values[23]).not.toBe(calendar!.values[23]);
   });
 });
