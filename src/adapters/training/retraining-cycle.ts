@@ -18,6 +18,7 @@ import { loadOnnxForecaster } from '../onnx/forecaster.ts';
 import type { Sql } from '../postgres/client.ts';
 import { PostgresModelRegistry } from '../postgres/model-registry.ts';
 import { readTrainingActuals } from '../postgres/training-actuals.ts';
+import type { RecipeSearch } from './auto-recipe.ts';
 import type { TrainingRecipe } from './recipe.ts';
 import { trainCandidate } from './train-candidate.ts';
 import type { TrainerOptions } from './trainer-process.ts';
@@ -47,6 +48,8 @@ export interface RetrainOptions {
   /** The shipped models (the default a series without a champion is served). */
   readonly modelDir: string;
   readonly recipe: (series: SeriesInfo) => TrainingRecipe;
+  /** Choose each challenger's recipe on its own validation period (the automatic recipe); `recipe` is the start. */
+  readonly search?: RecipeSearch;
   /** Series to retrain; default every active series. */
   readonly seriesNames?: readonly string[];
   readonly backtestDays?: number;
@@ -260,6 +263,7 @@ export async function runRetrainingCycle(options: RetrainOptions): Promise<Retra
         series,
         actuals,
         recipe: options.recipe(series),
+        search: options.search,
         untilDay: period.untilDay,
         testTo: period.backtestTo,
         store: options.store,

@@ -7,6 +7,7 @@ import type { SeriesInfo } from '../../core/series.ts';
 import { HOUR_MS, type HourMs } from '../../core/time.ts';
 import type { ModelStore } from '../model-store/model-store.ts';
 import { dataFingerprint } from './fingerprint.ts';
+import type { RecipeSearch } from './auto-recipe.ts';
 import type { TrainingRecipe } from './recipe.ts';
 import { trainModel, TRAINING_WORK_DIR, type TrainedModel, type TrainModelRequest } from './train-model.ts';
 import type { TrainerOptions } from './trainer-process.ts';
@@ -26,6 +27,8 @@ export interface CandidateRequest {
   readonly workDir?: string;
   readonly trainer?: TrainerOptions;
   readonly log?: (line: string) => void;
+  /** Choose the recipe on the series' own validation period first; `recipe` is then the starting point. */
+  readonly search?: RecipeSearch;
   /** Creation time (names the version); default now. */
   readonly now?: number;
 }
@@ -75,6 +78,7 @@ export function candidateTraining(request: CandidateRequest): TrainModelRequest 
     workDir: workRoot,
     trainer: request.trainer,
     log: request.log,
+    search: request.search,
   };
 }
 
@@ -83,14 +87,14 @@ export async function registerTrainedCandidate(
   request: CandidateRequest & { version: string },
   trained: TrainedModel,
 ): Promise<TrainedCandidate> {
-  const { series, recipe, version } = request;
+  const { series, version } = request;
   const staging = dirname(trained.metadataPath);
   const storeUri = await request.store.publish(staging, version);
   const meta = trained.metadata;
   // The actuals the model saw: its first window's oldest hour through the end of validation.
-  const seenFrom = Date.parse(meta.trainingSpan.from) - recipe.windowHours * HOUR_MS;
+  const seenFrom = Date.parse(meta.trainingSpan.from) - trained.recipe.windowHours * HOUR_MS;
   const seenTo = Date.parse(meta.validationSpan.to);
-  const training = meta.training as { validation: object };
+  const training = meta.training as { validation: object; search?: object };
   const candidate: CandidateModel = {
     version,
     seriesId: series.id,
@@ -101,7 +105,8 @@ export async function registerTrainedCandidate(
     metadata: meta,
     trainingSpan: { from: meta.trainingSpan.from, to: meta.validationSpan.to },
     dataFingerprint: dataFingerprint(request.actuals, seenFrom, seenTo),
-    hyperParameters: recipe,
+    // The recipe it was trained with (the search's choice), and how it was chosen.
+    hyperParameters: training.search ? { ...trained.recipe, search: training.search } : trained.recipe,
     validation: { ...training.validation, parity: trained.parity },
     backtest: trained.backtest ? figuresOf(trained.backtest) : null,
     storeUri,

@@ -7,6 +7,7 @@ import { hourAt, type HourlySeries } from '../../core/hourly-series.ts';
 import { HOUR_MS, toIso, type HourMs } from '../../core/time.ts';
 import { clearOnnxForecasterCache, loadOnnxForecaster } from '../onnx/forecaster.ts';
 import type { ModelMetadata } from '../onnx/metadata.ts';
+import { searchRecipe, type RecipeSearch, type RecipeSearchRecord } from './auto-recipe.ts';
 import { exportDataset } from './dataset-export.ts';
 import { publishOnnx, writeModelMetadata, writeParitySamples } from './model-files.ts';
 import { checkParity, readParitySamples, type ParityResult } from './parity.ts';
@@ -34,6 +35,11 @@ export interface TrainModelRequest {
   readonly workDir?: string;
   readonly trainer?: TrainerOptions;
   readonly log?: (line: string) => void;
+  /**
+   * Choose the recipe on the series' own validation period first (auto-recipe.ts); `recipe` is then
+   * only the search's starting point.
+   */
+  readonly search?: RecipeSearch;
 }
 
 export interface TrainedModel {
@@ -42,6 +48,8 @@ export interface TrainedModel {
   readonly parity: ParityResult;
   readonly backtest: BacktestReport | null;
   readonly workDir: string;
+  /** The recipe the model was trained with (the search's choice when there was one). */
+  readonly recipe: TrainingRecipe;
 }
 
 /** The tensors and manifest of one run, written, and what the steps after the trainer need of them. */
@@ -62,9 +70,35 @@ export interface PreparedTraining {
  * the same adapter the service uses → metadata. Does not make the model anyone's default.
  */
 export async function trainModel(request: TrainModelRequest): Promise<TrainedModel> {
+  if (request.search) {
+    const { run, search } = await searchRecipe(request, request.search);
+    return finishTraining({ ...request, recipe: run.recipe }, run.prepared, run.report, search);
+  }
   const prepared = await prepareTraining(request);
   const report = await runTrainer(prepared.manifestPath, prepared.manifest, request.trainer);
   return finishTraining(request, prepared, report);
+}
+
+/** A prepared run after the trainer, not yet published: what a recipe search compares. */
+export interface TrainingRun {
+  readonly recipe: TrainingRecipe;
+  readonly prepared: PreparedTraining;
+  readonly report: TrainingReport;
+  /** Wall seconds of tensor export + trainer. */
+  readonly seconds: number;
+}
+
+/** Tensors and the local trainer for `recipe`, as `version` in `<workRoot>/<version>`. */
+export async function runTraining(
+  request: TrainModelRequest,
+  recipe: TrainingRecipe,
+  version: string,
+  workRoot: string,
+): Promise<TrainingRun> {
+  const started = Date.now();
+  const prepared = await prepareTraining({ ...request, recipe, version, workDir: workRoot });
+  const report = await runTrainer(prepared.manifestPath, prepared.manifest, request.trainer);
+  return { recipe, prepared, report, seconds: (Date.now() - started) / 1000 };
 }
 
 /**
@@ -115,13 +149,16 @@ export async function finishTraining(
   request: TrainModelRequest,
   prepared: PreparedTraining,
   report: TrainingReport,
+  /** How the recipe was chosen (recorded in the metadata), when it was searched. */
+  search?: RecipeSearchRecord,
 ): Promise<TrainedModel> {
   const log = request.log ?? ((line: string) => console.log(line));
   const { recipe, series, calendar, version, modelDir } = request;
   const { workDir, manifest } = prepared;
 
   const onnx = await publishOnnx(modelDir, version, join(workDir, manifest.outputs.onnx));
-  const samples = await readParitySamples(workDir, manifest);
+  // A search trial was trained under its own name: the samples carry the published one.
+  const samples = { ...(await readParitySamples(workDir, manifest)), version };
   const parityFile = await writeParitySamples(modelDir, samples);
   const lastHour = hourAt(series, series.values.length - 1);
   const testFrom = prepared.trainEnd + HOUR_MS;
@@ -163,7 +200,13 @@ export async function finishTraining(
     validationSpan: prepared.validationSpan,
     testSpan: testTo !== null && testFrom <= testTo ? { from: toIso(testFrom), to: toIso(testTo) } : null,
     testMetrics: null,
-    training: { ...report, hyper: manifest.hyper, recipe, command: request.command },
+    training: {
+      ...report,
+      hyper: manifest.hyper,
+      recipe,
+      ...(search ? { search } : {}),
+      command: request.command,
+    },
     paritySamples: parityFile,
   };
   let metadataPath = await writeModelMetadata(modelDir, metadata);
@@ -189,5 +232,5 @@ export async function finishTraining(
     metadataPath = await writeModelMetadata(modelDir, final);
     await writeFile(join(workDir, 'backtest.json'), JSON.stringify(backtest, null, 2));
   }
-  return { metadata: final, metadataPath, parity, backtest, workDir };
+  return { metadata: final, metadataPath, parity, backtest, workDir, recipe };
 }

@@ -6,7 +6,7 @@ import { cliConfig } from '../config.ts';
 import { emit, say, withDatabase } from '../context.ts';
 import { DEFAULT_LOCAL_STORE } from '../paths.ts';
 import { fixed, formatTable } from '../table.ts';
-import { recipeFromFlags, RECIPE_FLAGS } from './train.ts';
+import { addSearchOptions, recipeFromFlags, RECIPE_FLAGS, searchFromFlags } from './train.ts';
 
 /** `pulse retrain`: one champion/challenger cycle per series, on this machine. */
 export function registerRetrainCommand(program: Command): Command {
@@ -23,6 +23,7 @@ export function registerRetrainCommand(program: Command): Command {
     )
     .option('--store <dir>', 'model store', DEFAULT_LOCAL_STORE);
   for (const [flag, key] of Object.entries(RECIPE_FLAGS)) command.option(`--${flag} <n>`, `recipe ${key}`);
+  addSearchOptions(command);
   return command.action(
     async (flags: Record<string, unknown> & { series?: string; backtestDays: string; store: string }) => {
       const recipe = recipeFromFlags(flags);
@@ -36,6 +37,7 @@ export function registerRetrainCommand(program: Command): Command {
           store: new LocalModelStore(flags.store),
           modelDir: cliConfig().modelDir,
           recipe: () => recipe,
+          search: searchFromFlags(flags),
           seriesNames: flags.series?.split(','),
           backtestDays,
           command: `pulse retrain ${process.argv.slice(3).join(' ')}`,

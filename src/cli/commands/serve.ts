@@ -6,6 +6,7 @@ import { applySeriesConfig } from '../../adapters/postgres/series-config-reposit
 import { readSeriesConfigFile } from '../../adapters/series-config-file.ts';
 import { SERIES_CONFIG_FILE } from '../../core/series-config.ts';
 import { openModelStore } from '../../adapters/model-store/open.ts';
+import { AUTO_RECIPE_SEARCH } from '../../adapters/training/auto-recipe.ts';
 import { DEFAULT_RECIPE } from '../../adapters/training/recipe.ts';
 import {
   isRetrainingMinute,
@@ -82,6 +83,7 @@ export function registerServeCommand(program: Command): void {
               store: openModelStore(handlers.runtime.config.modelStore ?? DEFAULT_LOCAL_STORE),
               modelDir: handlers.runtime.config.modelDir,
               recipe: () => DEFAULT_RECIPE,
+              search: AUTO_RECIPE_SEARCH,
               command: 'pulse serve (monthly retraining)',
               log: note,
             })

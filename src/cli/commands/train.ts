@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { AUTO_RECIPE_SEARCH, type RecipeSearch } from '../../adapters/training/auto-recipe.ts';
 import { setDefaultModel } from '../../adapters/training/model-files.ts';
 import { DEFAULT_RECIPE, TrainingRecipeSchema, type TrainingRecipe } from '../../adapters/training/recipe.ts';
 import { trainModel } from '../../adapters/training/train-model.ts';
@@ -44,6 +45,37 @@ export const RECIPE_FLAGS: Record<string, keyof TrainingRecipe> = {
 };
 
 const camel = (flag: string): string => flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+/** True when the user chose any part of the recipe: then nothing is searched. */
+export function recipeFlagsGiven(flags: Record<string, unknown>): boolean {
+  return Object.keys(RECIPE_FLAGS).some((flag) => flags[camel(flag)] !== undefined);
+}
+
+/**
+ * The automatic recipe (auto-recipe.ts) unless a recipe flag was given or --no-search: with no flags a
+ * series gets a configuration chosen on its own validation period, within `--search-budget` minutes.
+ */
+export function searchFromFlags(flags: Record<string, unknown>): RecipeSearch | undefined {
+  if (flags.search === false || recipeFlagsGiven(flags)) return undefined;
+  if (flags.searchBudget === undefined) return AUTO_RECIPE_SEARCH;
+  const minutes = Number(flags.searchBudget);
+  if (!Number.isFinite(minutes) || minutes <= 0) {
+    throw new InputError(
+      `--search-budget must be a positive number of minutes, got "${String(flags.searchBudget)}"`,
+    );
+  }
+  return { ...AUTO_RECIPE_SEARCH, budgetSeconds: Math.round(minutes * 60) };
+}
+
+/** Options shared by train and retrain: the search's switch and budget. */
+export function addSearchOptions(command: Command): Command {
+  return command
+    .option(
+      '--search-budget <minutes>',
+      `time budget of the automatic recipe search per series (default ${AUTO_RECIPE_SEARCH.budgetSeconds / 60})`,
+    )
+    .option('--no-search', 'train the default recipe as it is (any recipe flag also turns the search off)');
+}
 
 interface TrainFlags {
   csv?: string;
@@ -100,6 +132,7 @@ export function registerTrainCommand(program: Command): Command {
   for (const [flag, key] of Object.entries(RECIPE_FLAGS)) {
     command.option(`--${flag} <n>`, `recipe ${key} (default ${DEFAULT_RECIPE[key]})`);
   }
+  addSearchOptions(command);
   command.option(
     '--store <dir>',
     'model store the candidate is published to when training from the database',
@@ -109,8 +142,9 @@ export function registerTrainCommand(program: Command): Command {
     if (!flags.series)
       throw new InputError('train needs --series NAME (and --csv FILE to train from a file)');
     const recipe = recipeFromFlags(flags);
+    const search = searchFromFlags(flags);
     if (!flags.csv) {
-      await trainFromDatabase(flags.series, recipe, flags);
+      await trainFromDatabase(flags.series, recipe, search, flags);
       return;
     }
     const seriesName = flags.series.toLowerCase();
@@ -151,6 +185,7 @@ export function registerTrainCommand(program: Command): Command {
       modelDir,
       command: `pulse train ${process.argv.slice(3).join(' ')}`,
       log: say,
+      search,
     });
     if (!trained.parity.ok) {
       throw new ModelError(
@@ -181,7 +216,12 @@ export function registerTrainCommand(program: Command): Command {
  * PostgreSQL; the model goes to the model store and is registered as a candidate (served only once
  * promoted, by `pulse retrain` or `pulse models promote`).
  */
-async function trainFromDatabase(name: string, recipe: TrainingRecipe, flags: TrainFlags): Promise<void> {
+async function trainFromDatabase(
+  name: string,
+  recipe: TrainingRecipe,
+  search: RecipeSearch | undefined,
+  flags: TrainFlags,
+): Promise<void> {
   await withDatabase(async ({ sql }) => {
     const { series, actuals } = await readTrainingActuals(sql, name);
     const lastHour = hourAt(actuals, actuals.values.length - 1);
@@ -204,6 +244,7 @@ async function trainFromDatabase(name: string, recipe: TrainingRecipe, flags: Tr
       command: `pulse train ${process.argv.slice(3).join(' ')}`,
       version: flags.version,
       log: say,
+      search,
     });
     if (trained.backtest) say(formatBacktestTable(trained.backtest, [1, 2, 3, 6, 12, 24]));
     if (!trained.parity.ok) {

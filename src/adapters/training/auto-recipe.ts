@@ -1,0 +1,273 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { splitOrigins, trainingBoundaries } from '../../core/training-data.ts';
+import { TrainingRecipeSchema, type TrainingRecipe } from './recipe.ts';
+import { runTraining, TRAINING_WORK_DIR, type TrainingRun, type TrainModelRequest } from './train-model.ts';
+
+/**
+ * The automatic recipe (issue 16 part 7): a series gets its configuration without anyone choosing
+ * flags. The search trains a few recipes on the series' own data up to the end of training, compares
+ * them on its validation period (the last `validationDays` before the end of training, which early
+ * stopping and interval calibration use too, and which is never the period a model is scored on), keeps
+ * the best, and records every trial in the model's metadata and the registry.
+ *
+ * Stages run in order; each stage's alternatives are patches on the best recipe so far, and the best of
+ * a stage (by `trialScore`) is the base of the next. Then, if the time budget allows, the chosen recipe
+ * is trained again with `finalMembers` members (more members average out seed noise); otherwise the
+ * trial's model is published as it is.
+ */
+export interface RecipeSearch {
+  /** Wall-clock budget for the whole search, including the final training (seconds). */
+  readonly budgetSeconds: number;
+  /** Members of each trial. */
+  readonly trialMembers: number;
+  /** Members of the final model when the budget allows a second training of the chosen recipe. */
+  readonly finalMembers: number;
+  /**
+   * Trials train on the newest this-many windows only (0 = all), so a long history costs no more to
+   * search than a short one; the final model trains the chosen recipe on every window.
+   */
+  readonly trialWindows: number;
+  readonly stages: readonly RecipeStage[];
+}
+
+export interface RecipeStage {
+  /** What the stage decides (recorded). */
+  readonly name: string;
+  /** Alternatives to the stage's base recipe; the base itself always competes. */
+  readonly alternatives: readonly Partial<TrainingRecipe>[];
+}
+
+/**
+ * Chosen on development years only (docs/model.md, "Automatic recipe"): the Türkiye recipe suits a
+ * smooth national series; the regional PJM series needed a shorter window, a lower learning rate and
+ * dropout (their validation quarters are noisy); and at 1 h a much stronger horizon-1 weight helped
+ * the PJM regions (COMED's development year: 5.20× → 5.70× persistence at weight 96).
+ */
+export const AUTO_RECIPE_SEARCH: RecipeSearch = {
+  budgetSeconds: 3600,
+  trialMembers: 2,
+  finalMembers: 4,
+  trialWindows: 3 * 8760,
+  stages: [
+    { name: 'family', alternatives: [{ windowHours: 168, lr: 0.001, dropout: 0.2 }] },
+    { name: 'horizon-1 weight', alternatives: [{ h1Weight: 96 }] },
+  ],
+};
+
+/** The validation figures a trial is judged by (the trainer's report: the calibrated ensemble). */
+export interface TrialFigures {
+  readonly mapeH1: number;
+  readonly mapeH24: number;
+  readonly coverage: number;
+}
+
+/**
+ * How a trial compares with its stage's base: the sum of its 1 h and 24 h validation MAPE, each relative
+ * to the base's (the base scores 2). Lower is better; an alternative must beat the base by more than
+ * `MIN_GAIN` to replace it (the base wins ties: fewer changes from a recipe that is known to work).
+ */
+export function trialScore(trial: TrialFigures, base: TrialFigures): number {
+  return trial.mapeH1 / base.mapeH1 + trial.mapeH24 / base.mapeH24;
+}
+
+/** An alternative must lower the score by this much (0.5 % of one figure) to replace the base. */
+export const MIN_GAIN = 0.005;
+
+export interface RecipeTrialRecord {
+  readonly stage: string;
+  /** What this trial changed relative to its stage's base ({} = the base itself). */
+  readonly patch: Partial<TrainingRecipe>;
+  readonly members: number;
+  readonly validation: TrialFigures | null;
+  readonly score: number | null;
+  readonly seconds: number;
+  readonly outcome: 'chosen' | 'rejected' | 'skipped: budget' | `failed: ${string}`;
+}
+
+/** What the search did, recorded in the metadata (`training.search`) and the registry. */
+export interface RecipeSearchRecord {
+  readonly rule: string;
+  readonly budgetSeconds: number;
+  readonly seconds: number;
+  readonly trials: readonly RecipeTrialRecord[];
+  /** The recipe the published model was trained with. */
+  readonly chosen: TrainingRecipe;
+  /** 'final' = the chosen recipe retrained on every window; 'trial' = the trial's own model. */
+  readonly published: 'final' | 'trial';
+}
+
+const RULE =
+  'trials on the newest trialWindows windows; stages in order; a stage alternative replaces the base when (1 h MAPE / base + 24 h MAPE / base) on the validation period is lower by more than 0.005; then the chosen recipe is retrained on every window with finalMembers, or trialMembers, whichever the remaining budget fits (else the trial is published)';
+
+function figuresOf(run: TrainingRun): TrialFigures {
+  return run.report.validation;
+}
+
+function patched(base: TrainingRecipe, patch: Partial<TrainingRecipe>): TrainingRecipe {
+  return TrainingRecipeSchema.parse({ ...base, ...patch });
+}
+
+/**
+ * Runs the search from `request.recipe` (its members replaced by the trial count) and returns the run to
+ * publish with its record. Trials live in `<workRoot>/<version>-search/`; the losers are deleted.
+ */
+export async function searchRecipe(
+  request: TrainModelRequest,
+  search: RecipeSearch,
+  /** Trains one recipe in `<root>/<version>` (tests pass a fake); default: tensors + the Python trainer. */
+  runTrial: (recipe: TrainingRecipe, version: string, root: string) => Promise<TrainingRun> = (
+    recipe,
+    version,
+    root,
+  ) => runTraining(request, recipe, version, root),
+): Promise<{ run: TrainingRun; search: RecipeSearchRecord }> {
+  const log = request.log ?? ((line: string) => console.log(line));
+  const started = Date.now();
+  const elapsed = () => (Date.now() - started) / 1000;
+  const root = join(request.workDir ?? TRAINING_WORK_DIR, `${request.version}-search`);
+  const trials: RecipeTrialRecord[] = [];
+  let n = 0;
+  const train = async (recipe: TrainingRecipe): Promise<TrainingRun> => {
+    n += 1;
+    return runTrial(recipe, `${request.version}-t${n}`, root);
+  };
+
+  const trialCap = (recipe: TrainingRecipe): number =>
+    search.trialWindows > 0 && (recipe.maxTrain === 0 || recipe.maxTrain > search.trialWindows)
+      ? search.trialWindows
+      : recipe.maxTrain;
+  let best = await train(
+    patched(request.recipe, { members: search.trialMembers, maxTrain: trialCap(request.recipe) }),
+  );
+  let longest = best.seconds;
+  trials.push({
+    stage: 'base',
+    patch: {},
+    members: search.trialMembers,
+    validation: figuresOf(best),
+    score: 2,
+    seconds: best.seconds,
+    outcome: 'chosen',
+  });
+  log(`recipe search: base ${describe(figuresOf(best))} (${best.seconds.toFixed(0)} s)`);
+
+  for (const stage of search.stages) {
+    const base = best;
+    let bestScore = 2 - MIN_GAIN;
+    let bestIndex = -1;
+    for (const patch of stage.alternatives) {
+      if (elapsed() + longest > search.budgetSeconds) {
+        trials.push({
+          stage: stage.name,
+          patch,
+          members: search.trialMembers,
+          validation: null,
+          score: null,
+          seconds: 0,
+          outcome: 'skipped: budget',
+        });
+        log(`recipe search: ${stage.name} ${JSON.stringify(patch)} skipped (budget)`);
+        continue;
+      }
+      let run: TrainingRun;
+      try {
+        run = await train(patched(base.recipe, patch));
+      } catch (error) {
+        const message = (error as Error).message.split('\n')[0]!;
+        trials.push({
+          stage: stage.name,
+          patch,
+          members: search.trialMembers,
+          validation: null,
+          score: null,
+          seconds: 0,
+          outcome: `failed: ${message}`,
+        });
+        log(`recipe search: ${stage.name} ${JSON.stringify(patch)} failed: ${message}`);
+        continue;
+      }
+      longest = Math.max(longest, run.seconds);
+      const score = trialScore(figuresOf(run), figuresOf(base));
+      log(
+        `recipe search: ${stage.name} ${JSON.stringify(patch)} ${describe(figuresOf(run))} score ${score.toFixed(4)} (${run.seconds.toFixed(0)} s)`,
+      );
+      trials.push({
+        stage: stage.name,
+        patch,
+        members: search.trialMembers,
+        validation: figuresOf(run),
+        score,
+        seconds: run.seconds,
+        outcome: 'rejected',
+      });
+      if (score < bestScore) {
+        if (bestIndex >= 0) await rm(best.prepared.workDir, { recursive: true, force: true });
+        bestScore = score;
+        bestIndex = trials.length - 1;
+        best = run;
+      } else {
+        await rm(run.prepared.workDir, { recursive: true, force: true });
+      }
+    }
+    if (bestIndex >= 0) {
+      trials[bestIndex] = { ...trials[bestIndex]!, outcome: 'chosen' };
+      const baseTrial = trials.findLastIndex((t, i) => i < bestIndex && t.outcome === 'chosen');
+      if (baseTrial >= 0) trials[baseTrial] = { ...trials[baseTrial]!, outcome: 'rejected' };
+      if (base !== best) await rm(base.prepared.workDir, { recursive: true, force: true });
+    }
+  }
+
+  let run = best;
+  let published: RecipeSearchRecord['published'] = 'trial';
+  // Trials ran on at most trialWindows windows and trialMembers members (members train two at a
+  // time): the final's cost scales with both.
+  const windows = allWindows(request, best.recipe, request.recipe.maxTrain);
+  const perWindow = longest / Math.max(1, best.prepared.manifest.train.n);
+  const capped = best.recipe.maxTrain !== request.recipe.maxTrain;
+  for (const members of [search.finalMembers, search.trialMembers]) {
+    // Nothing to gain from retraining what the trial already is (same windows, same members).
+    if (!capped && members <= search.trialMembers) break;
+    const estimate = (perWindow * windows * Math.ceil(members / 2)) / Math.ceil(search.trialMembers / 2);
+    const fits = elapsed() + estimate <= search.budgetSeconds;
+    log(
+      `recipe search: final with ${members} members on ${windows} windows, estimate ${estimate.toFixed(0)} s: ${fits ? 'training' : 'over the budget'}`,
+    );
+    if (!fits) continue;
+    run = await train(patched(best.recipe, { members, maxTrain: request.recipe.maxTrain }));
+    published = 'final';
+    log(`recipe search: final ${describe(figuresOf(run))} (${run.seconds.toFixed(0)} s)`);
+    break;
+  }
+  return {
+    run,
+    search: {
+      rule: RULE,
+      budgetSeconds: search.budgetSeconds,
+      seconds: Math.round(elapsed()),
+      trials,
+      chosen: run.recipe,
+      published,
+    },
+  };
+}
+
+/** Training windows of `recipe` on every window (or `maxTrain`), as the dataset export will cut them. */
+function allWindows(request: TrainModelRequest, recipe: TrainingRecipe, maxTrain: number): number {
+  const { trainEnd, validationStart } = trainingBoundaries(
+    request.calendar.timezone,
+    request.untilDay,
+    recipe.validationDays,
+  );
+  const split = splitOrigins(request.series, {
+    windowHours: recipe.windowHours,
+    trainEnd,
+    validationStart,
+    maxTrain,
+  });
+  return split?.train.length ?? 0;
+}
+
+function describe(f: TrialFigures): string {
+  return `validation MAPE 1 h ${f.mapeH1.toFixed(3)} %, 24 h ${f.mapeH24.toFixed(3)} %, coverage ${f.coverage.toFixed(1)} %`;
+}

@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import {
+  AUTO_RECIPE_SEARCH,
+  searchRecipe,
+  trialScore,
+  type RecipeSearch,
+} from '../../src/adapters/training/auto-recipe.ts';
+import { DEFAULT_RECIPE, type TrainingRecipe } from '../../src/adapters/training/recipe.ts';
+import type { TrainingRun, TrainModelRequest } from '../../src/adapters/training/train-model.ts';
+import { dayOfIso } from '../../src/core/calendar/localTime.ts';
+import { toHourlySeries } from '../../src/core/hourly-series.ts';
+import { generateSyntheticSeries } from '../../src/core/synthetic.ts';
+
+// Five years of hourly actuals: a 3-year trial cap (26,280 windows) leaves about 41,000 for the final.
+const calendar = { country: 'TR', timezone: 'Europe/Istanbul' };
+const series = toHourlySeries(
+  generateSyntheticSeries({
+    from: Date.parse('2019-12-31T21:00:00Z'),
+    to: Date.parse('2024-12-31T20:00:00Z'),
+    calendar,
+  }),
+);
+const request = {
+  version: 'm',
+  recipe: DEFAULT_RECIPE,
+  series,
+  calendar,
+  untilDay: dayOfIso('2024-12-31'),
+  log: () => undefined,
+} as unknown as TrainModelRequest;
+const ALL_WINDOWS = 41_000;
+
+/** A fake trainer: validation figures as a function of the recipe, and how long it "took". */
+function fakeTrainer(figures: (r: TrainingRecipe) => { mapeH1: number; mapeH24: number }, seconds = 10) {
+  const trained: TrainingRecipe[] = [];
+  const run = (recipe: TrainingRecipe, version: string, dir: string): Promise<TrainingRun> => {
+    trained.push(recipe);
+    return Promise.resolve({
+      recipe,
+      prepared: {
+        workDir: `${dir}/${version}-does-not-exist`,
+        manifest: { version, train: { n: recipe.maxTrain || ALL_WINDOWS } },
+      } as never,
+      report: { validation: { ...figures(recipe), coverage: 86 } } as never,
+      seconds,
+    });
+  };
+  return { run, trained };
+}
+
+describe('automatic recipe search', () => {
+  it('scores a trial by its 1 h and 24 h validation MAPE relative to the base', () => {
+    const base = { mapeH1: 0.5, mapeH24: 4, coverage: 86 };
+    expect(trialScore(base, base)).toBe(2);
+    expect(trialScore({ mapeH1: 0.45, mapeH24: 4.2, coverage: 80 }, base)).toBeCloseTo(0.9 + 1.05, 10);
+  });
+
+  it('keeps an alternative only when it beats its stage base, then retrains the choice with more members', async () => {
+    // A noisy region: the regional family wins, and within it the strong horizon-1 weight wins.
+    const { run, trained } = fakeTrainer((r) => ({
+      mapeH1: (r.windowHours === 168 ? 0.6 : 0.7) - (r.h1Weight === 96 ? 0.06 : 0),
+      mapeH24: r.windowHours === 168 ? 4.8 : 5.2,
+    }));
+    const { run: published, search } = await searchRecipe(request, AUTO_RECIPE_SEARCH, run);
+    // Trials on the newest three years, two members; the final on every window with four.
+    expect(trained.map((r) => [r.windowHours, r.h1Weight, r.members, r.maxTrain])).toEqual([
+      [336, 24, 2, 26_280],
+      [168, 24, 2, 26_280],
+      [168, 96, 2, 26_280],
+      [168, 96, 4, 0],
+    ]);
+    expect(search.published).toBe('final');
+    expect(search.chosen).toMatchObject({
+      windowHours: 168,
+      lr: 0.001,
+      dropout: 0.2,
+      h1Weight: 96,
+      members: 4,
+    });
+    expect(published.recipe).toEqual(search.chosen);
+    expect(search.trials.map((t) => t.outcome)).toEqual(['rejected', 'rejected', 'chosen']);
+    expect(search.trials[2]!.score).toBeCloseTo(0.54 / 0.6 + 1, 10);
+  });
+
+  it('keeps the base on a tie (the shipped recipe for a series it suits)', async () => {
+    const { run, trained } = fakeTrainer((r) => ({
+      mapeH1: r.windowHours === 168 ? 0.51 : 0.5,
+      mapeH24: r.h1Weight === 96 ? 1.47 : 1.47 - 0.001,
+    }));
+    const { search } = await searchRecipe(request, AUTO_RECIPE_SEARCH, run);
+    expect(search.chosen).toEqual({ ...DEFAULT_RECIPE, members: 4 });
+    expect(search.trials.map((t) => t.outcome)).toEqual(['chosen', 'rejected', 'rejected']);
+    expect(trained).toHaveLength(4);
+  });
+
+  it('trains the final with fewer members when four do not fit the budget', async () => {
+    // Each trial "takes" 20 s; the final on ~1.6× the windows: ~31 s with two members, ~62 s with four.
+    const { run, trained } = fakeTrainer(() => ({ mapeH1: 0.5, mapeH24: 1.4 }), 20);
+    const { search } = await searchRecipe(request, { ...AUTO_RECIPE_SEARCH, budgetSeconds: 45 }, run);
+    expect(trained.map((r) => [r.members, r.maxTrain])).toEqual([
+      [2, 26_280],
+      [2, 26_280],
+      [2, 26_280],
+      [2, 0],
+    ]);
+    expect(search.published).toBe('final');
+  });
+
+  it('skips what the budget cannot fit and publishes the trial', async () => {
+    const tight: RecipeSearch = { ...AUTO_RECIPE_SEARCH, budgetSeconds: 15 };
+    const { run, trained } = fakeTrainer(() => ({ mapeH1: 0.5, mapeH24: 1.4 }), 20);
+    const { search } = await searchRecipe(request, tight, run);
+    expect(trained).toHaveLength(1);
+    expect(search.published).toBe('trial');
+    expect(search.chosen.members).toBe(2);
+    expect(search.trials.map((t) => t.outcome)).toEqual(['chosen', 'skipped: budget', 'skipped: budget']);
+  });
+});
