@@ -22,6 +22,12 @@ export interface ObservabilityOptions {
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   /** No CloudWatch (the CLI, tests): metrics are dropped instead of printed as EMF lines. */
   readonly metricsDisabled?: boolean;
+  /**
+   * Where the EMF lines go instead of stdout (tests read them here). With it, every published batch is
+   * handed over whatever Powertools' own variables (POWERTOOLS_DEV, POWERTOOLS_METRICS_DISABLED) say;
+   * unset (Lambda), Powertools prints them and its variables decide.
+   */
+  readonly emfLines?: (line: string) => void;
 }
 
 const noMetrics: MetricsSink = { addMetric: () => undefined, publishStoredMetrics: () => undefined };
@@ -32,8 +38,20 @@ export function createObservability(options: ObservabilityOptions): Observabilit
       serviceName: options.serviceName,
       ...(options.logLevel ? { logLevel: options.logLevel } : {}),
     }),
-    metrics: options.metricsDisabled
-      ? noMetrics
-      : new Metrics({ namespace: options.metricsNamespace, serviceName: options.serviceName }),
+    metrics: options.metricsDisabled ? noMetrics : metricsSink(options),
+  };
+}
+
+function metricsSink(options: ObservabilityOptions): MetricsSink {
+  const metrics = new Metrics({ namespace: options.metricsNamespace, serviceName: options.serviceName });
+  const write = options.emfLines;
+  if (!write) return metrics;
+  return {
+    addMetric: (name, unit, value) => metrics.addMetric(name, unit, value),
+    publishStoredMetrics: () => {
+      // The document publishStoredMetrics prints (Pulse adds no dimensions or metadata beyond the service).
+      if (metrics.hasStoredMetrics()) write(JSON.stringify(metrics.serializeMetrics()));
+      metrics.clearMetrics();
+    },
   };
 }

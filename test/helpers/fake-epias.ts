@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { generateSyntheticSeries } from '../../src/core/synthetic.ts';
 import { HOUR_MS } from '../../src/core/time.ts';
 import { startFakeHttpServer, type FakeHttpServer } from './fake-http-server.ts';
@@ -45,4 +47,23 @@ export async function startFakeEpias(options: {
     };
   });
   return state;
+}
+
+/** The user's series file (`pulse.config.json` in `dir`): Türkiye, read from this fake EPİAŞ. Returns its path. */
+export function writeEpiasSeriesFile(dir: string, epias: Pick<FakeHttpServer, 'baseUrl'>): string {
+  const file = join(dir, 'pulse.config.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      series: [
+        {
+          name: 'turkey',
+          country: 'TR',
+          timezone: 'Europe/Istanbul',
+          source: { kind: 'epias', authUrl: epias.baseUrl, apiUrl: epias.baseUrl },
+        },
+      ],
+    }),
+  );
+  return file;
 }

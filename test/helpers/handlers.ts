@@ -1,9 +1,9 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
-import { loadConfig, type Environment } from '../../src/adapters/config.ts';
+import { loadConfig, type Environment, type RuntimeConfig } from '../../src/adapters/config.ts';
 import { createEvaluateHandler } from '../../src/adapters/lambda/evaluate.ts';
 import { createForecastHandler } from '../../src/adapters/lambda/forecast.ts';
-import { createObservability } from '../../src/adapters/observability.ts';
+import { createObservability, type ObservabilityOptions } from '../../src/adapters/observability.ts';
 import { openRuntime, type Runtime } from '../../src/adapters/runtime.ts';
 
 /** The context object Lambda passes; the handlers only read it for log correlation. */
@@ -39,23 +39,46 @@ export function scheduled(time: string) {
 }
 
 /**
- * The handlers as a Lambda container builds them, from this environment (parsed by the same schema),
- * each test with its own runtime. Logs are silent and metrics dropped unless `observe` is set.
+ * The EMF lines the handlers publish, handed over by the runtime (`emfLines`) instead of printed: nothing to
+ * capture from stdout, and Powertools' own variables (POWERTOOLS_DEV, POWERTOOLS_METRICS_DISABLED) need not be
+ * touched.
  */
-export function openTestRuntime(env: Environment, options: { observe?: boolean } = {}): Runtime {
+export class MetricsRecorder {
+  private readonly lines: string[] = [];
+  readonly emfLines = (line: string): void => void this.lines.push(line);
+
+  /** The lines published since the last call. */
+  take(): string[] {
+    return this.lines.splice(0);
+  }
+}
+
+/** Logs at `logLevel` (default silent); metrics into `recorder`, else dropped. */
+export function testObservability(
+  config: RuntimeConfig,
+  options: { recorder?: MetricsRecorder; logLevel?: ObservabilityOptions['logLevel'] } = {},
+) {
+  return createObservability({
+    serviceName: config.serviceName,
+    metricsNamespace: config.metricsNamespace,
+    logLevel: options.logLevel ?? 'SILENT',
+    ...(options.recorder ? { emfLines: options.recorder.emfLines } : { metricsDisabled: true }),
+  });
+}
+
+/**
+ * The handlers as a Lambda container builds them, from this environment (parsed by the same schema),
+ * each test with its own runtime. Logs are silent and metrics dropped unless `observe` is set (Powertools'
+ * defaults, as in Lambda) or a `recorder` takes the metrics.
+ */
+export function openTestRuntime(
+  env: Environment,
+  options: { observe?: boolean; recorder?: MetricsRecorder } = {},
+): Runtime {
   const config = loadConfig(env);
   return openRuntime(config, {
     secrets: new SecretsManagerClient({ region: 'eu-central-1' }),
-    ...(options.observe
-      ? {}
-      : {
-          observability: createObservability({
-            serviceName: config.serviceName,
-            metricsNamespace: config.metricsNamespace,
-            logLevel: 'SILENT',
-            metricsDisabled: true,
-          }),
-        }),
+    ...(options.observe ? {} : { observability: testObservability(config, options) }),
   });
 }
 

@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- CloudFormation JSON is untyped. */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -11,7 +11,7 @@ import { REPO_ROOT } from '../../lib/pulse-function.ts';
 import { HOUR_MS } from '../../src/core/time.ts';
 import { alarmStates, metricsOf, pulseAlarmSpecs, type HourObserved } from '../helpers/alarms.ts';
 import { serverUrl } from '../helpers/db.ts';
-import { startFakeEpias } from '../helpers/fake-epias.ts';
+import { startFakeEpias, writeEpiasSeriesFile } from '../helpers/fake-epias.ts';
 import { startFakeSecretsManager } from '../helpers/fake-secrets-manager.ts';
 import { scheduled } from '../helpers/handlers.ts';
 import { assetDir, synthPulse } from './synth.ts';
@@ -36,20 +36,7 @@ const epias = await startFakeEpias({ username: 'operator@example.com', password:
 const secretsManager = await startFakeSecretsManager();
 
 // The user's series file, validated by the synth and carried in the migrate bundle.
-const configFile = path.join(root, 'pulse.config.json');
-writeFileSync(
-  configFile,
-  JSON.stringify({
-    series: [
-      {
-        name: 'turkey',
-        country: 'TR',
-        timezone: 'Europe/Istanbul',
-        source: { kind: 'epias', authUrl: epias.baseUrl, apiUrl: epias.baseUrl },
-      },
-    ],
-  }),
-);
+const configFile = writeEpiasSeriesFile(root, epias);
 const { template, assembly } = synthPulse({ 'pulse:seriesConfig': configFile });
 const resources = template.toJSON().Resources as Record<
   string,

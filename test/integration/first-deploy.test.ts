@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -10,30 +10,24 @@ import { createEvaluateHandler } from '../../src/adapters/lambda/evaluate.ts';
 import { createForecastHandler } from '../../src/adapters/lambda/forecast.ts';
 import { createIngestHandler } from '../../src/adapters/lambda/ingest.ts';
 import { createMigrateHandler } from '../../src/adapters/lambda/migrate.ts';
-import { createObservability } from '../../src/adapters/observability.ts';
 import { loadConfig, type Environment } from '../../src/adapters/config.ts';
 import { openRuntime, type Runtime } from '../../src/adapters/runtime.ts';
 import { HOUR_MS } from '../../src/core/time.ts';
 import { alarmStates, metricsOf, pulseAlarmSpecs, type HourObserved } from '../helpers/alarms.ts';
 import { createTestDatabase, serverUrl } from '../helpers/db.ts';
-import { startFakeEpias } from '../helpers/fake-epias.ts';
-import { lambdaContext, scheduled } from '../helpers/handlers.ts';
+import { startFakeEpias, writeEpiasSeriesFile } from '../helpers/fake-epias.ts';
+import { lambdaContext, MetricsRecorder, scheduled, testObservability } from '../helpers/handlers.ts';
 
-/** Runs `work` and returns what it printed to stdout (Powertools' logs and EMF metrics). */
-async function stdoutOf(work: () => Promise<unknown>): Promise<{ lines: string[]; error?: unknown }> {
-  const lines: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array) => (
-    lines.push(String(chunk)),
-    true
-  )) as typeof process.stdout.write;
+/** Runs `work` and returns the EMF lines it published, and what it threw. */
+async function metricsLinesOf(
+  recorder: MetricsRecorder,
+  work: () => Promise<unknown>,
+): Promise<{ lines: string[]; error?: unknown }> {
   try {
     await work();
-    return { lines };
+    return { lines: recorder.take() };
   } catch (error) {
-    return { lines, error };
-  } finally {
-    process.stdout.write = write;
+    return { lines: recorder.take(), error };
   }
 }
 
@@ -54,25 +48,20 @@ describe('first deploy, end to end', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'pulse-first-deploy-'));
   let epias: Awaited<ReturnType<typeof startFakeEpias>>;
   const runtimes: Runtime[] = [];
+  const metrics = new MetricsRecorder();
 
   function runtime(env: Environment): Runtime {
     const config = loadConfig(env);
     const r = openRuntime(config, {
       secrets: new SecretsManagerClient({ region: 'eu-central-1' }),
       // Metrics on (they are what the alarms read), logs quiet except warnings.
-      observability: createObservability({
-        serviceName: config.serviceName,
-        metricsNamespace: config.metricsNamespace,
-        logLevel: 'WARN',
-      }),
+      observability: testObservability(config, { recorder: metrics, logLevel: 'WARN' }),
     });
     runtimes.push(r);
     return r;
   }
 
   beforeAll(async () => {
-    delete process.env.POWERTOOLS_METRICS_DISABLED;
-    delete process.env.POWERTOOLS_DEV;
     const admin = postgres(serverUrl(), { max: 1, onnotice: () => undefined });
     await admin.unsafe(`create database ${dbName}`); // empty: migrate brings the schema up
     await admin.end();
@@ -107,20 +96,7 @@ describe('first deploy, end to end', () => {
       .on(GetSecretValueCommand, { SecretId: 'ingest' })
       .resolves(secret({ username: 'set-me', password: 'generated' }));
 
-    const configFile = path.join(dir, 'pulse.config.json');
-    writeFileSync(
-      configFile,
-      JSON.stringify({
-        series: [
-          {
-            name: 'turkey',
-            country: 'TR',
-            timezone: 'Europe/Istanbul',
-            source: { kind: 'epias', authUrl: epias.baseUrl, apiUrl: epias.baseUrl },
-          },
-        ],
-      }),
-    );
+    const configFile = writeEpiasSeriesFile(dir, epias);
     const database = {
       DATABASE_HOST: server.hostname,
       DATABASE_PORT: server.port,
@@ -174,7 +150,7 @@ describe('first deploy, end to end', () => {
         ['evaluate', evaluate, 17],
       ] as const) {
         let result: unknown;
-        const { lines, error } = await stdoutOf(async () => {
+        const { lines, error } = await metricsLinesOf(metrics, async () => {
           result = await handler(scheduled(iso(hour + minute * 60_000)), lambdaContext(`pulse-${name}`));
         });
         expect(error, `${name} at ${iso(hour)}`).toBeUndefined();
@@ -243,16 +219,10 @@ describe('first deploy, end to end', () => {
 
 describe('an empty deploy (no series configured yet)', () => {
   it('keeps every alarm OK: the forecast run succeeds with zero series, ingest has nothing to read', async () => {
-    delete process.env.POWERTOOLS_METRICS_DISABLED;
     const db = await createTestDatabase();
     const config = loadConfig({ DATABASE_URL: db.url, INGEST_SECRET_ARN: 'unused' });
-    const functions = openRuntime(config, {
-      observability: createObservability({
-        serviceName: config.serviceName,
-        metricsNamespace: config.metricsNamespace,
-        logLevel: 'SILENT',
-      }),
-    });
+    const recorder = new MetricsRecorder();
+    const functions = openRuntime(config, { observability: testObservability(config, { recorder }) });
     try {
       const handlers = {
         ingest: createIngestHandler(functions),
@@ -268,7 +238,7 @@ describe('an empty deploy (no series configured yet)', () => {
           ['forecast', 7],
           ['evaluate', 17],
         ] as const) {
-          const { lines, error } = await stdoutOf(() =>
+          const { lines, error } = await metricsLinesOf(recorder, () =>
             handlers[name](scheduled(iso(hour + minute * 60_000))),
           );
           expect(error, name).toBeUndefined();

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresStores } from '../../src/adapters/postgres/stores.ts';
 import { generateSyntheticSeries } from '../../src/core/synthetic.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { lambdaContext, openTestRuntime, scheduled } from '../helpers/handlers.ts';
+import { lambdaContext, MetricsRecorder, openTestRuntime, scheduled } from '../helpers/handlers.ts';
 import { createEvaluateHandler } from '../../src/adapters/lambda/evaluate.ts';
 import { createForecastHandler } from '../../src/adapters/lambda/forecast.ts';
 import type { Runtime } from '../../src/adapters/runtime.ts';
@@ -18,36 +18,21 @@ interface Emf {
   [key: string]: unknown;
 }
 
-/** Runs `work` and returns the CloudWatch embedded-metric-format documents it printed. */
-async function captureEmf(work: () => Promise<unknown>): Promise<Emf[]> {
-  const lines: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array) => (
-    lines.push(String(chunk)),
-    true
-  )) as typeof process.stdout.write;
-  try {
-    await work();
-  } finally {
-    process.stdout.write = write;
-  }
-  return lines
-    .flatMap((l) => l.split('\n'))
-    .filter((l) => l.includes('"_aws"'))
-    .map((l) => JSON.parse(l) as Emf);
+/** Runs `work` and returns the CloudWatch embedded-metric-format documents it published. */
+async function emfOf(recorder: MetricsRecorder, work: () => Promise<unknown>): Promise<Emf[]> {
+  await work();
+  return recorder.take().map((l) => JSON.parse(l) as Emf);
 }
 
 describe('metrics the alarms watch', () => {
   let db: TestDatabase;
   let runtime: Runtime;
+  const metrics = new MetricsRecorder();
   beforeAll(async () => {
     db = await createTestDatabase();
-    // Powertools reads these two itself: the metrics must be on, as in Lambda.
-    delete process.env.POWERTOOLS_METRICS_DISABLED;
-    delete process.env.POWERTOOLS_DEV;
     runtime = openTestRuntime(
       { DATABASE_URL: db.url, PULSE_DEFAULT_MODEL: 'seasonal-naive-168h' },
-      { observe: true },
+      { recorder: metrics },
     );
     const [series] = await createPostgresStores(db.sql).series.ensureSeries([
       { name: 'grid', country: 'TR', timezone: 'Europe/Istanbul' },
@@ -66,7 +51,7 @@ describe('metrics the alarms watch', () => {
 
   it('the forecast run publishes ForecastRunSuccess, FallbackRate and DataStalenessHours in namespace Pulse', async () => {
     const handler = createForecastHandler(runtime);
-    const docs = await captureEmf(() =>
+    const docs = await emfOf(metrics, () =>
       handler(scheduled('2025-02-01T02:07:00Z'), lambdaContext('pulse-forecast')),
     );
     expect(docs).toHaveLength(1);
@@ -100,7 +85,7 @@ describe('metrics the alarms watch', () => {
       [{ hour: Date.UTC(2025, 1, 1, 0), value: 40_000 }],
       Date.UTC(2025, 1, 1, 3),
     );
-    const docs = await captureEmf(() =>
+    const docs = await emfOf(metrics, () =>
       handler(scheduled('2025-02-01T03:17:00Z'), lambdaContext('pulse-evaluate')),
     );
     const doc = docs[0]!;
