@@ -102,6 +102,8 @@ describe('pulse --json', () => {
         { env },
       );
       expect(imported.code).toBe(EXIT.ok);
+      // A series without actuals, first by name: `report` without --series passes over it.
+      await db.sql`insert into series (name, timezone) values ('aaa-empty', 'UTC')`;
     }, 120_000);
     afterAll(async () => db.drop());
 
@@ -169,6 +171,16 @@ describe('pulse --json', () => {
         args: () => ['report', '--series', 'tr', '--out', join(dir, 'report.html')],
         code: 0,
         holds: (e) => expect(e.result).toEqual({ report: join(dir, 'report.html'), png: null }),
+      },
+      {
+        args: () => ['report', '--out', join(dir, 'default.html')],
+        code: 0,
+        holds: (e) => expect(e.result).toEqual({ report: join(dir, 'default.html'), png: null }),
+      },
+      {
+        args: () => ['report', '--series', 'aaa-empty'],
+        code: EXIT.input,
+        holds: (e) => expect(e.error!.message).toMatch(/^series "aaa-empty" has no actuals yet/),
       },
       {
         args: () => [

@@ -43,9 +43,15 @@ export function registerReportCommand(program: Command): void {
         const { series } = await selectSeries(stores, flags.series);
         if (flags.series !== undefined && series.length !== 1)
           throw new InputError(`--series names one series to report, got "${flags.series}"`);
-        const first = [...series].sort((a, b) => a.name.localeCompare(b.name))[0];
-        if (!first)
+        if (series.length === 0)
           throw new InputError('the database has no series yet: import actuals with "pulse import FILE"');
+        // Without --series: the first by name that has actuals (an emptied series has nothing to show).
+        const spans = await stores.series.actualsSpan(series.map((s) => s.id));
+        const first = [...series].sort((a, b) => a.name.localeCompare(b.name)).find((s) => spans.has(s.id));
+        if (!first)
+          throw new InputError(
+            `${flags.series !== undefined ? `series "${flags.series}" has` : 'no series has'} no actuals yet: import them with "pulse import FILE"`,
+          );
         const from = fromArg && startOf(fromArg, first.timezone);
         const to = toArg && endOf(toArg, first.timezone);
         if (from !== undefined && to !== undefined && to < from)
