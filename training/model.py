@@ -43,16 +43,48 @@ class PulseNet(nn.Module):
         return (1.0 + self.ratios(history, calendar) / SCALE) * last
 
 
+class Standardize(nn.Module):
+    """A covariate input standardised inside the graph: (x - mean) / std with the training rows'
+    statistics, times the 0/1 availability flag in column `flag` (mean 0, std 1 there, so the flag
+    passes through): an input without data (flag 0) reaches the network as zeros."""
+
+    def __init__(self, mean, std, flag):
+        super().__init__()
+        self.flag = flag
+        self.register_buffer("mean", mean.clone())
+        self.register_buffer("std", std.clone())
+
+    def forward(self, x):
+        return (x - self.mean) / self.std * x[:, self.flag : self.flag + 1]
+
+
+def standardizer(x, flag):
+    """The Standardize of a training tensor [n, C]: statistics over the rows whose flag is 1."""
+    rows = x[x[:, flag] > 0.5]
+    if rows.shape[0] < 2:
+        rows = x
+    mean = rows.mean(dim=0)
+    # At least 1 (K, degree-hours): a column that barely varies in training (cooling degrees in a
+    # winter-only history) must not turn an ordinary value in service into an input of thousands.
+    std = rows.std(dim=0).clamp_min(1.0)
+    mean[flag], std[flag] = 0.0, 1.0
+    return Standardize(mean, std, flag)
+
+
 class Ensemble(nn.Module):
     """Mean of the members' quantiles (each member is already monotone, so the mean is too), with the
     distances from the median rescaled per horizon and side by `spread` [H, Q] (calibrated on the
-    validation split so the outer quantiles cover what they claim)."""
+    validation split so the outer quantiles cover what they claim). `norms`: per covariate input, a
+    Standardize or None, applied to the raw graph inputs before the members see them."""
 
-    def __init__(self, members, H, Q, mid):
+    def __init__(self, members, H, Q, mid, norms=None):
         super().__init__()
         self.members = nn.ModuleList(members)
         self.mid = mid
         self.register_buffer("spread", torch.ones(H, Q))
+        self.norms = None
+        if norms and any(n is not None for n in norms):
+            self.norms = nn.ModuleList([n if n is not None else nn.Identity() for n in norms])
 
     def raw(self, history, calendar):
         out = self.members[0](history, calendar)
@@ -62,6 +94,8 @@ class Ensemble(nn.Module):
 
     def forward(self, history, *covariates):
         """Graph inputs: the history, then each covariate input (concatenated in manifest order)."""
+        if self.norms is not None:
+            covariates = tuple(norm(c) for norm, c in zip(self.norms, covariates))
         calendar = covariates[0] if len(covariates) == 1 else torch.cat(covariates, dim=1)
         out = self.raw(history, calendar)
         mid = self.mid

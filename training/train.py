@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from contract import check_report, load_manifest
-from model import Ensemble, PulseNet, calibrate_spread, pinball_loss, store_half
+from model import Ensemble, PulseNet, calibrate_spread, pinball_loss, standardizer, store_half
 
 
 class Data:
@@ -30,6 +30,8 @@ class Data:
     train = None  # (history, covariates, target)
     val = None
     weight = None
+    norms = None  # per covariate input: a Standardize or None
+    val_raw = None  # validation covariates as the graph receives them (before standardising)
 
 
 def read_f32(folder, file, n, cols):
@@ -59,6 +61,15 @@ def load_data(manifest_path):
         history, covariates = read_inputs(d, m, split)
         target = read_f32(d, split["target"], split["n"], m["horizons"])
         setattr(Data, name, (history, covariates, target))
+    # Inputs standardised in the graph (maskColumn): statistics from the training rows; the members
+    # train on standardised covariates, the exported graph standardises the raw input itself.
+    Data.norms = []
+    for spec, part in zip(m["inputs"][1:], split_covariates(m, Data.train[1])):
+        flag = spec.get("maskColumn")
+        Data.norms.append(None if flag is None else standardizer(part, flag))
+    Data.val_raw = Data.val[1]
+    Data.train = (Data.train[0], standardize(m, Data.norms, Data.train[1]), Data.train[2])
+    Data.val = (Data.val[0], standardize(m, Data.norms, Data.val[1]), Data.val[2])
     w = None
     if split_weight(m["train"]) is not None:
         w = torch.from_numpy(np.fromfile(os.path.join(d, split_weight(m["train"])), dtype=np.float32))
@@ -72,6 +83,15 @@ def load_data(manifest_path):
     if w is not None:
         w = w / w.mean()
     Data.weight = w
+
+
+def standardize(m, norms, covariates):
+    """Concatenated covariates with each standardised input replaced by its standardised form."""
+    if all(n is None for n in norms):
+        return covariates
+    with torch.no_grad():
+        parts = [p if n is None else n(p) for n, p in zip(norms, split_covariates(m, covariates))]
+    return torch.cat(parts, dim=1)
 
 
 def split_weight(split):
@@ -183,7 +203,7 @@ def main(manifest_path):
         net.load_state_dict(state)
         nets.append(net.eval())
 
-    model = Ensemble(nets, m["horizons"], len(quantiles), mid).eval()
+    model = Ensemble(nets, m["horizons"], len(quantiles), mid, Data.norms).eval()
     store_half(model)
     with torch.no_grad():
         raw = batched(model.raw, va_h, va_c)
@@ -192,7 +212,7 @@ def main(manifest_path):
         t = float(hp["intervalTarget"])
         levels = [(1.0 - t) / 2] + list(quantiles[1:-1]) + [1.0 - (1.0 - t) / 2]
         model.spread.copy_(calibrate_spread(raw, va_y, levels, mid))
-        vp = batched(model, va_h, va_c)
+        vp = batched(lambda h, c: model(h, *split_covariates(m, c)), va_h, Data.val_raw)
         mape1 = ((vp[:, 0, mid] - va_y[:, 0]).abs() / va_y[:, 0]).mean().item() * 100
         mape24 = ((vp[:, -1, mid] - va_y[:, -1]).abs() / va_y[:, -1]).mean().item() * 100
         cover = ((va_y >= vp[:, :, 0]) & (va_y <= vp[:, :, -1])).float().mean().item() * 100
@@ -208,7 +228,7 @@ def main(manifest_path):
     torch.save(model.state_dict(), os.path.join(d, outputs["state"]))
     onnx_path = os.path.join(d, outputs["onnx"])
     names = [spec["name"] for spec in m["inputs"]]
-    example = (va_h[:4].clone(),) + split_covariates(m, va_c[:4].clone())
+    example = (va_h[:4].clone(),) + split_covariates(m, Data.val_raw[:4].clone())
     torch.onnx.export(
         model,
         example,

@@ -3,6 +3,7 @@ import { buildFeatures, HORIZONS } from './features.ts';
 import type { ForecastWindow, SeriesCalendar } from './forecaster.ts';
 import { completeWindows, hourAt, indexOf, windowValues, type HourlySeries } from './hourly-series.ts';
 import { HOUR_MS, toIso, type HourMs } from './time.ts';
+import type { WindowWeather } from './weather.ts';
 
 /**
  * What a trainer sees of a series: the tensors of its training and validation windows, built by the
@@ -99,19 +100,27 @@ export function buildTrainingTensors(
   calendar: SeriesCalendar,
   origins: readonly number[],
   windowHours: number,
+  /** Weather models: the weather of the window at series index i (adds the `weather` input). */
+  weatherFor?: (i: number) => WindowWeather | undefined,
 ): TrainingTensors {
-  const windows: ForecastWindow[] = origins.map((i) => ({
-    seriesId: 0,
-    calendar,
-    origin: hourAt(series, i),
-    values: windowValues(series, i, windowHours),
-  }));
-  const f = buildFeatures(windows, { windowHours, horizons: HORIZONS });
+  const windows: ForecastWindow[] = origins.map((i) => {
+    const weather = weatherFor?.(i);
+    return {
+      seriesId: 0,
+      calendar,
+      origin: hourAt(series, i),
+      values: windowValues(series, i, windowHours),
+      ...(weather ? { weather } : {}),
+    };
+  });
+  const f = buildFeatures(windows, { windowHours, horizons: HORIZONS, weather: weatherFor !== undefined });
   const target = new Float32Array(origins.length * HORIZONS);
   origins.forEach((i, r) => {
     for (let h = 1; h <= HORIZONS; h++) target[r * HORIZONS + h - 1] = series.values[i + h]!;
   });
-  return { n: f.n, inputs: { history: f.history, calendar: f.calendar }, target };
+  const inputs: Record<string, Float32Array> = { history: f.history, calendar: f.calendar };
+  if (f.weather) inputs.weather = f.weather;
+  return { n: f.n, inputs, target };
 }
 
 /** Recency weights 0.5^(age / half-life) of each training origin (load shapes drift). */

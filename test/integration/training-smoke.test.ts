@@ -8,7 +8,9 @@ import { loadOnnxForecaster } from '../../src/adapters/onnx/forecaster.ts';
 import type { ModelMetadata, ParitySamples } from '../../src/adapters/onnx/metadata.ts';
 import { PostgresModelRegistry } from '../../src/adapters/postgres/model-registry.ts';
 import { createPostgresStores } from '../../src/adapters/postgres/stores.ts';
+import { WEATHER_FEATURES, WEATHER_FEATURES_VERSION, weatherFeatureNames } from '../../src/core/features.ts';
 import { generateSyntheticSeries } from '../../src/core/synthetic.ts';
+import { DEFAULT_FORECAST_ERROR } from '../../src/core/weather.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 
 /** End-to-end `pulse train` on a tiny synthetic series: tensors → PyTorch → ONNX → backtest → metadata. */
@@ -179,5 +181,113 @@ describe.runIf(hasTorch)('training smoke test from the database', () => {
       rmSync(resolve('training/out', `smoke-db-${process.pid}`), { recursive: true, force: true });
       await db.drop();
     }
+  });
+});
+
+describe.runIf(hasTorch)('training smoke test of a weather model (synthetic series and weather)', () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'pulse-train-wx-'));
+  const version = `smoke-weather-${process.pid}`;
+  afterAll(() => {
+    rmSync(scratch, { recursive: true, force: true });
+    rmSync(resolve('training/out', version), { recursive: true, force: true });
+  });
+
+  it('trains with --weather: windows without weather dropped, the input declared, standardised and masked in the graph', async () => {
+    const csv = join(scratch, 'synthetic.csv');
+    writeFileSync(csv, syntheticCsv(24 * 75));
+    // Weather starts 4 days after the load: the first windows have none and are left out.
+    const weatherStart = Date.parse('2025-01-05T00:00:00Z');
+    const lines = ['ts_utc,a_t2m,b_t2m'];
+    for (let t = 0; t < 24 * 72; t++) {
+      const ts = new Date(weatherStart + t * 3_600_000).toISOString().replace('.000Z', 'Z');
+      const a = 8 + 6 * Math.sin((2 * Math.PI * (t - 12)) / 24) + t / 200;
+      lines.push(`${ts},${a.toFixed(1)},${(a - 3).toFixed(1)}`);
+    }
+    writeFileSync(join(scratch, 'weather.csv'), lines.join('\n') + '\n');
+    writeFileSync(
+      join(scratch, 'locations.csv'),
+      'location,latitude,longitude,weight\na,41.0,29.0,0.7\nb,39.9,32.9,0.3\n',
+    );
+    const modelDir = join(scratch, 'models');
+    const run = spawnSync(
+      'npx',
+      [
+        'tsx',
+        'bin/pulse.ts',
+        'train',
+        '--csv',
+        csv,
+        '--series',
+        'synthetic',
+        '--country',
+        'TR',
+        '--timezone',
+        'Europe/Istanbul',
+        '--until',
+        '2025-03-05',
+        '--val-days',
+        '10',
+        '--window',
+        '168',
+        '--epochs',
+        '1',
+        '--members',
+        '1',
+        '--hidden',
+        '32',
+        '--weather',
+        join(scratch, 'weather.csv'),
+        '--weather-locations',
+        join(scratch, 'locations.csv'),
+        '--calendar-model',
+        'pulse-mlp-turkey-2024',
+        '--calendar-horizons',
+        '1',
+        '--version',
+        version,
+        '--model-dir',
+        modelDir,
+        '--no-default',
+      ],
+      { encoding: 'utf8', timeout: 240_000 },
+    );
+    expect(run.stderr + run.stdout).toMatch(/ONNX parity with PyTorch: \d+ values agree/);
+    expect(run.status).toBe(0);
+
+    const meta = JSON.parse(readFileSync(join(modelDir, `${version}.json`), 'utf8')) as ModelMetadata;
+    expect(meta.inputs.map((i) => i.name)).toEqual(['history', 'calendar', 'weather']);
+    expect(meta.inputs[2]!.columns).toEqual(weatherFeatureNames());
+    expect(meta.weather).toMatchObject({
+      featuresVersion: WEATHER_FEATURES_VERSION,
+      locations: [
+        { name: 'a', weight: 0.7 },
+        { name: 'b', weight: 0.3 },
+      ],
+      trainingError: DEFAULT_FORECAST_ERROR,
+      calendarModel: 'pulse-mlp-turkey-2024',
+      calendarHorizons: 1,
+      history: { from: meta.trainingSpan.from, masked: false },
+    });
+    // The first target with weather 168 h before its origin: 5 January + 7 days + 1 hour.
+    expect(meta.trainingSpan.from).toBe('2025-01-12T01:00:00Z');
+
+    const samples = JSON.parse(readFileSync(join(modelDir, meta.paritySamples), 'utf8')) as ParitySamples;
+    expect(samples.weather).toHaveLength(samples.n * WEATHER_FEATURES);
+    const model = await loadOnnxForecaster(modelDir, version);
+    const history = Float32Array.from(samples.history);
+    const calendar = Float32Array.from(samples.calendar);
+    const out = await model.run(history, calendar, samples.n, Float32Array.from(samples.weather!));
+    for (let k = 0; k < out.length; k++) {
+      expect(Math.abs(out[k]! - samples.forecast[k]!)).toBeLessThanOrEqual(
+        1e-3 + 1e-6 * Math.abs(samples.forecast[k]!),
+      );
+    }
+    // Without the availability flag the graph zeroes the input: the temperatures no longer matter.
+    const masked = (shift: number) =>
+      Float32Array.from(samples.weather!, (v, i) => (i % WEATHER_FEATURES === 0 ? 0 : v + shift));
+    const cold = await model.run(history, calendar, samples.n, masked(-20));
+    const warm = await model.run(history, calendar, samples.n, masked(20));
+    expect(Array.from(cold)).toEqual(Array.from(warm));
+    expect(Array.from(cold)).not.toEqual(Array.from(out));
   });
 });

@@ -27,6 +27,12 @@ export const ManifestInputSchema = z.strictObject({
   name: z.string().regex(/^[a-z][a-z0-9_]*$/),
   width: positiveInt,
   role: z.enum(['history', 'covariates']),
+  /**
+   * Covariates only: standardise this input inside the graph with the training rows' mean and standard
+   * deviation (where this column, a 0/1 availability flag, is 1), and zero it where the flag is 0.
+   * The weather input: no scaler outside the ONNX file, and a window without weather sees only zeros.
+   */
+  maskColumn: z.number().int().nonnegative().optional(),
 });
 
 const SplitSchema = z.strictObject({

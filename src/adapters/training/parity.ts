@@ -14,10 +14,12 @@ async function readF32(path: string): Promise<Float32Array> {
 
 /** The parity samples of a trained model: the manifest's synthetic inputs and PyTorch's outputs. */
 export async function readParitySamples(dir: string, manifest: TrainingManifest): Promise<ParitySamples> {
-  const [history, calendar, forecast] = await Promise.all([
+  const weatherFile = manifest.parity.inputs.weather;
+  const [history, calendar, forecast, weather] = await Promise.all([
     readF32(join(dir, manifest.parity.inputs.history!)),
     readF32(join(dir, manifest.parity.inputs.calendar!)),
     readF32(join(dir, manifest.outputs.parityForecast)),
+    weatherFile ? readF32(join(dir, weatherFile)) : null,
   ]);
   const inputs = Object.fromEntries(manifest.inputs.map((i) => [i.name, i.width]));
   return {
@@ -30,6 +32,7 @@ export async function readParitySamples(dir: string, manifest: TrainingManifest)
     history: [...history],
     calendar: [...calendar],
     forecast: [...forecast],
+    ...(weather ? { weather: [...weather] } : {}),
   };
 }
 
@@ -46,6 +49,7 @@ export async function checkParity(model: OnnxForecaster, samples: ParitySamples)
     Float32Array.from(samples.history),
     Float32Array.from(samples.calendar),
     samples.n,
+    samples.weather ? Float32Array.from(samples.weather) : undefined,
   );
   if (out.length !== samples.forecast.length) {
     return { ok: false, worstExcess: Infinity, values: out.length };

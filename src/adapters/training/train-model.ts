@@ -1,14 +1,19 @@
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { runBacktest, summarizeBacktest, type BacktestReport } from '../../core/backtest.ts';
-import { calendarFeatureNames, FEATURES_VERSION } from '../../core/features.ts';
+import {
+  calendarFeatureNames,
+  FEATURES_VERSION,
+  WEATHER_FEATURES_VERSION,
+  weatherFeatureNames,
+} from '../../core/features.ts';
 import type { SeriesCalendar } from '../../core/forecaster.ts';
 import { hourAt, type HourlySeries } from '../../core/hourly-series.ts';
 import { HOUR_MS, toIso, type HourMs } from '../../core/time.ts';
 import { clearOnnxForecasterCache, loadOnnxForecaster } from '../onnx/forecaster.ts';
-import type { ModelMetadata } from '../onnx/metadata.ts';
+import type { ModelMetadata, ModelWeather } from '../onnx/metadata.ts';
 import { searchRecipe, type RecipeSearch, type RecipeSearchRecord } from './auto-recipe.ts';
-import { exportDataset } from './dataset-export.ts';
+import { exportDataset, type TrainingWeather } from './dataset-export.ts';
 import { publishOnnx, writeModelMetadata, writeParitySamples } from './model-files.ts';
 import { checkParity, readParitySamples, type ParityResult } from './parity.ts';
 import type { TrainingRecipe } from './recipe.ts';
@@ -40,6 +45,12 @@ export interface TrainModelRequest {
    * only the search's starting point.
    */
   readonly search?: RecipeSearch;
+  /** A weather model: its weather, and the calendar-only model that serves without weather. */
+  readonly weather?: TrainingWeather & {
+    readonly calendarModel?: string;
+    /** Horizons 1…k served from the calendar-only model even with weather (metadata weather.calendarHorizons). */
+    readonly calendarHorizons?: number;
+  };
 }
 
 export interface TrainedModel {
@@ -119,6 +130,7 @@ export async function prepareTraining(request: TrainModelRequest): Promise<Prepa
     version,
     untilDay: request.untilDay,
     dir: workDir,
+    ...(request.weather ? { weather: request.weather } : {}),
   });
   const { split, manifest } = dataset;
   log(
@@ -177,13 +189,21 @@ export async function finishTraining(
             type: 'float32',
             description: 'raw hourly actuals in MWh, oldest first; last column = origin hour',
           }
-        : {
-            name: input.name,
-            shape: ['batch', input.width],
-            type: 'float32',
-            description: 'calendar features, order in src/core/features.ts',
-            columns: calendarFeatureNames(),
-          },
+        : input.name === 'weather'
+          ? {
+              name: input.name,
+              shape: ['batch', input.width],
+              type: 'float32',
+              description: `weather features (${WEATHER_FEATURES_VERSION}), order in src/core/features.ts; standardised in the graph, zero where weather_available = 0`,
+              columns: weatherFeatureNames(),
+            }
+          : {
+              name: input.name,
+              shape: ['batch', input.width],
+              type: 'float32',
+              description: 'calendar features, order in src/core/features.ts',
+              columns: calendarFeatureNames(),
+            },
     ),
     output: {
       name: 'forecast',
@@ -208,6 +228,7 @@ export async function finishTraining(
       command: request.command,
     },
     paritySamples: parityFile,
+    ...(request.weather ? { weather: weatherMetadata(request.weather, prepared.trainingSpan.from) } : {}),
   };
   let metadataPath = await writeModelMetadata(modelDir, metadata);
 
@@ -233,4 +254,22 @@ export async function finishTraining(
     await writeFile(join(workDir, 'backtest.json'), JSON.stringify(backtest, null, 2));
   }
   return { metadata: final, metadataPath, parity, backtest, workDir, recipe };
+}
+
+/** The metadata's `weather` block: what serving must supply, and how the model was trained. */
+function weatherMetadata(weather: NonNullable<TrainModelRequest['weather']>, from: string): ModelWeather {
+  return {
+    featuresVersion: WEATHER_FEATURES_VERSION,
+    variables: ['temperature_2m'],
+    locations: weather.locations.map((l) => ({
+      name: l.name,
+      latitude: l.latitude,
+      longitude: l.longitude,
+      weight: l.weight,
+    })),
+    trainingError: weather.error,
+    history: { from, masked: false },
+    ...(weather.calendarModel ? { calendarModel: weather.calendarModel } : {}),
+    ...(weather.calendarHorizons ? { calendarHorizons: weather.calendarHorizons } : {}),
+  };
 }

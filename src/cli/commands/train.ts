@@ -3,7 +3,11 @@ import type { Command } from 'commander';
 import { AUTO_RECIPE_SEARCH, type RecipeSearch } from '../../adapters/training/auto-recipe.ts';
 import { setDefaultModel } from '../../adapters/training/model-files.ts';
 import { DEFAULT_RECIPE, TrainingRecipeSchema, type TrainingRecipe } from '../../adapters/training/recipe.ts';
-import { trainModel } from '../../adapters/training/train-model.ts';
+import { trainModel, type TrainModelRequest } from '../../adapters/training/train-model.ts';
+import { readFile } from 'node:fs/promises';
+import { HORIZONS } from '../../core/features.ts';
+import { DEFAULT_FORECAST_ERROR } from '../../core/weather.ts';
+import { locationSeries, parseLocationsCsv, parseWeatherCsv } from '../../core/weather-csv.ts';
 import { formatBacktestTable } from '../../core/backtest.ts';
 import { COUNTRY_TIMEZONES } from '../../core/calendar/holidays.ts';
 import { dayOfIso, localHour, utcOfLocal } from '../../core/calendar/localTime.ts';
@@ -11,7 +15,7 @@ import { formatProblem } from '../../core/csv.ts';
 import { readActualsFile } from './import.ts';
 import { InputError, ModelError } from '../../core/errors.ts';
 import type { SeriesCalendar } from '../../core/forecaster.ts';
-import { hourAt, toHourlySeries } from '../../core/hourly-series.ts';
+import { hourAt, toHourlySeries, type HourlySeries } from '../../core/hourly-series.ts';
 import { HOUR_MS } from '../../core/time.ts';
 import { LocalModelStore } from '../../adapters/model-store/local-store.ts';
 import { PostgresModelRegistry } from '../../adapters/postgres/model-registry.ts';
@@ -88,6 +92,11 @@ interface TrainFlags {
   modelDir: string;
   default: boolean;
   store: string;
+  weather?: string;
+  weatherLocations?: string;
+  weatherNoise: string;
+  calendarModel?: string;
+  calendarHorizons: string;
   [recipeFlag: string]: unknown;
 }
 
@@ -128,7 +137,22 @@ export function registerTrainCommand(program: Command): Command {
     .option('--country <code>', 'holiday calendar (ISO 3166 alpha-2)')
     .option('--timezone <iana>', 'local time zone of the load')
     .option('--model-dir <dir>', 'folder the model is written to', 'model-artifacts')
-    .option('--no-default', 'do not make the model the folder default (registry.json)');
+    .option('--no-default', 'do not make the model the folder default (registry.json)')
+    .option(
+      '--weather <file>',
+      'weather model: observed hourly weather, ts_utc,<location>_t2m,… (with --csv)',
+    )
+    .option('--weather-locations <file>', 'weather model: location,latitude,longitude,weight')
+    .option(
+      '--weather-noise <kind>',
+      'forecast (a forecast-like temperature error in training, docs/model.md "Weather") or observed',
+      'forecast',
+    )
+    .option(
+      '--calendar-model <version>',
+      'weather model: the calendar-only model that serves without weather',
+    )
+    .option('--calendar-horizons <n>', 'weather model: horizons 1…n served by the calendar-only model', '0');
   for (const [flag, key] of Object.entries(RECIPE_FLAGS)) {
     command.option(`--${flag} <n>`, `recipe ${key} (default ${DEFAULT_RECIPE[key]})`);
   }
@@ -143,6 +167,11 @@ export function registerTrainCommand(program: Command): Command {
       throw new InputError('train needs --series NAME (and --csv FILE to train from a file)');
     const recipe = recipeFromFlags(flags);
     const search = searchFromFlags(flags);
+    if (flags.weather && !flags.csv) {
+      throw new InputError(
+        '--weather trains from --csv FILE (weather from the database is not supported yet)',
+      );
+    }
     if (!flags.csv) {
       await trainFromDatabase(flags.series, recipe, search, flags);
       return;
@@ -186,6 +215,7 @@ export function registerTrainCommand(program: Command): Command {
       command: `pulse train ${process.argv.slice(3).join(' ')}`,
       log: say,
       search,
+      ...(flags.weather ? { weather: await trainingWeather(flags, series) } : {}),
     });
     if (!trained.parity.ok) {
       throw new ModelError(
@@ -269,4 +299,57 @@ function localDay(text: string, flag: string): number {
   const day = /^\d{4}-\d{2}-\d{2}$/.test(text) ? dayOfIso(text) : NaN;
   if (!Number.isFinite(day)) throw new InputError(`${flag} "${text}" is not a date (YYYY-MM-DD)`);
   return day;
+}
+
+/**
+ * A weather model's training weather from --weather and --weather-locations: each location's temperature
+ * on the series' hour grid, weighted as the locations file says, with the forecast-like error unless
+ * --weather-noise observed.
+ */
+async function trainingWeather(
+  flags: TrainFlags,
+  series: HourlySeries,
+): Promise<NonNullable<TrainModelRequest['weather']>> {
+  if (!flags.weatherLocations) throw new InputError('--weather needs --weather-locations FILE');
+  if (flags.weatherNoise !== 'forecast' && flags.weatherNoise !== 'observed') {
+    throw new InputError(`--weather-noise must be "forecast" or "observed", got "${flags.weatherNoise}"`);
+  }
+  const calendarHorizons = Number(flags.calendarHorizons);
+  if (!Number.isInteger(calendarHorizons) || calendarHorizons < 0 || calendarHorizons > HORIZONS) {
+    throw new InputError(
+      `--calendar-horizons must be a whole number 0…${HORIZONS}, got "${flags.calendarHorizons}"`,
+    );
+  }
+  const read = async (file: string): Promise<string> => {
+    try {
+      return await readFile(file, 'utf8');
+    } catch (error) {
+      throw new InputError(
+        `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      );
+    }
+  };
+  const parsed = parseWeatherCsv(await read(flags.weather!), { file: flags.weather! });
+  const locations = parseLocationsCsv(await read(flags.weatherLocations), { file: flags.weatherLocations });
+  const temperatures = locations.map((l) => {
+    const column = locationSeries(parsed, l.name, 'temperature_2m');
+    if (!column)
+      throw new InputError(
+        `${flags.weather}: no temperature column for location "${l.name}" (${l.name}_t2m)`,
+      );
+    const aligned = new Float32Array(series.values.length).fill(NaN);
+    const offset = Math.round((hourAt(series, 0) - column.start) / HOUR_MS);
+    for (let k = 0; k < aligned.length; k++) {
+      const j = k + offset;
+      if (j >= 0 && j < column.values.length) aligned[k] = column.values[j]!;
+    }
+    return aligned;
+  });
+  return {
+    locations,
+    temperatures,
+    error: flags.weatherNoise === 'forecast' ? DEFAULT_FORECAST_ERROR : null,
+    ...(flags.calendarModel ? { calendarModel: flags.calendarModel } : {}),
+    ...(calendarHorizons > 0 ? { calendarHorizons } : {}),
+  };
 }
