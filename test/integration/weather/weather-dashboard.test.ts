@@ -1,25 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresStores } from '../../../src/adapters/postgres/stores.ts';
 import type { Forecaster } from '../../../src/core/forecaster.ts';
-import { generateSyntheticSeries } from '../../../src/core/synthetic.ts';
 import { HOUR_MS } from '../../../src/core/time.ts';
 import { runForecast } from '../../../src/core/use-cases/run-forecast.ts';
 import { dashboardQueries } from '../../helpers/dashboard-queries.ts';
 import { createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
 import { expandGrafanaSql } from '../../helpers/grafana-macros.ts';
+import { seedWeatherSeries, stubForecaster } from '../../helpers/weather.ts';
 
 const LAST = Math.floor(Date.now() / HOUR_MS) * HOUR_MS - 2 * HOUR_MS;
 const START = LAST - (20 * 24 - 1) * HOUR_MS;
 
-const stub = (version: string, weather?: { calendarFallback: Forecaster | null }): Forecaster => ({
-  version,
-  windowHours: 336,
-  horizons: 24,
-  async forecast(windows) {
-    return windows.map(() => ({ values: new Float64Array(24).fill(1000) }));
-  },
-  ...(weather ? { weather } : {}),
-});
+const stub = (version: string, weather?: { calendarFallback: Forecaster | null }) =>
+  stubForecaster(version, 1000, weather);
 
 describe('Operations dashboard: weather panel on a real database', () => {
   let db: TestDatabase;
@@ -27,22 +20,17 @@ describe('Operations dashboard: weather panel on a real database', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     const stores = createPostgresStores(db.sql);
-    const series = await stores.series.ensureSeries([
-      { name: 'with-weather', country: 'TR', timezone: 'Europe/Istanbul' },
-      { name: 'plain', country: 'TR', timezone: 'Europe/Istanbul' },
-    ]);
+    const series = await seedWeatherSeries(stores, {
+      names: ['with-weather', 'plain'],
+      from: START,
+      to: LAST,
+      level: 25_000,
+      locations: [
+        { name: 'x', latitude: 40, longitude: 30 },
+        { name: 'y', latitude: 39, longitude: 33 },
+      ],
+    });
     ids = series.map((s) => s.id);
-    for (const s of series) {
-      await stores.actuals.upsertActuals(
-        s.id,
-        generateSyntheticSeries({ from: START, to: LAST, level: 25_000, seed: s.id }),
-        LAST,
-      );
-    }
-    await stores.weather.upsertWeatherLocations([
-      { name: 'x', latitude: 40, longitude: 30 },
-      { name: 'y', latitude: 39, longitude: 33 },
-    ]);
     await stores.weather.setSeriesWeatherLocations(series[0]!.id, [
       { name: 'x', weight: 0.5 },
       { name: 'y', weight: 0.5 },

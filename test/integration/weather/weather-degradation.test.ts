@@ -1,61 +1,37 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresStores, type PostgresStores } from '../../../src/adapters/postgres/stores.ts';
-import type { Forecaster, ForecastWindow } from '../../../src/core/forecaster.ts';
-import { generateSyntheticSeries } from '../../../src/core/synthetic.ts';
 import { HOUR_MS } from '../../../src/core/time.ts';
 import { runForecast } from '../../../src/core/use-cases/run-forecast.ts';
 import { createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
+import { seedWeatherSeries, stubForecaster } from '../../helpers/weather.ts';
 
 const START = Date.UTC(2025, 5, 1, 0);
 const LAST = START + (20 * 24 - 1) * HOUR_MS;
 const AS_OF = LAST + HOUR_MS + 7 * 60_000;
 
-/** A stub model: forecasts `level` everywhere and keeps the windows it was given. */
-function stub(version: string, level: number, weather?: { calendarFallback: Forecaster | null }) {
-  const seen: ForecastWindow[] = [];
-  const f: Forecaster & { seen: ForecastWindow[] } = {
-    version,
-    windowHours: 336,
-    horizons: 24,
-    seen,
-    async forecast(windows) {
-      seen.push(...windows);
-      return windows.map(() => ({ values: new Float64Array(24).fill(level) }));
-    },
-    ...(weather ? { weather } : {}),
-  };
-  return f;
-}
-
 describe('weather models degrade to their calendar-only model, labelled, never delayed', () => {
   let db: TestDatabase;
   let stores: PostgresStores;
   let seriesIds: Record<string, number>;
-  const calendarOnly = stub('cal-model', 100);
-  const weatherModel = stub('wx-model', 200, { calendarFallback: calendarOnly });
+  const calendarOnly = stubForecaster('cal-model', 100);
+  const weatherModel = stubForecaster('wx-model', 200, { calendarFallback: calendarOnly });
   const resolver = { forecasterFor: () => weatherModel, maxWindowHours: 336 };
 
   beforeAll(async () => {
     db = await createTestDatabase();
     stores = createPostgresStores(db.sql);
-    const series = await stores.series.ensureSeries([
-      { name: 'fresh', country: 'TR', timezone: 'Europe/Istanbul' },
-      { name: 'stale', country: 'TR', timezone: 'Europe/Istanbul' },
-      { name: 'none', country: 'TR', timezone: 'Europe/Istanbul' },
-    ]);
+    const series = await seedWeatherSeries(stores, {
+      names: ['fresh', 'stale', 'none'],
+      from: START,
+      to: LAST,
+      level: 30_000,
+      locations: [
+        { name: 'a', latitude: 40, longitude: 30 },
+        { name: 'b', latitude: 38, longitude: 35 },
+        { name: 'c', latitude: 37, longitude: 27 },
+      ],
+    });
     seriesIds = Object.fromEntries(series.map((s) => [s.name, s.id]));
-    for (const s of series) {
-      await stores.actuals.upsertActuals(
-        s.id,
-        generateSyntheticSeries({ from: START, to: LAST, level: 30_000, seed: s.id }),
-        LAST,
-      );
-    }
-    await stores.weather.upsertWeatherLocations([
-      { name: 'a', latitude: 40, longitude: 30 },
-      { name: 'b', latitude: 38, longitude: 35 },
-      { name: 'c', latitude: 37, longitude: 27 },
-    ]);
     await stores.weather.setSeriesWeatherLocations(seriesIds.fresh!, [
       { name: 'a', weight: 0.75 },
       { name: 'b', weight: 0.25 },
@@ -171,7 +147,7 @@ describe('weather models degrade to their calendar-only model, labelled, never d
   });
 
   it('without a calendar-only model, labels the seasonal-naive fallback with the weather reason', async () => {
-    const alone = stub('wx-alone', 200, { calendarFallback: null });
+    const alone = stubForecaster('wx-alone', 200, { calendarFallback: null });
     const summary = await runForecast(
       stores,
       { forecasterFor: () => alone, maxWindowHours: 336 },
