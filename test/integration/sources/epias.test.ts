@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SourceError } from '../../../src/core/errors.ts';
 import {
   EpiasRealtimeConsumptionSource,
   type EpiasSourceOptions,
 } from '../../../src/adapters/sources/epias.ts';
 import type { TransportOptions } from '../../../src/adapters/sources/transport.ts';
 import { startFakeHttpServer, type FakeHttpServer } from '../../helpers/fake-http-server.ts';
+import { sourceFailure } from '../../helpers/sources.ts';
 
 const TICKET = '/cas/v1/tickets';
 const DATA = '/electricity-service/v1/consumption/data/realtime-consumption';
@@ -55,15 +55,6 @@ function source(overrides: Partial<EpiasSourceOptions> = {}): EpiasRealtimeConsu
     transport: FAST,
     ...overrides,
   });
-}
-
-async function failure(promise: Promise<unknown>): Promise<SourceError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(SourceError);
-  return error as SourceError;
 }
 
 function itemsBody(items: unknown[]): string {
@@ -161,7 +152,7 @@ describe('EPİAŞ real-time consumption source', () => {
 
   it('gives up with a clear error when the renewed ticket is refused too', async () => {
     server.route('POST', DATA, [{ status: 401, body: '' }]);
-    const error = await failure(source().fetch(SIX_HOURS));
+    const error = await sourceFailure(source().fetch(SIX_HOURS));
 
     expect(error.message).toBe(
       `epias source: POST ${DATA}: HTTP 401 again with a freshly issued ticket; the account may lack access to this service`,
@@ -181,7 +172,7 @@ describe('EPİAŞ real-time consumption source', () => {
 
   it('stops after the configured attempts when the service keeps failing', async () => {
     server.route('POST', DATA, [{ status: 503, body: 'unavailable' }]);
-    const error = await failure(source().fetch(SIX_HOURS));
+    const error = await sourceFailure(source().fetch(SIX_HOURS));
 
     expect(error.message).toBe(`epias source: POST ${DATA}: HTTP 503 (gave up after 3 attempts)`);
     expect(server.requestsTo('POST', DATA)).toHaveLength(3);
@@ -189,7 +180,7 @@ describe('EPİAŞ real-time consumption source', () => {
 
   it('does not retry other 4xx replies', async () => {
     server.route('POST', DATA, [{ status: 400, body: '{"errors":[{"errorMessage":"bad date"}]}' }]);
-    const error = await failure(source().fetch(SIX_HOURS));
+    const error = await sourceFailure(source().fetch(SIX_HOURS));
 
     expect(error.message).toBe(`epias source: POST ${DATA}: HTTP 400`);
     expect(server.requestsTo('POST', DATA)).toHaveLength(1);
@@ -197,7 +188,7 @@ describe('EPİAŞ real-time consumption source', () => {
 
   it('times out a request that never answers, retrying within the bound', async () => {
     server.route('POST', DATA, [{ hang: true }]);
-    const error = await failure(
+    const error = await sourceFailure(
       source({ transport: { timeoutMs: 150, retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 } } }).fetch(
         SIX_HOURS,
       ),
@@ -215,7 +206,7 @@ describe('EPİAŞ real-time consumption source', () => {
     const pending = source().fetch(SIX_HOURS, controller.signal);
     while (server.requestsTo('POST', DATA).length === 0) await new Promise((r) => setTimeout(r, 5));
     controller.abort();
-    const error = await failure(pending);
+    const error = await sourceFailure(pending);
 
     expect(error.message).toBe(`epias source: POST ${DATA}: cancelled by the caller`);
     expect(server.requestsTo('POST', DATA)).toHaveLength(1);
@@ -261,13 +252,13 @@ describe('EPİAŞ real-time consumption source', () => {
 
   it('rejects a body that is not JSON', async () => {
     server.route('POST', DATA, [{ status: 200, body: '<html>Service Unavailable</html>' }]);
-    const error = await failure(source().fetch(SIX_HOURS));
+    const error = await sourceFailure(source().fetch(SIX_HOURS));
     expect(error.message).toMatch(new RegExp(`^epias source: POST ${DATA}: malformed body, not JSON \\(`));
   });
 
   it('rejects a JSON body without items', async () => {
     server.route('POST', DATA, [{ body: '{"page":null}' }]);
-    const error = await failure(source().fetch(SIX_HOURS));
+    const error = await sourceFailure(source().fetch(SIX_HOURS));
     expect(error.message).toBe(`epias source: POST ${DATA}: malformed body, "items" is missing`);
   });
 
@@ -300,7 +291,7 @@ describe('EPİAŞ real-time consumption source', () => {
     ['a text value', good(2, 'n/a'), 'items[2].consumption: not a number: "n/a"'],
   ])('refuses the reply when an item has %s', async (_label, bad, expected) => {
     server.route('POST', DATA, [{ body: itemsBody([good(0), good(1), bad, good(3)]) }]);
-    const error = await failure(source().fetch(SIX_HOURS));
+    const error = await sourceFailure(source().fetch(SIX_HOURS));
     expect(error.message).toBe(`epias source: POST ${DATA}: ${expected}`);
   });
 
@@ -309,13 +300,13 @@ describe('EPİAŞ real-time consumption source', () => {
     const body = FIXTURE.replace('"consumption": 28410.0', '"consumption": 1e999');
     expect(body).not.toBe(FIXTURE);
     server.route('POST', DATA, [{ body }]);
-    const error = await failure(source().fetch(SIX_HOURS));
+    const error = await sourceFailure(source().fetch(SIX_HOURS));
     expect(error.message).toBe(`epias source: POST ${DATA}: items[2].consumption: non-finite value Infinity`);
   });
 
   it('refuses a reply giving one hour two different values', async () => {
     server.route('POST', DATA, [{ body: itemsBody([good(0, 30000), good(1, 29000), good(1, 29500)]) }]);
-    const error = await failure(source().fetch(SIX_HOURS));
+    const error = await sourceFailure(source().fetch(SIX_HOURS));
     expect(error.message).toBe(
       `epias source: POST ${DATA}: items[2] repeats hour 2024-12-31T22:00:00Z with value 29500 (items[1] has 29000)`,
     );
@@ -323,7 +314,7 @@ describe('EPİAŞ real-time consumption source', () => {
 
   it('reports rejected credentials without retrying the ticket request', async () => {
     server.route('POST', TICKET, [{ status: 401, body: `bad credentials for ${USERNAME} / ${PASSWORD}` }]);
-    const error = await failure(source().fetch(SIX_HOURS));
+    const error = await sourceFailure(source().fetch(SIX_HOURS));
 
     expect(error.message).toBe(`epias source: POST ${TICKET}: HTTP 401, the credentials were rejected`);
     expect(server.requestsTo('POST', TICKET)).toHaveLength(1);
@@ -332,7 +323,7 @@ describe('EPİAŞ real-time consumption source', () => {
 
   it('reports a ticket reply that is not a ticket', async () => {
     server.route('POST', TICKET, [{ status: 200, body: '<html>login</html>' }]);
-    const error = await failure(source().fetch(SIX_HOURS));
+    const error = await sourceFailure(source().fetch(SIX_HOURS));
     expect(error.message).toBe(
       `epias source: POST ${TICKET}: malformed body, expected a plain-text ticket starting with "TGT-"`,
     );
@@ -342,7 +333,7 @@ describe('EPİAŞ real-time consumption source', () => {
     const epias = source({
       getCredentials: () => Promise.reject(new Error('AccessDeniedException: secret pulse/epias')),
     });
-    const error = await failure(epias.fetch(SIX_HOURS));
+    const error = await sourceFailure(epias.fetch(SIX_HOURS));
     expect(error.message).toBe(
       'epias source: could not read the credentials (AccessDeniedException: secret pulse/epias)',
     );
@@ -370,7 +361,7 @@ describe('EPİAŞ real-time consumption source', () => {
     const messages: string[] = [];
     for (const arrange of scenarios) {
       arrange();
-      const error = await failure(source().fetch(SIX_HOURS));
+      const error = await sourceFailure(source().fetch(SIX_HOURS));
       messages.push(error.message, String(error.stack), String(error.cause ?? ''));
     }
     expect(messages.filter((m) => m.includes('epias source')).length).toBeGreaterThanOrEqual(

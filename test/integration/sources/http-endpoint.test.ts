@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SourceError } from '../../../src/core/errors.ts';
 import { HttpActualsSource, type HttpSourceOptions } from '../../../src/adapters/sources/http-endpoint.ts';
 import type { TransportOptions } from '../../../src/adapters/sources/transport.ts';
 import { startFakeHttpServer, type FakeHttpServer } from '../../helpers/fake-http-server.ts';
+import { sourceFailure } from '../../helpers/sources.ts';
 
 const PATH = '/api/v2/load';
 const HOUR = 3_600_000;
@@ -36,15 +36,6 @@ function jsonSource(overrides: Partial<HttpSourceOptions> = {}): HttpActualsSour
 
 function csvSource(overrides: Partial<HttpSourceOptions> = {}): HttpActualsSource {
   return jsonSource({ format: 'csv', timeField: 'hour_start', valueField: 'mwh', ...overrides });
-}
-
-async function failure(promise: Promise<unknown>): Promise<SourceError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(SourceError);
-  return error as SourceError;
 }
 
 const json = (body: unknown) => [{ body: JSON.stringify(body) }];
@@ -122,13 +113,13 @@ describe('generic HTTP source, JSON', () => {
 
   it('rejects a body that is not JSON', async () => {
     server.route('GET', PATH, [{ body: '{"data": {"items": [' }]);
-    const error = await failure(jsonSource().fetch(FOUR_HOURS));
+    const error = await sourceFailure(jsonSource().fetch(FOUR_HOURS));
     expect(error.message).toMatch(/^grid-operator source: GET \/api\/v2\/load: malformed body, not JSON \(/);
   });
 
   it('names the missing part of the items path', async () => {
     server.route('GET', PATH, json({ data: { rows: [] } }));
-    const error = await failure(jsonSource().fetch(FOUR_HOURS));
+    const error = await sourceFailure(jsonSource().fetch(FOUR_HOURS));
     expect(error.message).toBe(
       `grid-operator source: GET ${PATH}: malformed body, no "data.items" (items path "data.items")`,
     );
@@ -163,7 +154,7 @@ describe('generic HTTP source, JSON', () => {
       PATH,
       json({ data: { items: [{ start: '2025-03-10T00:00:00Z', load_mwh: 400 }, bad] } }),
     );
-    const error = await failure(jsonSource().fetch(FOUR_HOURS));
+    const error = await sourceFailure(jsonSource().fetch(FOUR_HOURS));
     expect(error.message).toBe(`grid-operator source: GET ${PATH}: ${expected}`);
   });
 
@@ -176,14 +167,14 @@ describe('generic HTTP source, JSON', () => {
     expect(server.requestsTo('GET', PATH)).toHaveLength(2);
 
     server.route('GET', PATH, [{ status: 404, body: 'no such zone' }]);
-    const error = await failure(jsonSource().fetch(FOUR_HOURS));
+    const error = await sourceFailure(jsonSource().fetch(FOUR_HOURS));
     expect(error.message).toBe(`grid-operator source: GET ${PATH}: HTTP 404`);
     expect(server.requestsTo('GET', PATH)).toHaveLength(3);
   });
 
   it('reports a redirect instead of following it with the API key', async () => {
     server.route('GET', PATH, [{ status: 302, headers: { Location: 'http://127.0.0.1:1/elsewhere' } }]);
-    const error = await failure(jsonSource({ headers: { 'X-Api-Key': API_KEY } }).fetch(FOUR_HOURS));
+    const error = await sourceFailure(jsonSource({ headers: { 'X-Api-Key': API_KEY } }).fetch(FOUR_HOURS));
     expect(error.message).toBe(`grid-operator source: GET ${PATH}: HTTP 302`);
   });
 
@@ -192,7 +183,7 @@ describe('generic HTTP source, JSON', () => {
     const source = jsonSource({
       transport: { timeoutMs: 120, retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 } },
     });
-    const error = await failure(source.fetch(FOUR_HOURS));
+    const error = await sourceFailure(source.fetch(FOUR_HOURS));
     expect(error.message).toBe(
       `grid-operator source: GET ${PATH}: timed out after 120 ms (gave up after 2 attempts)`,
     );
@@ -207,7 +198,7 @@ describe('generic HTTP source, JSON', () => {
       url: `${server.baseUrl}${PATH}?token=tok-0c1d2e3f4a5b`,
       headers: { 'X-Api-Key': API_KEY },
     });
-    const error = await failure(source.fetch(FOUR_HOURS));
+    const error = await sourceFailure(source.fetch(FOUR_HOURS));
     expect(error.message).toMatch(/malformed body, not JSON/);
     expect(error.message).not.toContain(API_KEY);
     expect(error.message).not.toContain('tok-0c1d2e3f4a5b');
@@ -238,7 +229,7 @@ describe('generic HTTP source, CSV', () => {
       PATH,
       csv('hour_start,mwh\n2025-03-10T00:00:00Z,612.5\n2025-03-10T01:00:00Z,-5\n2025-03-10T02:00:00Z,abc\n'),
     );
-    const error = await failure(csvSource().fetch(FOUR_HOURS));
+    const error = await sourceFailure(csvSource().fetch(FOUR_HOURS));
     expect(error.message).toBe(
       `grid-operator source: GET ${PATH}: CSV line 3: negative value -5 (and 1 more bad line)`,
     );
@@ -246,13 +237,13 @@ describe('generic HTTP source, CSV', () => {
 
   it('refuses a CSV with a short line', async () => {
     server.route('GET', PATH, csv('hour_start,mwh\n2025-03-10T00:00:00Z\n'));
-    const error = await failure(csvSource().fetch(FOUR_HOURS));
+    const error = await sourceFailure(csvSource().fetch(FOUR_HOURS));
     expect(error.message).toBe(`grid-operator source: GET ${PATH}: CSV line 2: expected 2 fields, found 1`);
   });
 
   it('refuses a CSV without the configured value column', async () => {
     server.route('GET', PATH, csv('hour_start,load\n2025-03-10T00:00:00Z,612.5\n'));
-    const error = await failure(csvSource().fetch(FOUR_HOURS));
+    const error = await sourceFailure(csvSource().fetch(FOUR_HOURS));
     expect(error.message).toBe(
       `grid-operator source: GET ${PATH}: malformed body, CSV:1: no "mwh" column in header "hour_start,load"`,
     );

@@ -3,10 +3,10 @@ import { PostgresRunLog } from '../../../src/adapters/postgres/run-log.ts';
 import { PostgresWeatherStore } from '../../../src/adapters/postgres/weather-store.ts';
 import { OpenMeteoWeatherSource } from '../../../src/adapters/sources/open-meteo.ts';
 import type { TransportOptions } from '../../../src/adapters/sources/transport.ts';
-import { SourceError } from '../../../src/core/errors.ts';
 import { runWeatherIngest } from '../../../src/core/use-cases/run-weather-ingest.ts';
 import { createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
 import { startFakeHttpServer, type FakeHttpServer } from '../../helpers/fake-http-server.ts';
+import { sourceFailure } from '../../helpers/sources.ts';
 
 const PATH = '/v1/forecast';
 const H = 3_600_000;
@@ -53,15 +53,6 @@ const source = (apiKey?: string) =>
     transport: FAST,
     ...(apiKey ? { apiKey } : {}),
   });
-
-async function failure(promise: Promise<unknown>): Promise<SourceError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(SourceError);
-  return error as SourceError;
-}
 
 describe('Open-Meteo forecast source', () => {
   it('asks once for all locations and reads the array answer into UTC hours', async () => {
@@ -112,18 +103,20 @@ describe('Open-Meteo forecast source', () => {
     server.route('GET', PATH, [
       { body: JSON.stringify([answer(HOUR - 60 * H, 50, 20), answer(HOUR - 60 * H, 50, 10)]) },
     ]);
-    expect((await failure(source().fetch({ locations: LOCATIONS, now: NOW, hoursAhead: 48 }))).message).toBe(
+    expect(
+      (await sourceFailure(source().fetch({ locations: LOCATIONS, now: NOW, hoursAhead: 48 }))).message,
+    ).toBe(
       'open-meteo source: GET /v1/forecast: stale answer: the newest hour is 2025-06-30T17:00:00Z, before the current hour 2025-07-01T04:00:00Z',
     );
     server.route('GET', PATH, [{ body: JSON.stringify([{ hourly: { time: [] } }]) }]);
     expect(
-      (await failure(source().fetch({ locations: LOCATIONS, now: NOW, hoursAhead: 48 }))).message,
+      (await sourceFailure(source().fetch({ locations: LOCATIONS, now: NOW, hoursAhead: 48 }))).message,
     ).toMatch(/no usable values for any of 2 locations/);
   });
 
   it('times out a server that never answers, after its retries', async () => {
     server.route('GET', PATH, [{ hang: true }]);
-    const error = await failure(source().fetch({ locations: LOCATIONS, now: NOW, hoursAhead: 48 }));
+    const error = await sourceFailure(source().fetch({ locations: LOCATIONS, now: NOW, hoursAhead: 48 }));
     expect(error.message).toBe(
       'open-meteo source: GET /v1/forecast: timed out after 300 ms (gave up after 2 attempts)',
     );
@@ -138,12 +131,15 @@ describe('Open-Meteo forecast source', () => {
       },
     ]);
     expect(
-      (await failure(source(API_KEY).fetch({ locations: LOCATIONS, now: NOW, hoursAhead: 48 }))).message,
+      (await sourceFailure(source(API_KEY).fetch({ locations: LOCATIONS, now: NOW, hoursAhead: 48 })))
+        .message,
     ).toBe('open-meteo source: GET /v1/forecast: HTTP 400: Latitude must be in range of -90 to 90°.');
     server.route('GET', PATH, [
       { status: 401, body: JSON.stringify({ error: true, reason: `API key ${API_KEY} is invalid` }) },
     ]);
-    const refused = await failure(source(API_KEY).fetch({ locations: LOCATIONS, now: NOW, hoursAhead: 48 }));
+    const refused = await sourceFailure(
+      source(API_KEY).fetch({ locations: LOCATIONS, now: NOW, hoursAhead: 48 }),
+    );
     expect(refused.message).toMatch(
       /HTTP 401: API key \[redacted\] is invalid \(check the API key in the weather secret\)/,
     );
