@@ -17,12 +17,11 @@ import {
   seedSeries,
   snapshotStore,
   type Handlers,
+  AS_OF,
+  HISTORY,
 } from '../helpers/faults.ts';
 
-/** Three weeks of actuals (hours 0…503); the run happens at 00:07 after the last one. */
-const HISTORY = 504;
 const LAST = hour(HISTORY - 1);
-const AS_OF = hour(HISTORY) + 7 * 60_000;
 
 interface StoredPrediction {
   horizon: number;

@@ -10,16 +10,15 @@ import {
   caught,
   expectNothingLost,
   expectUnchanged,
-  hour,
   loadHandlers,
   runsOf,
   scheduledEvent,
   seedSeries,
   snapshotStore,
+  AS_OF,
+  HISTORY,
 } from '../helpers/faults.ts';
 
-const HISTORY = 504;
-const AS_OF = hour(HISTORY) + 7 * 60_000;
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 /** A model folder as training writes it (registry, metadata, ONNX file), with bytes of our choosing. */

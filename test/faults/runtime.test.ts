@@ -15,10 +15,9 @@ import {
   seedSeries,
   snapshotStore,
   type Handlers,
+  AS_OF,
+  HISTORY,
 } from '../helpers/faults.ts';
-
-const HISTORY = 504;
-const AS_OF = hour(HISTORY) + 7 * 60_000;
 
 describe('the database goes away', () => {
   let db: TestDatabase;

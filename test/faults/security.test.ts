@@ -12,10 +12,10 @@ import {
   scheduledEvent,
   seedSeries,
   snapshotStore,
+  AS_OF,
+  HISTORY,
 } from '../helpers/faults.ts';
 
-const HISTORY = 504;
-const AS_OF = hour(HISTORY) + 7 * 60_000;
 const secretValue = (label: string) => `${label}-${randomBytes(12).toString('base64url')}`;
 
 /** Every 6-character piece of `secret`: a log holding any of them leaks part of it. */

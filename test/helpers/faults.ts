@@ -106,6 +106,10 @@ export async function runsOf(sql: Sql) {
 export const T0 = Date.UTC(2025, 2, 3, 0);
 export const hour = (i: number) => T0 + i * HOUR_MS;
 
+/** The fault suites' series: three weeks of actuals (hours 0…503); their run happens at 00:07 after the last. */
+export const HISTORY = 504;
+export const AS_OF = hour(HISTORY) + 7 * 60_000;
+
 /** A synthetic series of `hours` hours from T0, level `level`; stored with received = the hour after each. */
 export async function seedSeries(
   sql: Sql,
