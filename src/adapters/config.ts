@@ -48,6 +48,7 @@ const EnvironmentSchema = z.object({
   PULSE_SERIES_CONFIG: optionalText,
   MODEL_DIR: optionalText,
   MODEL_STORE: optionalText,
+  TRAINING_DATA_URI: optionalText,
   PULSE_DEFAULT_MODEL: optionalText,
   PULSE_MIGRATIONS_DIR: optionalText,
   STALE_AFTER_HOURS: optionalNumber(DEFAULT_WINDOW_CHECKS.staleAfterHours),
@@ -90,6 +91,8 @@ export interface RuntimeConfig {
   readonly modelDir: string;
   /** Where per-series models are kept: s3://bucket/prefix (AWS) or a folder; unset = only modelDir. */
   readonly modelStore?: string;
+  /** Where the managed retraining cycle stages each run's tensors and the training job's outputs: s3://bucket/prefix. */
+  readonly trainingDataUri?: string;
   /** Serve this version (or baseline) as the default instead of the registry's. */
   readonly defaultModel?: string;
   readonly migrationsDir?: string;
@@ -143,6 +146,7 @@ export function loadConfig(env: Environment): RuntimeConfig {
     },
     modelDir: e.MODEL_DIR ?? (e.AWS_LAMBDA_FUNCTION_NAME ? LAMBDA_MODEL_DIR : LOCAL_MODEL_DIR),
     modelStore: e.MODEL_STORE,
+    trainingDataUri: e.TRAINING_DATA_URI,
     defaultModel: e.PULSE_DEFAULT_MODEL,
     migrationsDir: e.PULSE_MIGRATIONS_DIR,
     seriesConfigFile: e.PULSE_SERIES_CONFIG,

@@ -60,7 +60,9 @@ export async function trainCandidate(request: CandidateRequest): Promise<Trained
  * before the store. The managed cycle in AWS builds the same request in its two Lambdas
  * (src/adapters/lambda/retraining.ts), with the version fixed by the first.
  */
-export function candidateTraining(request: CandidateRequest): TrainModelRequest & { version: string } {
+export function candidateTraining(
+  request: Omit<CandidateRequest, 'store' | 'registry'>,
+): TrainModelRequest & { version: string } {
   const { series, recipe } = request;
   const version =
     request.version ?? candidateVersion(series.name, request.untilDay, request.now ?? Date.now());
