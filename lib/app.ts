@@ -53,6 +53,7 @@ export function createPulseApp(props: AppProps = {}): { app: App; stack: PulseSt
   if (weatherSource !== undefined && weatherSource !== 'open-meteo' && weatherSource !== 'none')
     throw new Error(`context pulse:weatherSource must be open-meteo or none, got ${weatherSource}`);
   const weatherSecretArn = contextString(app, 'pulse:weatherSecretArn');
+  const retrainSchedule = contextString(app, 'pulse:retrainSchedule');
   const stack = new PulseStack(app, contextString(app, 'pulse:stackName') ?? DEFAULT_STACK_NAME, {
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
     description: 'Pulse: hourly energy-load forecasting (RDS PostgreSQL, Lambda, Amazon Managed Grafana)',
@@ -72,6 +73,11 @@ export function createPulseApp(props: AppProps = {}): { app: App; stack: PulseSt
       model: contextString(app, 'pulse:weatherModel'),
       maxAgeHours: contextNumber(app, 'pulse:weatherMaxAgeHours'),
       apiKeySecretArn: weatherSecretArn,
+    },
+    retraining: {
+      schedule: retrainSchedule === 'off' ? null : retrainSchedule,
+      maxConcurrency: contextNumber(app, 'pulse:retrainConcurrency'),
+      instanceType: contextString(app, 'pulse:trainingInstanceType'),
     },
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -1,6 +1,7 @@
 import {
   FlowLogDestination,
   FlowLogTrafficType,
+  GatewayVpcEndpointAwsService,
   InterfaceVpcEndpointAwsService,
   IpAddresses,
   Port,
@@ -94,6 +95,13 @@ export class PulseNetwork extends Construct {
       vpc: this.vpc,
       description: 'Amazon Managed Grafana network interfaces: out to the database only',
       allowAllOutbound: false,
+    });
+
+    // Free, and the only way to the model store when there is no internet egress; with NAT it keeps the
+    // model downloads and training data off the NAT gateway's per-GB charge.
+    this.vpc.addGatewayEndpoint('S3', {
+      service: GatewayVpcEndpointAwsService.S3,
+      subnets: [this.functionSubnets],
     });
 
     if (!nat) {

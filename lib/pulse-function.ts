@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Size, Validations } from 'aws-cdk-lib';
 import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, type ILayerVersion } from 'aws-cdk-lib/aws-lambda';
@@ -82,6 +82,8 @@ export interface PulseFunctionProps {
    * the runtime may carry. @default false
    */
   readonly bundleAwsSdk?: boolean;
+  /** Lambda's /tmp. @default 512 MiB */
+  readonly ephemeralStorageMiB?: number;
   /** Whether log groups outlive the stack. @default RemovalPolicy.DESTROY */
   readonly logRemovalPolicy?: RemovalPolicy;
 }
@@ -123,6 +125,9 @@ export class PulseFunction extends Construct {
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       layers: props.layers,
       environment: props.environment,
+      ...(props.ephemeralStorageMiB
+        ? { ephemeralStorageSize: Size.mebibytes(props.ephemeralStorageMiB) }
+        : {}),
       projectRoot: REPO_ROOT,
       depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
       ...(props.vpc

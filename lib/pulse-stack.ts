@@ -10,6 +10,7 @@ import { PulseGrafana, type GrafanaAuthentication } from './grafana.ts';
 import { ModelLayer, OnnxRuntimeLayer } from './layers.ts';
 import { DatabaseMigrations } from './migrations.ts';
 import { PulseNetwork, type Egress } from './network.ts';
+import { PulseRetraining } from './retraining.ts';
 import { ScheduledFunctions, type WeatherProps } from './scheduled-functions.ts';
 
 export interface PulseStackProps extends StackProps {
@@ -44,6 +45,15 @@ export interface PulseStackProps extends StackProps {
   readonly seriesConfigFile?: string;
   /** Weather forecasts fetched by the ingest function. @default none */
   readonly weather?: WeatherProps;
+  /** The scheduled retraining cycle (lib/retraining.ts). */
+  readonly retraining?: {
+    /** EventBridge schedule expression, or null for none. @default day 1 of each month, 03:37 UTC */
+    readonly schedule?: string | null;
+    /** Series trained at the same time. @default 4 */
+    readonly maxConcurrency?: number;
+    /** SageMaker instance type. @default ml.c5.xlarge */
+    readonly instanceType?: string;
+  };
 }
 
 /** Everything Pulse needs in one account and region. */
@@ -54,6 +64,7 @@ export class PulseStack extends Stack {
   public readonly alarms: PulseAlarms;
   public readonly grafana: PulseGrafana;
   public readonly migrations: DatabaseMigrations;
+  public readonly retraining: PulseRetraining;
 
   constructor(scope: Construct, id: string, props: PulseStackProps = {}) {
     super(scope, id, props);
@@ -115,6 +126,22 @@ export class PulseStack extends Stack {
       fallbackRateThresholdPercent: props.fallbackRateThresholdPercent,
     });
 
+    this.retraining = new PulseRetraining(this, 'Retraining', {
+      network: this.functions,
+      databaseEnvironment: this.functions.databaseEnvironment,
+      databaseSecrets: [this.database.appSecret],
+      onnxRuntime,
+      models,
+      forecast: this.functions.forecast,
+      alarmTopic: this.alarms.topic,
+      production,
+      logRetention: props.logRetention,
+      schedule: props.retraining?.schedule,
+      maxConcurrency: props.retraining?.maxConcurrency,
+      instanceType: props.retraining?.instanceType,
+    });
+    this.retraining.node.addDependency(this.migrations.trigger);
+
     this.grafana = new PulseGrafana(this, 'Grafana', {
       network: this.network,
       database: this.database,
@@ -131,6 +158,9 @@ export class PulseStack extends Stack {
     new CfnOutput(this, 'GrafanaWorkspaceId', { value: this.grafana.workspace.attrId });
     new CfnOutput(this, 'FailedRunsQueueUrl', { value: this.functions.failedRuns.queueUrl });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn });
+    new CfnOutput(this, 'ModelBucketName', { value: this.retraining.bucket.bucketName });
+    // Start a cycle by hand: aws stepfunctions start-execution --state-machine-arn … --input '{"series":null}'
+    new CfnOutput(this, 'RetrainingStateMachineArn', { value: this.retraining.stateMachine.stateMachineArn });
     if (this.functions.ingestSecret) {
       new CfnOutput(this, 'IngestSecretArn', { value: this.functions.ingestSecret.secretArn });
     }

@@ -16,6 +16,7 @@ import {
   METRICS_NAMESPACE,
   PulseFunction,
   RDS_CA_BUNDLE,
+  type PulseFunctionProps,
 } from './pulse-function.ts';
 import { LAMBDA_MODEL_DIR } from '../src/adapters/config.ts';
 import { SCHEDULE_MINUTES } from '../src/core/schedule.ts';
@@ -97,6 +98,10 @@ export class ScheduledFunctions extends Construct {
   /** Events that failed all retries or expired: one message per lost run, kept 14 days. */
   public readonly failedRuns: Queue;
   public readonly rules: Record<string, Rule> = {};
+  /** What every function that connects to the database gets: its environment (database, TLS, Powertools). */
+  public readonly databaseEnvironment: Record<string, string>;
+  /** Where those functions run: the app subnets with the functions' security group. */
+  public readonly vpcPlacement: NonNullable<PulseFunctionProps['vpc']>;
 
   constructor(scope: Construct, id: string, props: ScheduledFunctionsProps) {
     super(scope, id);
@@ -128,12 +133,14 @@ export class ScheduledFunctions extends Construct {
       // The forecast degrades weather models on it; ingest and evaluate read it harmlessly.
       WEATHER_MAX_AGE_HOURS: String(props.weather?.maxAgeHours ?? DEFAULT_WEATHER_MAX_AGE_HOURS),
     };
+    this.databaseEnvironment = common;
+    this.vpcPlacement = {
+      vpc: network.vpc,
+      subnets: network.functionSubnets,
+      securityGroup: network.functionsSecurityGroup,
+    };
     const base = {
-      vpc: {
-        vpc: network.vpc,
-        subnets: network.functionSubnets,
-        securityGroup: network.functionsSecurityGroup,
-      },
+      vpc: this.vpcPlacement,
       secrets: [database.appSecret],
       publishesMetrics: true,
       logRetention: props.logRetention,

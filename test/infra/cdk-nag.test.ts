@@ -80,12 +80,12 @@ describe('cdk-nag AwsSolutions', () => {
 describe('egress by VPC endpoints', () => {
   const { template } = variants['production, endpoints'];
 
-  it('replaces the NAT gateway with Secrets Manager, CloudWatch and Logs endpoints', () => {
+  it('replaces the NAT gateway with Secrets Manager, CloudWatch and Logs endpoints, and S3 (model store) by gateway', () => {
     template.resourceCountIs('AWS::EC2::NatGateway', 0);
     const services = Object.values(template.findResources('AWS::EC2::VPCEndpoint')).map(
-      (e) => JSON.stringify(e.Properties.ServiceName).match(/\.(secretsmanager|monitoring|logs)"/)?.[1],
+      (e) => JSON.stringify(e.Properties.ServiceName).match(/\.(secretsmanager|monitoring|logs|s3)"/)?.[1],
     );
-    expect(services.sort()).toEqual(['logs', 'monitoring', 'secretsmanager']);
+    expect(services.sort()).toEqual(['logs', 'monitoring', 's3', 'secretsmanager']);
   });
 
   it('lets the rotation functions reach Secrets Manager through its endpoint', () => {
@@ -108,6 +108,7 @@ describe('egress by VPC endpoints', () => {
       .map((r) => r.Properties.ScheduleExpression)
       .filter(Boolean)
       .sort();
-    expect(schedules).toEqual(['cron(17 * * * ? *)', 'cron(7 * * * ? *)']);
+    // evaluate, the monthly retraining cycle, forecast
+    expect(schedules).toEqual(['cron(17 * * * ? *)', 'cron(37 3 1 * ? *)', 'cron(7 * * * ? *)']);
   });
 });

@@ -65,8 +65,10 @@ const server = new URL(serverUrl(dbName));
 /** A CloudFormation value of the function's environment, resolved as the deployed stack would. */
 function resolve(value: unknown): string {
   if (typeof value === 'string') return value;
-  const v = value as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
+  const v = value as { Ref?: string; 'Fn::GetAtt'?: [string, string]; 'Fn::Join'?: [string, unknown[]] };
+  if (v.Ref && resources[v.Ref]?.Type === 'AWS::S3::Bucket') return 'pulse-models-layout';
   if (v.Ref) return secretArn(v.Ref);
+  if (v['Fn::Join']) return v['Fn::Join'][1].map(resolve).join(v['Fn::Join'][0]);
   if (v['Fn::GetAtt']?.[1] === 'Endpoint.Address') return server.hostname;
   if (v['Fn::GetAtt']?.[1] === 'Endpoint.Port') return server.port;
   throw new Error(`cannot resolve ${JSON.stringify(value)}`);

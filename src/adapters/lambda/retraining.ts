@@ -77,7 +77,7 @@ const TrainingJobSchema = z
 export type TrainingJob = z.infer<typeof TrainingJobSchema>;
 
 const ListEvent = z
-  .object({ step: z.literal('list'), series: z.array(seriesName).min(1).optional() })
+  .object({ step: z.literal('list'), series: z.array(seriesName).min(1).nullable().optional() })
   .strict();
 const PrepareEvent = z
   .object({ step: z.literal('prepare'), series: seriesName, startedAt: isoTime })
