@@ -209,3 +209,55 @@ export function estimateCost(repoRoot: string, inputs: CostInputs): Section {
     details: { prices: P, assumed: ASSUMED, stack, breakdown, assumptions: lines },
   };
 }
+
+/**
+ * Prices of one retraining cycle (lib/retraining.ts), us-east-1 list prices as of mid-2025, not
+ * fetched at bench time (this machine cannot reach AWS): re-check before quoting.
+ */
+export const RETRAINING_PRICES = {
+  /** SageMaker training, ml.c5.xlarge (4 vCPU, 8 GiB), per hour, billed per second. */
+  sagemakerC5XlargeHour: 0.204,
+  lambdaArmGbSecond: PRICES.lambdaArmGbSecond,
+  lambdaRequestPerMillion: PRICES.lambdaRequestPerMillion,
+  /** Step Functions standard workflows, per state transition. */
+  stepFunctionsTransition: 0.000025,
+  s3PutPer1000: 0.005,
+  s3GetPer1000: 0.0004,
+  s3GbMonth: 0.023,
+} as const;
+
+export interface RetrainingCycleInputs {
+  /** Wall time of the trainer (train.py) for one series, seconds. */
+  readonly trainerSeconds: number;
+  /** Billable SageMaker time beyond the trainer: downloading the image's layers and the tensors, seconds. */
+  readonly jobOverheadSeconds: number;
+  /** Training-data Lambda: reading the actuals and building the tensors, seconds (upload not included). */
+  readonly prepareSeconds: number;
+  /** Promotion Lambda: parity, test back-test, both back-tests of the decision, seconds. */
+  readonly promoteSeconds: number;
+  /** Bytes of tensors staged per series (kept 30 days). */
+  readonly tensorBytes: number;
+  /** Files staged per series (PUTs by the Lambda, GETs by SageMaker). */
+  readonly tensorFiles: number;
+  /** Memory of both Lambdas, MB (lib/retraining.ts). */
+  readonly lambdaMemoryMb: number;
+}
+
+/** The AWS cost of retraining one series once, by part, USD. */
+export function retrainingCycleCost(inputs: RetrainingCycleInputs): Record<string, number> {
+  const P = RETRAINING_PRICES;
+  const gb = inputs.lambdaMemoryMb / 1024;
+  const parts = {
+    sagemaker: ((inputs.trainerSeconds + inputs.jobOverheadSeconds) / 3600) * P.sagemakerC5XlargeHour,
+    lambda:
+      (inputs.prepareSeconds + inputs.promoteSeconds) * gb * P.lambdaArmGbSecond +
+      (3 / 1e6) * P.lambdaRequestPerMillion,
+    // Prepare, Train (+ its polling rule), Promote, the child execution's start and end: about 8.
+    stepFunctions: 8 * P.stepFunctionsTransition,
+    s3:
+      ((inputs.tensorFiles + 3) / 1000) * P.s3PutPer1000 +
+      ((inputs.tensorFiles + 8) / 1000) * P.s3GetPer1000 +
+      (inputs.tensorBytes / 1024 ** 3) * P.s3GbMonth,
+  };
+  return { ...parts, total: Object.values(parts).reduce((a, b) => a + b, 0) };
+}
