@@ -208,7 +208,7 @@ describe('no secret in logs, errors or the runs table', () => {
     };
     const outputs: string[] = [];
     try {
-      const handlers = loadHandlers(env);
+      const handlers = loadHandlers(env, { logs: true });
       const ok = await captureOutput(() => handlers.forecast(scheduledEvent(AS_OF)));
       expect(ok.error).toBeUndefined();
       outputs.push(ok.output);
@@ -224,7 +224,7 @@ describe('no secret in logs, errors or the runs table', () => {
 
       // The password was rotated and the secret is stale: the refresh fails too.
       await db.sql.unsafe(`alter role ${dbRole} password '${secretValue('New')}'`);
-      const stale = loadHandlers(env);
+      const stale = loadHandlers(env, { logs: true });
       const failed = await captureOutput(() => stale.forecast(scheduledEvent(AS_OF + 3_600_000)));
       expect(failed.error?.name).toBe('DatabaseError');
       outputs.push(failed.output);

@@ -9,7 +9,7 @@ import type { ActualRow } from '../../src/core/csv.ts';
 import type { SeriesInfo } from '../../src/core/series.ts';
 import { generateSyntheticSeries } from '../../src/core/synthetic.ts';
 import { HOUR_MS, toIso } from '../../src/core/time.ts';
-import { openTestRuntime } from './handlers.ts';
+import { MetricsRecorder, openTestRuntime } from './handlers.ts';
 
 /** The tables whose rows must never be lost or corrupted by a fault. */
 export const GUARDED_TABLES = ['actuals', 'predictions', 'evaluations'] as const;
@@ -157,12 +157,17 @@ export interface Handlers {
 /**
  * The real handlers over a fresh runtime configured by `env` (like a new Lambda container). The default
  * model is a baseline unless `env` says otherwise, so the suite does not depend on a trained model being
- * present. Logs go out at Powertools' default level, metrics to namespace PulseFaults.
+ * present. Metrics go to namespace PulseFaults, serialized by Powertools but not printed; logs are silent,
+ * so the expected failures do not flood the test output, unless `logs` asks for Powertools' defaults as in
+ * Lambda (the secrets test reads them).
  */
-export function loadHandlers(env: Record<string, string | undefined>): Handlers {
+export function loadHandlers(
+  env: Record<string, string | undefined>,
+  options: { logs?: boolean } = {},
+): Handlers {
   const runtime = openTestRuntime(
     { PULSE_DEFAULT_MODEL: 'seasonal-naive-168h', POWERTOOLS_METRICS_NAMESPACE: 'PulseFaults', ...env },
-    { observe: true },
+    options.logs ? { observe: true } : { recorder: new MetricsRecorder() },
   );
   const forecast = createForecastHandler(runtime);
   const evaluate = createEvaluateHandler(runtime);
