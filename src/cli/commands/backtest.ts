@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { loadOnnxForecaster } from '../../adapters/onnx/forecaster.ts';
+import { createModelResolver } from '../../adapters/model-resolver.ts';
+import { OnnxForecaster } from '../../adapters/onnx/forecaster.ts';
 import { formatBacktestTable, runBacktest, summarizeBacktest } from '../../core/backtest.ts';
 import { persistence, seasonalNaive168, seasonalNaive24 } from '../../core/baselines.ts';
 import { formatProblem } from '../../core/csv.ts';
@@ -106,7 +107,15 @@ export async function backtest(flags: BacktestFlags, deps: { sql?: Sql } = {}): 
       timezone: flags.timezone ?? knownCalendar?.timezone ?? 'UTC',
     };
   } else {
-    const model = await loadOnnxForecaster(flags.modelDir, flags.model);
+    // Through the resolver, as the forecast run loads it: a weather model comes with its calendar-only
+    // model, which serves its first horizons when the metadata says so (weather.calendarHorizons).
+    const resolver = await createModelResolver({
+      modelDir: flags.modelDir,
+      ...(flags.model ? { defaultVersion: flags.model } : {}),
+    });
+    const model = resolver.defaultForecaster;
+    if (!(model instanceof OnnxForecaster))
+      throw new InputError(`--model ${flags.model ?? '(registry default)'} is not a trained model`);
     forecaster = model;
     declared = model.metadata.weather?.locations ?? [];
     calendar = {

@@ -97,6 +97,12 @@ describe.runIf(existsSync(join(MODEL_DIR, `${VERSION}.json`)))(
       expect(withA.report.weather).toEqual({ vintage: ORIGINS, mixed: 0, observed: 0, missing: 0 });
       expect(withA.report.origins).toBe(ORIGINS);
 
+      // As in service, horizon 1 comes from the calendar-only model (metadata weather.calendarHorizons = 1).
+      expect(meta.weather!.calendarHorizons).toBe(1);
+      const calendarOnly = await backtest({ ...flags, model: meta.weather!.calendarModel! });
+      expect(withA.report.horizons[0]!.model).toEqual(calendarOnly.report.horizons[0]!.model);
+      expect(withA.report.horizons[1]!.model.mae).not.toBe(calendarOnly.report.horizons[1]!.model.mae);
+
       // B: 10 K warmer, issued on 17 July, after the last origin: nothing may change.
       await vintage('2025-07-17T00:00:00Z', '2025-07-14T00:00:00Z', '2025-07-17T23:00:00Z', 10);
       const withLaterB = await backtest(flags, { sql: db.sql });
@@ -106,11 +112,12 @@ describe.runIf(existsSync(join(MODEL_DIR, `${VERSION}.json`)))(
       await vintage('2025-07-15T12:00:00Z', '2025-07-15T12:00:00Z', '2025-07-17T23:00:00Z', 10);
       const withC = await backtest(flags, { sql: db.sql });
       expect(withC.report.weather).toEqual({ vintage: ORIGINS, mixed: 0, observed: 0, missing: 0 });
-      // Every 1 h forecast (origins on 15 July 23:00 … 16 July 22:00) now sees 10 K instead of 1 K; 24 h
-      // ahead, 12 of the 24 origins (15 July 00:00 … 11:00) still see A.
+      // Horizon 1 is the calendar-only model's: no weather moves it. From horizon 2 on, every forecast from
+      // an origin after C sees 10 K instead of 1 K (24 h ahead, 12 of the 24 origins still see A).
       const moved = (h: number) =>
         Math.abs(withC.report.horizons[h - 1]!.model.bias - withA.report.horizons[h - 1]!.model.bias);
-      expect(moved(1)).toBeGreaterThan(1);
+      expect(moved(1)).toBe(0);
+      expect(moved(2)).toBeGreaterThan(1);
       expect(moved(24)).toBeGreaterThan(1);
       expect(withC.summary).not.toEqual(withA.summary);
     });
