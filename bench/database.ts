@@ -171,14 +171,20 @@ export async function seedActuals(
 /** Bytes per row of a table including its indexes (and its partitions), for the storage estimates. */
 export async function bytesPerRow(
   sql: Sql,
-  table: 'predictions' | 'evaluations' | 'actuals',
+  table: 'forecasts' | 'scores' | 'actuals',
+  /** What one row is counted as: the table's own rows, or the forecasts/scores of a view over it. */
+  per: 'predictions' | 'evaluations' | 'actuals' = table === 'actuals'
+    ? 'actuals'
+    : table === 'forecasts'
+      ? 'predictions'
+      : 'evaluations',
 ): Promise<number> {
   await sql.unsafe(`vacuum analyze ${table}`);
   const [row] = await sql<{ bytes: string; n: string }[]>`
     select (select sum(pg_total_relation_size(c.oid)) from pg_class c
             where c.oid = ${table}::regclass
                or c.oid in (select inhrelid from pg_inherits where inhparent = ${table}::regclass))::text as bytes,
-           (select count(*) from ${sql(table)})::text as n`;
+           (select count(*) from ${sql(per)})::text as n`;
   const n = Number(row!.n);
   return n > 0 ? Number(row!.bytes) / n : NaN;
 }

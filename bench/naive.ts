@@ -1,7 +1,9 @@
 /**
  * Straightforward row-at-a-time versions of the backfill and the evaluation, the yardstick for the
  * set-based ones: the same inputs, the same forecasting and scoring rules, the same rows stored, but
- * one query per window read and one statement per row written. Bench only; never used by Pulse.
+ * one query per window read and one statement per row written (a forecast origin with its horizons, as
+ * stored since migration 0070; for the evaluation, one statement per scored forecast). Bench only; never
+ * used by Pulse.
  */
 import type { PostgresStores } from '../src/adapters/postgres/stores.ts';
 import type { Sql } from '../src/adapters/postgres/client.ts';
@@ -22,7 +24,7 @@ export interface NaiveOutcome {
 
 const date = (ms: number) => new Date(ms);
 
-/** Backfill one series origin by origin: read its window, forecast it alone, insert each horizon's row. */
+/** Backfill one series origin by origin: read its window, forecast it alone, insert its row. */
 export async function naiveBackfill(
   sql: Sql,
   store: PostgresStores,
@@ -52,14 +54,21 @@ export async function naiveBackfill(
           [{ history: { series: request.series, start, values }, origin, issuedAt: origin + HOUR_MS }],
           resolver,
         );
-        for (const r of outcome.rows) {
+        const r = outcome.rows[0];
+        if (r) {
+          const byHorizon = (pick: (row: (typeof outcome.rows)[number]) => number | null) =>
+            outcome.rows.map(pick);
+          const band = outcome.rows.some((row) => row.lower !== null);
           const result = await sql`
-          insert into predictions (series_id, model_version, horizon, target_hour, method, value, lower_bound,
-                                   upper_bound, issued_at, last_input_hour, quality, reason)
-          values (${r.seriesId}, ${r.modelVersion}, ${r.horizon}, ${date(r.targetHour)}, ${r.method}, ${r.value},
-                  ${r.lower}, ${r.upper}, ${date(r.issuedAt)}, ${date(r.lastInputHour)}, ${r.quality}, ${r.reason})
-          on conflict (series_id, model_version, horizon, target_hour) do nothing`;
-          rowsWritten += result.count;
+          insert into forecasts (series_id, model_version, last_input_hour, last_target_hour, method, quality, reason,
+                                 issued_at, value, lower_bound, upper_bound)
+          values (${r.seriesId}, ${r.modelVersion}, ${date(r.lastInputHour)},
+                  ${date(r.lastInputHour + outcome.rows.length * HOUR_MS)}, ${r.method}, ${r.quality}, ${r.reason},
+                  ${date(r.issuedAt)}, ${byHorizon((row) => row.value)}::float8[],
+                  ${band ? byHorizon((row) => row.lower) : null}::float8[],
+                  ${band ? byHorizon((row) => row.upper) : null}::float8[])
+          on conflict (series_id, model_version, last_input_hour) do nothing`;
+          if (result.count) rowsWritten += outcome.rows.length;
         }
         done++;
         if (performance.now() - t0 > request.budgetMs) break;
@@ -114,27 +123,27 @@ export async function naiveEvaluation(
         const [previous] = await sql<{ value: number }[]>`
         select value from actuals where series_id = ${p.series_id} and hour = ${p.last_input_hour}`;
         const persistence = previous ? Math.abs(actual.value - previous.value) : null;
-        const [scored] = await sql<{ actual: number; persistence_abs_error: number | null }[]>`
-        select actual, persistence_abs_error from evaluations
-        where series_id = ${p.series_id} and model_version = ${p.model_version} and horizon = ${p.horizon}
-          and target_hour = ${p.target_hour}`;
-        if (scored && scored.actual === actual.value && scored.persistence_abs_error === persistence)
-          continue;
-        const error = p.value - actual.value;
+        // The target hour's scores (0070): the actual, the horizons scored and their persistence errors.
+        const [row] = await sql<{ actual: number; horizons: number[]; persistence: (number | null)[] }[]>`
+        select actual, coalesce(horizons, array(select generate_series(1, cardinality(persistence_abs_error)))) as horizons,
+               persistence_abs_error as persistence
+        from scores
+        where series_id = ${p.series_id} and model_version = ${p.model_version} and target_hour = ${p.target_hour}`;
+        const at = row ? row.horizons.indexOf(p.horizon) : -1;
+        if (row && at >= 0 && row.actual === actual.value && row.persistence[at] === persistence) continue;
+        const entries = row ? row.horizons.map((h, i) => ({ h, e: row.persistence[i] ?? null })) : [];
+        if (at >= 0) entries[at]!.e = persistence;
+        else entries.push({ h: p.horizon, e: persistence });
+        entries.sort((a, b) => a.h - b.h);
         await sql`
-        insert into evaluations as e (series_id, model_version, horizon, target_hour, predicted, actual, error,
-                                      abs_error, squared_error, pct_error, persistence_abs_error, covered, quality,
-                                      scored_at)
-        values (${p.series_id}, ${p.model_version}, ${p.horizon}, ${p.target_hour}, ${p.value}, ${actual.value},
-                ${error}, ${Math.abs(error)}, ${error * error},
-                pulse_pct_error(${p.value}::float8, ${actual.value}::float8), ${persistence},
-                pulse_covered(${actual.value}::float8, ${p.lower_bound}::float8, ${p.upper_bound}::float8),
-                ${p.quality}, ${date(request.now)})
-        on conflict (series_id, model_version, horizon, target_hour) do update set
-          actual = excluded.actual, error = excluded.error, abs_error = excluded.abs_error,
-          squared_error = excluded.squared_error, pct_error = excluded.pct_error,
-          persistence_abs_error = excluded.persistence_abs_error, covered = excluded.covered,
-          scored_at = excluded.scored_at`;
+        insert into scores as s (series_id, model_version, target_hour, actual, horizons, persistence_abs_error,
+                                 scored_at)
+        values (${p.series_id}, ${p.model_version}, ${p.target_hour}, ${actual.value},
+                ${entries.map((x) => x.h)}::smallint[], ${entries.map((x) => x.e)}::float8[], ${date(request.now)})
+        on conflict (series_id, model_version, target_hour) do update set
+          actual = excluded.actual, horizons = excluded.horizons,
+          persistence_abs_error = excluded.persistence_abs_error, scored_at = excluded.scored_at,
+          horizon_scored_at = null`;
         rowsWritten++;
         if (performance.now() - t0 > request.budgetMs) break;
       }

@@ -181,7 +181,7 @@ export async function benchBackfill(
   await seedActuals(db.sql, [series!], from - history * HOUR_MS, to);
   const store = createPostgresStores(db.sql);
   const clear = async () => {
-    await db.sql`truncate evaluations, predictions, error_hours, error_days`;
+    await db.sql`truncate scores, forecasts, error_hours, error_days`;
   };
   const queries: number[] = [];
   const rss = new RssHighWater().start();
@@ -193,7 +193,7 @@ export async function benchBackfill(
   const peak = rss.stop();
   const [fast] = await db.sql<{ n: number; total: number }[]>`
     select count(*)::int as n, coalesce(sum(value), 0)::float8 as total from predictions`;
-  const bytesPerPrediction = await bytesPerRow(db.sql, 'predictions');
+  const bytesPerPrediction = await bytesPerRow(db.sql, 'forecasts', 'predictions');
   await clear();
   db.queries.count = 0;
   const naive = await naiveBackfill(db.sql, store, options.resolver, {
@@ -215,9 +215,9 @@ export async function benchBackfill(
     id: 'backfill',
     title: `Backfill of ${hours.toLocaleString('en')} hours, one series`,
     method:
-      'runBackfill (one history read, forecasts in batches of 4,096 origins, one unnest upsert per 100k rows) vs ' +
-      'bench/naive.ts: one window query, a batch-of-one forecast and one INSERT per stored row for each origin. ' +
-      'Both store every horizon of every origin; rows are deleted between runs.',
+      'runBackfill (one history read, forecasts in batches of 4,096 origins, one insert of their rows per batch: one row per origin ' +
+      'with the horizons as arrays, migration 0070) vs bench/naive.ts: one window query, a batch-of-one forecast and one INSERT of ' +
+      'its row for each origin. Both store every horizon of every origin; rows are deleted between runs.',
     figures: [
       timing(
         'backfill.setBased',
@@ -291,10 +291,10 @@ export async function benchEvaluation(
   });
   const store = createPostgresStores(db.sql);
   await store.forecasts.writePredictions(rows, null);
-  await db.sql`analyze predictions`;
+  await db.sql`analyze forecasts`;
   const now = last + HOUR_MS + 17 * MINUTE;
   const clear = async () => {
-    await db.sql`truncate evaluations, error_hours, error_days, metric_rollups`;
+    await db.sql`truncate scores, error_hours, error_days, metric_rollups`;
   };
   const queries: number[] = [];
   let scored = 0;
@@ -307,7 +307,7 @@ export async function benchEvaluation(
   const check = () => db.sql<{ n: number; total: number }[]>`
     select count(*)::int as n, coalesce(sum(abs_error), 0)::float8 as total from evaluations`;
   const [fast] = await check();
-  const bytesPerEvaluation = await bytesPerRow(db.sql, 'evaluations');
+  const bytesPerEvaluation = await bytesPerRow(db.sql, 'scores', 'evaluations');
   await clear();
   db.queries.count = 0;
   const naive = await naiveEvaluation(db.sql, store, {
@@ -326,7 +326,7 @@ export async function benchEvaluation(
     title: `Evaluation of ${n.toLocaleString('en')} matured predictions`,
     method:
       'runEvaluation (one set-based scoring statement + the rollup refresh) vs bench/naive.ts: per prediction, ' +
-      'look up the actual, the persistence actual and any earlier score, then one INSERT … ON CONFLICT; ' +
+      "look up the actual, the persistence actual and its target hour's scores, then one INSERT … ON CONFLICT of that row; " +
       'the same rollup refresh after. Evaluations and rollups are deleted between runs.',
     figures: [
       timing(

@@ -29,39 +29,51 @@ export async function fillActuals(db: BenchDatabase, from: number, to: number): 
 }
 
 /**
- * Forecasts of every series and horizon for the targets in [from, to], as the hourly run stores them
- * (value near the actual, a 10–90 % band, about 2 % fallbacks).
+ * Forecasts of every series and horizon for the targets in [from, to], as the hourly run stores them: one
+ * row per origin (every origin from 24 hours before `from`, all 24 horizons), values near the actual, a
+ * 10–90 % band, about 2 % fallbacks.
  */
 export async function fillPredictions(db: BenchDatabase, from: number, to: number): Promise<void> {
-  await db.sql`select pulse_ensure_partitions(${new Date(from)}, ${new Date(to)})`;
+  await db.sql`select pulse_ensure_partitions(${new Date(from - HORIZONS * HOUR_MS)}, ${new Date(to + HORIZONS * HOUR_MS)})`;
   await db.sql`
-    insert into predictions (series_id, model_version, horizon, target_hour, method, value, lower_bound, upper_bound,
-                             issued_at, last_input_hour, quality)
-    select s.id, 'bench-model', hz, t, 'bench-model',
-           v * (1 + ((s.id * 31 + hz * 17 + extract(epoch from t)::bigint / 3600) % 41 - 20) / 1000.0),
-           v * 0.97, v * 1.03, t - (hz - 1) * interval '1 hour', t - hz * interval '1 hour',
-           case when (s.id + extract(epoch from t)::bigint / 3600) % 50 = 0 then 'fallback' else 'ok' end
+    insert into forecasts (series_id, model_version, last_input_hour, last_target_hour, method, quality, issued_at,
+                           value, lower_bound, upper_bound)
+    select s.id, 'bench-model', o, o + ${HORIZONS} * interval '1 hour', 'bench-model',
+           case when (s.id + extract(epoch from o)::bigint / 3600) % 50 = 0 then 'fallback' else 'ok' end,
+           o + interval '1 hour', v.value, v.lower_bound, v.upper_bound
     from series s
-    cross join generate_series(${new Date(from)}::timestamptz, ${new Date(to)}::timestamptz, interval '1 hour') t
-    cross join generate_series(1, ${HORIZONS}) hz
-    cross join lateral (select 500 + 37 * (s.id % 97) as v) l`;
+    cross join generate_series(${new Date(from - HORIZONS * HOUR_MS)}::timestamptz, ${new Date(to - HOUR_MS)}::timestamptz, interval '1 hour') o
+    cross join lateral (select 500 + 37 * (s.id % 97) as v) l
+    cross join lateral (
+      select array_agg(l.v * (1 + ((s.id * 31 + hz * 17 + extract(epoch from o)::bigint / 3600 + hz) % 41 - 20) / 1000.0)
+                       order by hz) as value,
+             array_agg(l.v * 0.97 order by hz) as lower_bound, array_agg(l.v * 1.03 order by hz) as upper_bound
+      from generate_series(1, ${HORIZONS}) hz
+    ) v`;
 }
 
 /**
  * The scores of every forecast that matured by `until` and their error sums, as the scoring statement
- * stores them (same terms, computed in one insert instead of through the incremental path).
+ * stores them (one row per target hour with its horizons, computed in one insert instead of through the
+ * incremental path; the sums from the evaluations view).
  */
 export async function fillScores(db: BenchDatabase, until: number): Promise<void> {
   await db.sql`
-    insert into evaluations (series_id, model_version, horizon, target_hour, predicted, actual, error, abs_error,
-                             squared_error, pct_error, persistence_abs_error, covered, quality)
-    select p.series_id, p.model_version, p.horizon, p.target_hour, p.value, a.value, p.value - a.value,
-           abs(p.value - a.value), (p.value - a.value) ^ 2, pulse_pct_error(p.value, a.value),
-           abs(a.value - pa.value), pulse_covered(a.value, p.lower_bound, p.upper_bound), p.quality
-    from predictions p
-    join actuals a on a.series_id = p.series_id and a.hour = p.target_hour
-    left join actuals pa on pa.series_id = p.series_id and pa.hour = p.last_input_hour
-    where p.target_hour <= ${new Date(until)} and p.value is not null`;
+    insert into scores (series_id, model_version, target_hour, actual, horizons, persistence_abs_error)
+    select a.series_id, f.model_version, a.hour, a.value,
+           case when min(f.horizon) <> 1 or max(f.horizon) <> count(*) then array_agg(f.horizon order by f.horizon)::smallint[] end,
+           array_agg(abs(a.value - pa.value) order by f.horizon)
+    from actuals a
+    cross join lateral (
+      select f.model_version, f.last_input_hour, (extract(epoch from a.hour - f.last_input_hour) / 3600)::int as horizon
+      from forecasts f
+      where f.series_id = a.series_id and f.last_input_hour >= a.hour - ${HORIZONS} * interval '1 hour'
+        and f.last_input_hour < a.hour
+    ) f
+    left join actuals pa on pa.series_id = a.series_id and pa.hour = f.last_input_hour
+    where a.hour <= ${new Date(until)}
+    group by a.series_id, f.model_version, a.hour, a.value`;
+  await db.sql`analyze forecasts, scores`; // the view's join is planned on them
   await db.sql`
     insert into error_hours
     select series_id, model_version, target_hour, count(*), sum(abs_error), sum(squared_error), sum(error),
@@ -116,7 +128,7 @@ export async function benchSteadyEvaluation(options: PipelineOptions): Promise<S
     const store = createPostgresStores(db.sql);
     const setupSeconds = (performance.now() - t0) / 1000;
     const [rows] = await db.sql<{ predictions: number; evaluations: number; hours: number; days: number }[]>`
-      select (select count(*) from predictions)::int as predictions, (select count(*) from evaluations)::int as evaluations,
+      select (select count(*) from forecasts)::int as predictions, (select count(*) from scores)::int as evaluations,
              (select count(*) from error_hours)::int as hours, (select count(*) from error_days)::int as days`;
     const runs: number[] = [];
     const queries: number[] = [];
@@ -249,20 +261,20 @@ export async function benchStorageYear(options: PipelineOptions): Promise<Sectio
   const [maintained] = await db.sql<{ dropped: string[] }[]>`
     select (pulse_maintain_storage(${new Date(end + 17 * MINUTE)})).dropped`;
   await db.sql`vacuum analyze`;
-  const tables = ['actuals', 'predictions', 'evaluations', 'error_hours', 'error_days'] as const;
+  const tables = ['actuals', 'forecasts', 'scores', 'error_hours', 'error_days'] as const;
   const measured = await db.sql<{ name: string; rows: number; bytes: number }[]>`
     select t.name, (xpath('/row/n/text()', query_to_xml(format('select count(*) as n from %I', t.name), false, true, '')))[1]::text::float8 as rows,
            (select coalesce(sum(pg_total_relation_size(c.oid)), 0)::float8 from pg_class c
             where c.relname = t.name or c.oid in (select inhrelid from pg_inherits where inhparent = t.name::regclass)) as bytes
     from unnest(${[...tables]}::text[]) as t (name)`;
-  const [oldest] = await db.sql<{ t: Date }[]>`select min(target_hour) as t from predictions`;
+  const [oldest] = await db.sql<{ t: Date }[]>`select min(last_input_hour) as t from forecasts`;
   // One year of the hourly cycle at 1,000 series: the raw rows of a year are all inside the 13-month
   // retention, so the year is what is stored; per-row sizes from this simulation.
   const yearHours = 8760;
   const perSeriesRows = {
     actuals: yearHours,
-    predictions: yearHours * HORIZONS,
-    evaluations: yearHours * HORIZONS,
+    forecasts: yearHours, // one row per origin, 24 horizons (0070)
+    scores: yearHours, // one row per scored target hour
     error_hours: yearHours,
     error_days: 365,
   };
@@ -289,7 +301,7 @@ export async function benchStorageYear(options: PipelineOptions): Promise<Sectio
       value: totalBytes / 1024 ** 3,
       unit: 'GB',
       target: TARGETS.storageYear1000,
-      note: 'per-row sizes above × a year of rows per series × 1,000 (24 forecasts and 24 scores per series-hour)',
+      note: 'per-row sizes above × a year of rows per series × 1,000 (one forecast row of 24 horizons and one score row of 24 horizons per series-hour)',
     }),
   );
   return {
@@ -298,7 +310,7 @@ export async function benchStorageYear(options: PipelineOptions): Promise<Sectio
     method:
       `${n} series simulated from ${new Date(start).toISOString().slice(0, 10)} to ${new Date(end).toISOString().slice(0, 10)} ` +
       '(14 months: every origin with 24 horizons, every score, the error sums), then the hourly housekeeping with the default ' +
-      `retention: it dropped ${maintained!.dropped.join(', ') || 'nothing'}; the oldest forecast kept targets ` +
+      `retention: it dropped ${maintained!.dropped.join(', ') || 'nothing'}; the oldest forecast kept was made at ` +
       `${oldest!.t.toISOString().slice(0, 13)}h. Sizes are pg_total_relation_size over the partitions after VACUUM ANALYZE.`,
     figures,
   };

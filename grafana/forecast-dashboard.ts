@@ -9,7 +9,7 @@ import {
   fixedColor,
   type Placement,
 } from './panels.ts';
-import { dedent, sqlQuery } from './sql-query.ts';
+import { dedent, originsInRange, sqlQuery } from './sql-query.ts';
 import { modelVariable, seriesVariable } from './variables.ts';
 
 // Single-select variables: Grafana inserts them unquoted, so the id goes in bare and the version in quotes.
@@ -64,7 +64,7 @@ function actualVsForecast(at: Placement) {
                upper_bound as "p90",
                case when quality = 'fallback' then value end as "fallback forecast"
         from predictions
-        where ${SERIES} and ${MODEL} and horizon = 1 and $__timeFilter(target_hour)
+        where ${SERIES} and ${MODEL} and horizon = 1 and $__timeFilter(target_hour) and ${originsInRange(undefined, 1)}
         order by 1`).timeSeries(),
     ],
   })
@@ -100,9 +100,9 @@ function latestForecast(at: Placement) {
       sqlQuery(`
         with newest as (
           select last_input_hour
-          from predictions
-          where ${SERIES} and ${MODEL} and horizon = 1 and issued_at <= $__timeTo()
-          order by target_hour desc
+          from forecasts
+          where ${SERIES} and ${MODEL} and issued_at <= $__timeTo()
+          order by last_input_hour desc
           limit 1
         )
         select p.target_hour as time,
@@ -111,9 +111,8 @@ function latestForecast(at: Placement) {
                p.upper_bound as "p90",
                a.value as "actual"
         from newest n
-        cross join generate_series(1, 24) as h (horizon)
-        join predictions p on p.series_id = $series and p.model_version = '$model' and p.horizon = h.horizon
-                          and p.target_hour = n.last_input_hour + h.horizon * interval '1 hour'
+        join predictions p on p.series_id = $series and p.model_version = '$model'
+                          and p.last_input_hour = n.last_input_hour and p.horizon <= 24
         left join actuals a on a.series_id = p.series_id and a.hour = p.target_hour
         order by 1`).timeSeries(),
     ],

@@ -2,7 +2,7 @@ import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { pulseDatasource } from './datasource.ts';
 import { defaultTable, defaultTimeseries, type Placement } from './panels.ts';
-import { sqlQuery } from './sql-query.ts';
+import { originsInRange, sqlQuery } from './sql-query.ts';
 import { modelVariable, seriesVariable } from './variables.ts';
 
 /** The scheduled functions in the order data flows through them. */
@@ -135,7 +135,7 @@ function fallbackRate(at: Placement) {
         join series s on s.id = p.series_id
         where p.series_id in ($series) and p.model_version in ($model) and p.horizon = 1
           and p.quality <> 'missed'
-          and $__timeFilter(p.target_hour)
+          and $__timeFilter(p.target_hour) and ${originsInRange('p', 1)}
         group by 1, 2
         order by 1`).timeSeries(),
     ],
@@ -245,7 +245,7 @@ function weather(at: Placement) {
           select count(*)::int as degraded, (array_agg(p.reason order by p.issued_at desc))[1] as last_reason
           from predictions p
           where p.series_id = s.id and p.horizon = 1 and p.reason like 'weather-%'
-            and $__timeFilter(p.target_hour)
+            and $__timeFilter(p.target_hour) and ${originsInRange('p', 1)}
         ) d on true
         where s.id in ($series)
         order by 5 desc, 1`),

@@ -63,3 +63,13 @@ export function dedent(text: string): string {
   const indent = Math.min(...lines.filter((l) => l.trim()).map((l) => l.length - l.trimStart().length));
   return lines.map((l) => l.slice(indent).trimEnd()).join('\n');
 }
+
+/**
+ * The origins whose forecasts can target an hour of the dashboard's range (`horizons`: the longest horizon read, at most 168 h).
+ * The views predictions and evaluations (migration 0070) compute target_hour from the origin, so a filter
+ * on target_hour alone reads every forecast of the series; this one lets the forecasts' index bound it.
+ */
+export function originsInRange(alias?: string, horizons = 168): string {
+  const origin = alias ? `${alias}.last_input_hour` : 'last_input_hour';
+  return `${origin} >= $__timeFrom()::timestamptz - interval '${horizons} hours' and ${origin} < $__timeTo()`;
+}

@@ -30,7 +30,7 @@ export function seriesVariable(props: VariableProps): dashboard.QueryVariableBui
 
 /**
  * The model picker: registered versions and every version that has forecasts for the chosen series. The
- * distinct versions come from a loose index scan over the predictions key (series_id, model_version, …),
+ * distinct versions come from a loose index scan over the forecasts key (series_id, model_version, last_input_hour),
  * one index probe per version, instead of reading every forecast row.
  */
 export function modelVariable(props: VariableProps): dashboard.QueryVariableBuilder {
@@ -40,14 +40,14 @@ export function modelVariable(props: VariableProps): dashboard.QueryVariableBuil
     .query(
       dedent(`
         with recursive used (series_id, model_version) as (
-          select s.id, (select p.model_version from predictions p
-                        where p.series_id = s.id order by p.model_version limit 1)
+          select s.id, (select f.model_version from forecasts f
+                        where f.series_id = s.id order by f.model_version limit 1)
           from series s
           where s.id in ($series)
           union all
-          select u.series_id, (select p.model_version from predictions p
-                               where p.series_id = u.series_id and p.model_version > u.model_version
-                               order by p.model_version limit 1)
+          select u.series_id, (select f.model_version from forecasts f
+                               where f.series_id = u.series_id and f.model_version > u.model_version
+                               order by f.model_version limit 1)
           from used u
           where u.model_version is not null
         ),

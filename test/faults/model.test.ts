@@ -242,7 +242,7 @@ describe.skipIf(!trained)('the trained model in model-artifacts, corrupted in a 
         expect(summary.seriesCount).toBe(1);
         expect(summary.failures).toEqual([]);
         expectNothingLost(before, await snapshotStore(db.sql));
-        await db.sql`delete from predictions`;
+        await db.sql`delete from forecasts`;
       } finally {
         await handlers.resetDatabase();
       }

@@ -94,13 +94,13 @@ describe('killed in the middle of a write', () => {
       await tx`
         create function fault_kill() returns trigger language plpgsql as $$
         begin
-          if new.horizon = 24 and new.target_hour = current_setting('fault.kill_at')::timestamptz then
+          if new.last_target_hour = current_setting('fault.kill_at')::timestamptz then
             perform pg_terminate_backend(pg_backend_pid());
             perform pg_sleep(0.5);
           end if;
           return new;
         end $$`;
-      await tx`create trigger fault_kill before insert on predictions for each row execute function fault_kill()`;
+      await tx`create trigger fault_kill before insert on forecasts for each row execute function fault_kill()`;
     });
     // Read by the function's own session (a new connection sees database-level settings).
     await db.sql.unsafe(`alter database ${db.name} set fault.kill_at = '${killAt}'`); // test-only constants
@@ -128,7 +128,7 @@ describe('killed in the middle of a write', () => {
     expect(run!.error).toMatch(/CONNECTION_CLOSED|terminating connection/);
     expectNothingLost(before, await snapshotStore(db.sql));
 
-    await db.sql`drop trigger fault_kill on predictions`;
+    await db.sql`drop trigger fault_kill on forecasts`;
     const partial = await snapshotStore(db.sql);
     const retry = (await handlers.forecast(payload)) as { forecastsWritten: number; origins: number };
     expect(retry.origins).toBe(ORIGINS);
@@ -166,13 +166,13 @@ describe('a scheduled run terminated from another connection while it writes', (
     // Hold the table so the run's insert is caught inside its statement, then terminate that backend.
     const blocker = await db.sql.reserve();
     await blocker`begin`;
-    await blocker`lock table predictions in share mode`;
+    await blocker`lock table forecasts in share mode`;
     const run = caught(() => handlers.forecast(scheduledEvent(AS_OF)));
     let pid: number | undefined;
     while (pid === undefined) {
       const [waiting] = await db.sql<{ pid: number }[]>`
         select pid from pg_stat_activity
-        where datname = current_database() and wait_event_type = 'Lock' and query like '%insert into predictions%'`;
+        where datname = current_database() and wait_event_type = 'Lock' and query like '%insert into forecasts%'`;
       pid = waiting?.pid;
       if (pid === undefined) await new Promise((r) => setTimeout(r, 10));
     }
@@ -333,8 +333,8 @@ describe('concurrent and repeated runs', () => {
   });
 
   it('a backfill overlapping the scheduled run: one row per key, each exactly as one of the two alone would store it', async () => {
-    await db.sql`delete from evaluations`;
-    await db.sql`delete from predictions`;
+    await db.sql`delete from scores`;
+    await db.sql`delete from forecasts`;
     const a = loadHandlers({ DATABASE_URL: db.url });
     const b = loadHandlers({ DATABASE_URL: db.url });
     await Promise.all([a.forecast(backfill), b.forecast(scheduledEvent(AS_OF))]);

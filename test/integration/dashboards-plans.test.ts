@@ -60,7 +60,7 @@ describe('dashboard query plans on a year of data for 100 series', () => {
       await tx`set local synchronous_commit = off`;
       // Bulk fill of generated rows: skip the per-row foreign-key triggers (the rows are consistent by construction).
       await tx`set local session_replication_role = replica`;
-      await tx`select pulse_ensure_partitions(${from}, ${to})`;
+      await tx`select pulse_ensure_partitions(${new Date(YEAR_START - 24 * HOUR_MS)}, ${to})`;
       await tx`
         insert into series (name, country, timezone)
         select 'load-' || lpad(i::text, 3, '0'), 'TR', 'Europe/Istanbul' from generate_series(1, ${SERIES}) i`;
@@ -68,21 +68,27 @@ describe('dashboard query plans on a year of data for 100 series', () => {
         insert into actuals (series_id, hour, value)
         select s.id, h, 1000 + 300 * sin(extract(epoch from h) / 13751) + s.id
         from series s, generate_series(${from}::timestamptz, ${to}::timestamptz, interval '1 hour') h`;
+      // One row per origin (0070): horizons 1, 12 and 24 valued, every target of the year covered by each.
       await tx`
-        insert into predictions (series_id, model_version, horizon, target_hour, method, value, lower_bound,
-                                 upper_bound, issued_at, last_input_hour, quality)
-        select s.id, ${MODEL}, hz, h, 'model', 1010 + s.id, 950, 1070,
-               h - (hz - 1) * interval '1 hour', h - hz * interval '1 hour',
-               case when (extract(epoch from h)::bigint / 3600 + s.id) % 53 = 0 then 'fallback' else 'ok' end
-        from series s, unnest(${HORIZONS}::int[]) hz,
-             generate_series(${from}::timestamptz, ${to}::timestamptz, interval '1 hour') h`;
+        insert into forecasts (series_id, model_version, last_input_hour, last_target_hour, method, quality, issued_at,
+                               value, lower_bound, upper_bound)
+        select s.id, ${MODEL}, o, o + interval '24 hours', 'model',
+               case when (extract(epoch from o)::bigint / 3600 + s.id) % 53 = 0 then 'fallback' else 'ok' end,
+               o + interval '1 hour', v.value, v.lower_bound, v.upper_bound
+        from series s, generate_series(${from}::timestamptz - interval '24 hours', ${to}::timestamptz - interval '1 hour', interval '1 hour') o,
+             lateral (
+               select array_agg(case when k.on then 1010 + s.id end order by hz) as value,
+                      array_agg(case when k.on then 950 end order by hz) as lower_bound,
+                      array_agg(case when k.on then 1070 end order by hz) as upper_bound
+               from generate_series(1, 24) hz,
+                    lateral (select hz = any(${HORIZONS}::int[])
+                                    and o + hz * interval '1 hour' between ${from}::timestamptz and ${to}::timestamptz as on) k
+             ) v`;
       await tx`
-        insert into evaluations (series_id, model_version, horizon, target_hour, predicted, actual, error,
-                                 abs_error, squared_error, pct_error, persistence_abs_error, covered, quality)
-        select p.series_id, p.model_version, p.horizon, p.target_hour, p.value, a.value, p.value - a.value,
-               abs(p.value - a.value), (p.value - a.value) ^ 2, abs(p.value - a.value) / a.value * 100,
-               15 * p.horizon, a.value between p.lower_bound and p.upper_bound, p.quality
-        from predictions p join actuals a on a.series_id = p.series_id and a.hour = p.target_hour`;
+        insert into scores (series_id, model_version, target_hour, actual, horizons, persistence_abs_error)
+        select a.series_id, ${MODEL}, a.hour, a.value, ${HORIZONS}::smallint[],
+               (select array_agg(15 * hz order by hz) from unnest(${HORIZONS}::int[]) hz)
+        from actuals a`;
       // The error sums the scoring statement keeps (0040), from the same scores.
       await tx`
         insert into error_hours
@@ -144,11 +150,11 @@ describe('dashboard query plans on a year of data for 100 series', () => {
   // Default range (7 days) and a whole year for one series; "All" series over 7 days on Operations.
   for (const key of HOT_PANELS) {
     for (const rangeHours of key.startsWith('operations') ? [168] : [168, 8760]) {
-      it(`reads ${key} over ${rangeHours / 24} days without a sequential scan of predictions, evaluations or their sums`, async () => {
+      it(`reads ${key} over ${rangeHours / 24} days without a sequential scan of forecasts, scores or their sums`, async () => {
         const used = await plan(key, rangeHours);
         expect(
           used.filter((s) => {
-            const table = /^Seq Scan on ((predictions|evaluations)(_p\d{4}_\d{2})?)$/.exec(s)?.[1];
+            const table = /^Seq Scan on ((forecasts|scores)(_p\d{4}_\d{2})?)$/.exec(s)?.[1];
             return table !== undefined && !emptyPartitions.has(table); // months made ahead, still empty
           }),
           used.join('\n'),
@@ -158,7 +164,7 @@ describe('dashboard query plans on a year of data for 100 series', () => {
           used.join('\n'),
         ).toEqual([]);
         expect(
-          used.some((s) => / on (predictions|evaluations|error_hours)/.test(s)),
+          used.some((s) => / on (forecasts|scores|error_hours)/.test(s)),
           used.join('\n'),
         ).toBe(true);
       });

@@ -193,7 +193,7 @@ describe('each metric is defined once, and every reader agrees on hand-computed 
       select target_hour, error, abs_error, squared_error, pct_error, persistence_abs_error, covered, quality
       from evaluations order by target_hour`;
     const setBased = await terms();
-    await db.sql`delete from evaluations`;
+    await db.sql`delete from scores`;
     await naiveEvaluation(db.sql, stores, { since: at(0), until: at(6), now: NOW, budgetMs: 60_000 });
     expect(await terms()).toEqual(setBased);
     const [rollup] = await db.sql<Record<string, number>[]>`

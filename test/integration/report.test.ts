@@ -57,8 +57,8 @@ describe('pulse report', () => {
       browser = await chromium.launch({ executablePath: DEFAULT_CHROMIUM, args: CHROMIUM_ARGS });
       // The seasonal baseline gives no interval; a quantile model does. Give the hours one to draw the band.
       await db.sql`
-        update predictions set lower_bound = value * 0.97, upper_bound = value * 1.03
-        where series_id = ${seed.series.find((s) => s.name === 'south')!.id} and horizon = 1 and value is not null`;
+        update forecasts set lower_bound = array[value[1] * 0.97], upper_bound = array[value[1] * 1.03]
+        where series_id = ${seed.series.find((s) => s.name === 'south')!.id} and value[1] is not null`;
       file = await writeReport(db.sql, { series: 'south', from, to, out: path.join(dir, 'south.html') });
     });
     afterAll(async () => browser?.close());

@@ -17,14 +17,84 @@ export const ROLLING_WINDOWS = [
   { name: '30d', hours: 720 },
 ] as const;
 
+/** The additive error terms kept per series, model and hour (error_hours) and UTC day (error_days), 0040. */
+const SUM_COLUMNS = [
+  'n',
+  'abs_error_sum',
+  'squared_error_sum',
+  'error_sum',
+  'pct_error_sum',
+  'pct_error_n',
+  'persistence_abs_error_sum',
+  'persistence_n',
+  'skill_abs_error_sum',
+  'covered_n',
+  'interval_n',
+  'fallback_n',
+] as const;
+
+type AnySql = Sql | postgres.TransactionSql;
+
+/** `n = s.n + r.n, abs_error_sum = s.abs_error_sum + r.abs_error_sum, …`: adds the sums of `r` to `s`. */
+function addSums(sql: AnySql, to: string, from: string) {
+  return SUM_COLUMNS.map((c) => sql`${sql(c)} = ${sql(to)}.${sql(c)} + ${sql(from)}.${sql(c)}`).reduce(
+    (list, item) => sql`${list}, ${item}`,
+  );
+}
+
+/** `sum(n), sum(abs_error_sum), …` in the column order of the sums tables: hours rolled up into days. */
+function sumOfSums(sql: AnySql) {
+  return SUM_COLUMNS.map((c) => sql`sum(${sql(c)}) as ${sql(c)}`).reduce(
+    (list, item) => sql`${list}, ${item}`,
+  );
+}
+
+/**
+ * Common table expressions that add per-hour sums (`deltas`: series_id, model_version, hour and the sum
+ * columns, negative to take scores out) to error_hours and, rolled up by UTC day, to error_days.
+ */
+function addToSums(sql: AnySql, deltas: string, insertMissing: boolean) {
+  const hours = sql`select * from ${sql(deltas)}`;
+  const days = sql`
+    select series_id, model_version, date_trunc('day', hour, 'UTC') as day, ${sumOfSums(sql)}
+    from ${sql(deltas)} group by 1, 2, 3`;
+  if (insertMissing)
+    return sql`
+      hours_added as (
+        insert into error_hours as s ${hours}
+        on conflict (series_id, model_version, hour) do update set ${addSums(sql, 's', 'excluded')}
+      ),
+      days_added as (
+        insert into error_days as s ${days}
+        on conflict (series_id, model_version, day) do update set ${addSums(sql, 's', 'excluded')}
+      )`;
+  return sql`
+    hours_added as (
+      update error_hours s set ${addSums(sql, 's', 'r')} from (${hours}) r
+      where s.series_id = r.series_id and s.model_version = r.model_version and s.hour = r.hour
+    ),
+    days_added as (
+      update error_days s set ${addSums(sql, 's', 'r')} from (${days}) r
+      where s.series_id = r.series_id and s.model_version = r.model_version and s.day = r.day
+    )`;
+}
+
+/** The longest horizon a forecast may have (0001): a forecast issued more than this before an hour never targets it. */
+const MAX_HORIZON_HOURS = 168;
+
 /**
  * Scores what matured or was revised, and in the same statement adds each score's additive error
  * components to the error sums of its hour (error_hours) and UTC day (error_days): a new score adds its
  * contribution, a re-score adds the new one minus the old. Runs under an advisory lock so two runs never
  * subtract the same old contribution twice.
+ *
+ * A score is stored as its target hour's row of `scores` (0070): the actual, the horizons scored and their
+ * persistence errors; the rest of each score is a function of the forecast and that actual (the view
+ * `evaluations` computes it with the same expressions as `terms` below).
  */
 export async function scoreAndSum(sql: Sql, request: ScoreRequest): Promise<ScoreResult> {
   const until = new Date(request.until);
+  const now = new Date(request.now);
   return sql.begin(async (tx) => {
     await lockScores(tx);
     let watermark: string | null = null;
@@ -35,77 +105,114 @@ export async function scoreAndSum(sql: Sql, request: ScoreRequest): Promise<Scor
         order by id desc limit 1`;
       watermark = last?.watermark ?? null;
     }
-    // Which predictions to look at: a window of target hours, or (the hourly case) only those whose actual
-    // — or whose persistence reference, up to 24 h before — changed since the last run. "Since" is by
-    // transaction id, not clock: the watermark is the oldest transaction still open at the last run's
-    // snapshot, so a write that committed after that snapshot is always seen by the next run.
+    // Which forecasts to look at: a window of target hours, or (the hourly case) only those whose actual
+    // — or whose persistence reference, the actual they were made from — changed since the last run.
+    // "Since" is by transaction id, not clock: the watermark is the oldest transaction still open at the
+    // last run's snapshot, so a write that committed after that snapshot is always seen by the next run.
     const since = new Date(request.since ?? request.until - DEFAULT_FIRST_LOOKBACK_MS);
-    // Each branch returns the prediction itself (by its key, through the primary key), so nothing is
-    // looked up twice; a prediction found by both branches is the same row, and `union` keeps one.
-    const fields = tx`p.series_id, p.model_version, p.horizon, p.target_hour, p.value, p.lower_bound, p.upper_bound,
-                      p.last_input_hour, p.quality`;
+    const span = tx`${MAX_HORIZON_HOURS} * interval '1 hour'`;
+    const fields = tx`f.series_id, f.model_version, f.last_input_hour, f.quality`;
     const matured = watermark
       ? tx`
           with changed as (
             select series_id, hour from actuals
             where changed_xid >= ${watermark}::xid8
           )
-          select ${fields}
-          from changed c join predictions p on p.series_id = c.series_id and p.target_hour = c.hour
-          union
-          -- the predictions that used the changed hour as their persistence reference: one key lookup per
-          -- horizon (limit 1 keeps it a lookup), and only for targets that can have matured
-          select ${fields}
+          -- forecasts maturing at a changed hour: issued before it, with a horizon reaching it (by the index
+          -- on the last target hour; the origin bound prunes the partitions to one or two months)
+          select ${fields}, c.hour as target_hour,
+                 (extract(epoch from c.hour - f.last_input_hour) / 3600)::int as horizon,
+                 f.value[(extract(epoch from c.hour - f.last_input_hour) / 3600)::int] as predicted,
+                 f.lower_bound[(extract(epoch from c.hour - f.last_input_hour) / 3600)::int] as lower_bound,
+                 f.upper_bound[(extract(epoch from c.hour - f.last_input_hour) / 3600)::int] as upper_bound
           from changed c
-          cross join generate_series(1, 24) as h (horizon)
-          cross join lateral (
-            select * from predictions p
-            where p.series_id = c.series_id and p.target_hour = c.hour + h.horizon * interval '1 hour'
-              and p.horizon = h.horizon
-            limit 1
-          ) p
-          where c.hour + h.horizon * interval '1 hour' <= ${until}`
+          join forecasts f on f.series_id = c.series_id and f.last_target_hour >= c.hour
+                          and f.last_target_hour <= c.hour + ${span}
+                          and f.last_input_hour < c.hour and f.last_input_hour >= c.hour - ${span}
+          union
+          -- forecasts issued from a changed hour (their persistence reference), at targets that can have matured
+          select ${fields}, c.hour + g.horizon * interval '1 hour', g.horizon, f.value[g.horizon],
+                 f.lower_bound[g.horizon], f.upper_bound[g.horizon]
+          from changed c
+          join forecasts f on f.series_id = c.series_id and f.last_input_hour = c.hour
+                          and f.last_target_hour > c.hour and f.last_target_hour <= c.hour + ${span}
+          cross join lateral generate_subscripts(f.value, 1) as g (horizon)
+          where c.hour + g.horizon * interval '1 hour' <= ${until}`
       : tx`
-          select ${fields} from predictions p
-          where p.target_hour between ${since} and ${until}`;
+          select ${fields}, f.last_input_hour + g.horizon * interval '1 hour' as target_hour, g.horizon,
+                 f.value[g.horizon] as predicted, f.lower_bound[g.horizon] as lower_bound,
+                 f.upper_bound[g.horizon] as upper_bound
+          from forecasts f
+          cross join lateral generate_subscripts(f.value, 1) as g (horizon)
+          where f.last_input_hour >= ${since}::timestamptz - ${span} and f.last_input_hour < ${until}
+            and f.last_input_hour + g.horizon * interval '1 hour' between ${since} and ${until}`;
     const [counts] = await tx<{ scored: number; rescored: number; watermark: string }[]>`
       with matured as (${matured}),
       candidates as (
-        select p.series_id, p.model_version, p.horizon, p.target_hour, p.value as predicted, p.quality,
-               a.value as actual, abs(a.value - pa.value) as persistence_abs_error,
-               pulse_covered(a.value, p.lower_bound, p.upper_bound) as covered,
-               e.series_id is not null as was_scored, e.abs_error as old_abs_error,
-               e.squared_error as old_squared_error, e.error as old_error, e.pct_error as old_pct_error,
-               e.persistence_abs_error as old_persistence_abs_error, e.covered as old_covered
-        from matured p
-        join actuals a on a.series_id = p.series_id and a.hour = p.target_hour
-        left join actuals pa on pa.series_id = p.series_id and pa.hour = p.last_input_hour
-        left join evaluations e on e.series_id = p.series_id and e.target_hour = p.target_hour
-                               and e.horizon = p.horizon and e.model_version = p.model_version
-        where p.target_hour <= ${until}
-          and p.value is not null
-          and (e.series_id is null
-               or e.actual <> a.value
-               or e.persistence_abs_error is distinct from abs(a.value - pa.value))
+        select m.series_id, m.model_version, m.horizon, m.target_hour, m.predicted, m.lower_bound, m.upper_bound,
+               m.quality, a.value as actual, abs(a.value - pa.value) as persistence_abs_error,
+               k.i is not null as was_scored, s.actual as old_actual,
+               s.persistence_abs_error[k.i] as old_persistence_abs_error
+        from matured m
+        join actuals a on a.series_id = m.series_id and a.hour = m.target_hour
+        left join actuals pa on pa.series_id = m.series_id and pa.hour = m.last_input_hour
+        left join scores s on s.series_id = m.series_id and s.model_version = m.model_version
+                          and s.target_hour = m.target_hour
+        -- where this horizon sits in the row's arrays, if it was scored (no list: horizons 1 … n)
+        left join lateral (
+          select case when s.horizons is not null then array_position(s.horizons, m.horizon::smallint)
+                      when m.horizon <= cardinality(s.persistence_abs_error) then m.horizon end as i
+        ) k on true
+        where m.target_hour <= ${until}
+          and m.predicted is not null
+          and (k.i is null
+               or s.actual <> a.value
+               or s.persistence_abs_error[k.i] is distinct from abs(a.value - pa.value))
       ),
-      scores as (
+      -- The terms of each score, new and (for a re-score) old: the expressions of the view evaluations.
+      scored as (
         select c.*, predicted - actual as error, abs(predicted - actual) as abs_error,
-               (predicted - actual) ^ 2 as squared_error,
-               pulse_pct_error(predicted, actual) as pct_error
+               (predicted - actual) ^ 2 as squared_error, pulse_pct_error(predicted, actual) as pct_error,
+               pulse_covered(actual, lower_bound, upper_bound) as covered,
+               case when was_scored then predicted - old_actual end as old_error,
+               case when was_scored then abs(predicted - old_actual) end as old_abs_error,
+               case when was_scored then (predicted - old_actual) ^ 2 end as old_squared_error,
+               case when was_scored then pulse_pct_error(predicted, old_actual) end as old_pct_error,
+               case when was_scored then pulse_covered(old_actual, lower_bound, upper_bound) end as old_covered
         from candidates c
       ),
+      -- Each touched target hour's row: the horizons scored now, and those scored before and not touched.
+      entries as (
+        select series_id, model_version, target_hour, actual, horizon, persistence_abs_error,
+               ${now}::timestamptz as scored_at
+        from scored
+        union all
+        select s.series_id, s.model_version, s.target_hour, t.actual, coalesce(o.horizon, o.i)::int,
+               o.persistence_abs_error, coalesce(o.scored_at, s.scored_at)
+        from (select distinct series_id, model_version, target_hour, actual from scored) t
+        join scores s on s.series_id = t.series_id and s.model_version = t.model_version
+                     and s.target_hour = t.target_hour
+        cross join lateral unnest(s.horizons, s.persistence_abs_error, s.horizon_scored_at) with ordinality
+          as o (horizon, persistence_abs_error, scored_at, i)
+        where not exists (select 1 from scored x
+                          where x.series_id = s.series_id and x.model_version = s.model_version
+                            and x.target_hour = s.target_hour and x.horizon = coalesce(o.horizon, o.i))
+      ),
       written as (
-        insert into evaluations as e (series_id, model_version, horizon, target_hour, predicted, actual, error,
-                                      abs_error, squared_error, pct_error, persistence_abs_error, covered, quality,
-                                      scored_at)
-        select series_id, model_version, horizon, target_hour, predicted, actual, error, abs_error, squared_error,
-               pct_error, persistence_abs_error, covered, quality, ${new Date(request.now)}
-        from scores
-        on conflict (series_id, target_hour, horizon, model_version) do update set
-          actual = excluded.actual, error = excluded.error, abs_error = excluded.abs_error,
-          squared_error = excluded.squared_error, pct_error = excluded.pct_error,
-          persistence_abs_error = excluded.persistence_abs_error, covered = excluded.covered,
-          scored_at = excluded.scored_at
+        insert into scores as s (series_id, model_version, target_hour, actual, horizons, persistence_abs_error,
+                                 scored_at, horizon_scored_at)
+        select series_id, model_version, target_hour, actual,
+               case when min(horizon) <> 1 or max(horizon) <> count(*)
+                    then array_agg(horizon order by horizon)::smallint[] end,
+               array_agg(persistence_abs_error order by horizon), max(scored_at),
+               -- each horizon's own time only when they differ (a horizon re-scored alone)
+               case when min(scored_at) <> max(scored_at) then array_agg(scored_at order by horizon) end
+        from entries
+        group by series_id, model_version, target_hour, actual
+        on conflict (series_id, model_version, target_hour) do update set
+          actual = excluded.actual, horizons = excluded.horizons,
+          persistence_abs_error = excluded.persistence_abs_error, scored_at = excluded.scored_at,
+          horizon_scored_at = excluded.horizon_scored_at
       ),
       -- New contribution minus the old one, per series, model and hour.
       deltas as (
@@ -125,47 +232,15 @@ export async function scoreAndSum(sql: Sql, request: ScoreRequest): Promise<Scor
                (count(*) filter (where covered) - count(*) filter (where old_covered))::int as covered_n,
                (count(covered) - count(old_covered))::int as interval_n,
                count(*) filter (where not was_scored and quality = 'fallback')::int as fallback_n
-        from scores
+        from scored
         group by series_id, model_version, target_hour
       ),
-      hours as (
-        insert into error_hours as s
-        select * from deltas
-        on conflict (series_id, model_version, hour) do update set
-          n = s.n + excluded.n, abs_error_sum = s.abs_error_sum + excluded.abs_error_sum,
-          squared_error_sum = s.squared_error_sum + excluded.squared_error_sum,
-          error_sum = s.error_sum + excluded.error_sum, pct_error_sum = s.pct_error_sum + excluded.pct_error_sum,
-          pct_error_n = s.pct_error_n + excluded.pct_error_n,
-          persistence_abs_error_sum = s.persistence_abs_error_sum + excluded.persistence_abs_error_sum,
-          persistence_n = s.persistence_n + excluded.persistence_n,
-          skill_abs_error_sum = s.skill_abs_error_sum + excluded.skill_abs_error_sum,
-          covered_n = s.covered_n + excluded.covered_n,
-          interval_n = s.interval_n + excluded.interval_n, fallback_n = s.fallback_n + excluded.fallback_n
-      ),
-      days as (
-        insert into error_days as s
-        select series_id, model_version, date_trunc('day', hour, 'UTC'), sum(n), sum(abs_error_sum),
-               sum(squared_error_sum), sum(error_sum), sum(pct_error_sum), sum(pct_error_n),
-               sum(persistence_abs_error_sum), sum(persistence_n), sum(skill_abs_error_sum), sum(covered_n),
-               sum(interval_n), sum(fallback_n)
-        from deltas
-        group by series_id, model_version, date_trunc('day', hour, 'UTC')
-        on conflict (series_id, model_version, day) do update set
-          n = s.n + excluded.n, abs_error_sum = s.abs_error_sum + excluded.abs_error_sum,
-          squared_error_sum = s.squared_error_sum + excluded.squared_error_sum,
-          error_sum = s.error_sum + excluded.error_sum, pct_error_sum = s.pct_error_sum + excluded.pct_error_sum,
-          pct_error_n = s.pct_error_n + excluded.pct_error_n,
-          persistence_abs_error_sum = s.persistence_abs_error_sum + excluded.persistence_abs_error_sum,
-          persistence_n = s.persistence_n + excluded.persistence_n,
-          skill_abs_error_sum = s.skill_abs_error_sum + excluded.skill_abs_error_sum,
-          covered_n = s.covered_n + excluded.covered_n,
-          interval_n = s.interval_n + excluded.interval_n, fallback_n = s.fallback_n + excluded.fallback_n
-      )
+      ${addToSums(tx, 'deltas', true)}
       -- Under the lock nobody else scores, so what was unscored before is what this statement inserted.
       select count(*) filter (where not was_scored)::int as scored,
              count(*) filter (where was_scored)::int as rescored,
              pg_snapshot_xmin(pg_current_snapshot())::text as watermark
-      from scores`;
+      from scored`;
     return {
       scored: counts!.scored,
       rescored: counts!.rescored,
@@ -180,7 +255,7 @@ export async function scoreAndSum(sql: Sql, request: ScoreRequest): Promise<Scor
  * from error_days, the hours of the partial days at either edge from error_hours. At most 30 day rows
  * and 46 hour rows per window, whatever the history.
  */
-export function windowSumsSql(sql: Sql | postgres.TransactionSql, windowEnd: Date) {
+export function windowSumsSql(sql: AnySql, windowEnd: Date) {
   const names = ROLLING_WINDOWS.map((w) => w.name);
   const hours = ROLLING_WINDOWS.map((w) => w.hours);
   return sql`
@@ -289,47 +364,22 @@ export async function lockScores(tx: postgres.TransactionSql): Promise<void> {
 
 /**
  * Common table expressions that take the scores a statement deletes out of the error sums. `removed`
- * names a CTE of that statement returning the deleted evaluations' columns (`delete ... returning e.*`).
- * Run it under lockScores.
+ * names a CTE of that statement returning the deleted scores' terms as `evaluation_terms` (0010) gives
+ * them (read them from that view in the same statement: it sees the rows as they were before). Run it
+ * under lockScores.
  */
-export function withoutScores(sql: Sql | postgres.TransactionSql, removed: string) {
+export function withoutScores(sql: AnySql, removed: string) {
   const terms = sql`
     select series_id, model_version, target_hour as hour, -count(*)::int as n, -sum(abs_error) as abs_error_sum,
            -sum(squared_error) as squared_error_sum, -sum(error) as error_sum,
            -coalesce(sum(pct_error), 0) as pct_error_sum, -count(pct_error)::int as pct_error_n,
            -coalesce(sum(persistence_abs_error), 0) as persistence_abs_error_sum,
            -count(persistence_abs_error)::int as persistence_n,
-           -coalesce(sum(abs_error) filter (where persistence_abs_error is not null), 0) as skill_abs_error_sum,
-           -(count(*) filter (where covered))::int as covered_n, -count(covered)::int as interval_n,
-           -(count(*) filter (where quality = 'fallback'))::int as fallback_n
+           -coalesce(sum(skill_abs_error), 0) as skill_abs_error_sum,
+           -sum(covered_n)::int as covered_n, -sum(interval_n)::int as interval_n, -sum(fallback_n)::int as fallback_n
     from ${sql(removed)}
     group by series_id, model_version, target_hour`;
-  const add = sql`
-    n = s.n + r.n, abs_error_sum = s.abs_error_sum + r.abs_error_sum,
-    squared_error_sum = s.squared_error_sum + r.squared_error_sum, error_sum = s.error_sum + r.error_sum,
-    pct_error_sum = s.pct_error_sum + r.pct_error_sum, pct_error_n = s.pct_error_n + r.pct_error_n,
-    persistence_abs_error_sum = s.persistence_abs_error_sum + r.persistence_abs_error_sum,
-    persistence_n = s.persistence_n + r.persistence_n, skill_abs_error_sum = s.skill_abs_error_sum + r.skill_abs_error_sum,
-    covered_n = s.covered_n + r.covered_n, interval_n = s.interval_n + r.interval_n,
-    fallback_n = s.fallback_n + r.fallback_n`;
   return sql`
     removed_terms as (${terms}),
-    removed_from_hours as (
-      update error_hours s set ${add}
-      from removed_terms r
-      where s.series_id = r.series_id and s.model_version = r.model_version and s.hour = r.hour
-    ),
-    removed_from_days as (
-      update error_days s set ${add}
-      from (
-        select series_id, model_version, date_trunc('day', hour, 'UTC') as day, sum(n) as n,
-               sum(abs_error_sum) as abs_error_sum, sum(squared_error_sum) as squared_error_sum,
-               sum(error_sum) as error_sum, sum(pct_error_sum) as pct_error_sum, sum(pct_error_n) as pct_error_n,
-               sum(persistence_abs_error_sum) as persistence_abs_error_sum, sum(persistence_n) as persistence_n,
-               sum(skill_abs_error_sum) as skill_abs_error_sum, sum(covered_n) as covered_n,
-               sum(interval_n) as interval_n, sum(fallback_n) as fallback_n
-        from removed_terms group by 1, 2, 3
-      ) r
-      where s.series_id = r.series_id and s.model_version = r.model_version and s.day = r.day
-    )`;
+    ${addToSums(sql, 'removed_terms', false)}`;
 }

@@ -68,15 +68,15 @@ export class PostgresForecastStore implements ForecastStore {
   async latestForecastOrigins(streams: readonly ForecastStream[]): Promise<Map<string, number>> {
     const found = new Map<string, number>();
     if (streams.length === 0) return found;
-    // Every origin stores a horizon-1 row, so the newest one is a backward index scan on the primary key.
+    // The newest origin of each stream: a backward probe of the forecasts' primary key.
     const rows = await this.sql<{ series_id: number; model_version: string; origin_ms: number }[]>`
       select s.series_id, s.model_version, l.origin_ms
       from unnest(${streams.map((s) => s.seriesId)}::int[], ${streams.map((s) => s.modelVersion)}::text[])
              as s(series_id, model_version)
       cross join lateral (
-        select extract(epoch from max(p.target_hour))::float8 * 1000 - ${HOUR_MS}::float8 as origin_ms
-        from predictions p
-        where p.series_id = s.series_id and p.model_version = s.model_version and p.horizon = 1
+        select extract(epoch from max(f.last_input_hour))::float8 * 1000 as origin_ms
+        from forecasts f
+        where f.series_id = s.series_id and f.model_version = s.model_version
       ) l
       where l.origin_ms is not null`;
     for (const r of rows)

@@ -40,22 +40,28 @@ export async function latestForecasts(
     }[]
   >`
     with newest as (
-      -- Per series the newest origin forecast by then (one backward index probe on horizon-1 rows),
-      -- not the catch-up rows stored for skipped origins.
-      select s.id as series_id, o.origin
+      -- Per series the newest origin forecast by then (a backward probe of the index on the last target
+      -- hour), not the catch-up rows stored for skipped origins.
+      select o.*
       from unnest(${[...seriesIds]}::int[]) as s(id)
       cross join lateral (
-        select p.last_input_hour as origin from predictions p
-        where p.series_id = s.id and p.horizon = 1 and p.issued_at <= ${new Date(asOf)}
-          and not (p.quality = 'missed' and p.reason like 'not-forecast:%')
-        order by p.target_hour desc limit 1
+        select f.* from forecasts f
+        where f.series_id = s.id and f.issued_at <= ${new Date(asOf)}
+          and not (f.quality = 'missed' and f.reason like 'not-forecast:%')
+        order by f.last_target_hour desc limit 1
       ) o
     )
     select s.name as series, s.timezone, extract(epoch from p.target_hour)::float8 * 1000 as target_ms,
            p.horizon, p.value, p.lower_bound, p.upper_bound, p.quality, p.method, p.reason,
            extract(epoch from p.last_input_hour)::float8 * 1000 as last_input_ms
     from newest n
-    join predictions p on p.series_id = n.series_id and p.last_input_hour = n.origin
+    join predictions p on p.series_id = n.series_id and p.last_input_hour = n.last_input_hour
+                      -- every model's forecast from that origin, found by the same index
+                      and p.model_version in (
+                        select f.model_version from forecasts f
+                        where f.series_id = n.series_id and f.last_input_hour = n.last_input_hour
+                          and f.last_target_hour > n.last_input_hour
+                          and f.last_target_hour <= n.last_input_hour + interval '168 hours')
     join series s on s.id = p.series_id
     order by s.name, p.target_hour`;
   return rows.map((r) => ({

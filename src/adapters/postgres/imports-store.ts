@@ -117,10 +117,16 @@ export class PostgresImportsStore {
         returning a.series_id, a.hour
       ),
       unscored as (
-        delete from evaluations e using gone g where e.series_id = g.series_id and e.target_hour = g.hour
-        returning e.*
+        delete from scores s using gone g where s.series_id = g.series_id and s.target_hour = g.hour
+        returning s.series_id, s.model_version, s.target_hour
       ),
-      ${withoutScores(tx, 'unscored')}
+      -- their terms as they were (the view reads the rows as before this statement)
+      removed as (
+        select e.* from evaluation_terms e
+        join unscored u on e.series_id = u.series_id and e.model_version = u.model_version
+                       and e.target_hour = u.target_hour
+      ),
+      ${withoutScores(tx, 'removed')}
       select count(*)::int as n from gone`;
       await tx`update imports set undone_at = ${new Date(now)} where id = ${importId}`;
       return {

@@ -2,20 +2,23 @@ import type { PredictionRow } from '../../core/predictions.ts';
 import type { Sql } from './client.ts';
 
 /**
- * Largest number of prediction rows per statement: the hourly run of 10,000 series (240,000 rows) is one
- * statement, so its round trips stay constant; a statement's arrays stay around 10 MB.
+ * Largest number of forecast origins per statement: the hourly run of 10,000 series is one statement, so
+ * its round trips stay constant; a statement's arrays stay around 10 MB.
  */
-export const WRITE_CHUNK_ROWS = 250_000;
+export const WRITE_CHUNK_ORIGINS = 20_000;
+
+/** SQLSTATE of "no partition of relation … found for row": a write into a month not made yet. */
+const NO_PARTITION = '23514';
 
 /**
- * Stores forecasts with one keyed insert per chunk; an existing forecast under the same key is kept, so
- * a repeated or concurrent run changes nothing. Returns the rows inserted.
+ * Stores forecasts, one row per origin with the horizons as arrays (migration 0070); an existing forecast
+ * of the same series, model and origin is kept, so a repeated or concurrent run changes nothing. Returns
+ * the forecasts (origin × horizon) inserted.
  *
- * What makes it fast (8,760 origins × 24 horizons in well under a second of database time): the
- * partitions of the target months are made sure of once, up front; what is the same for every horizon of
- * an origin (series, model, method, quality, reason, issue time, origin) is sent once per origin and
- * joined back in the database, so each row costs five numbers on the wire instead of seven texts and
- * five numbers; and no per-row trigger runs (no foreign keys on the partitioned table).
+ * The months it writes into are normally there already (the migrate function and every hourly evaluation
+ * keep the coming months ready), so the hourly run sends one statement. A write into a month that does
+ * not exist yet (a backfill into the past) is refused by PostgreSQL without storing anything; the months
+ * are then made and the statement repeated.
  */
 export async function insertPredictions(
   sql: Sql,
@@ -23,66 +26,72 @@ export async function insertPredictions(
   runId: number | null,
 ): Promise<number> {
   if (rows.length === 0) return 0;
-  let first = Infinity;
-  let last = -Infinity;
-  for (const r of rows) {
-    if (r.targetHour < first) first = r.targetHour;
-    if (r.targetHour > last) last = r.targetHour;
-  }
-  await sql`select pulse_ensure_partitions(${new Date(first)}, ${new Date(last)})`;
+  const origins = toOrigins(rows);
   let inserted = 0;
-  for (let i = 0; i < rows.length; i += WRITE_CHUNK_ROWS) {
-    inserted += await insertChunk(sql, rows.slice(i, i + WRITE_CHUNK_ROWS), runId);
+  for (let i = 0; i < origins.length; i += WRITE_CHUNK_ORIGINS) {
+    const chunk = origins.slice(i, i + WRITE_CHUNK_ORIGINS);
+    try {
+      inserted += await insertChunk(sql, chunk, runId);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== NO_PARTITION || !/no partition/.test(String(error)))
+        throw error;
+      let first = Infinity;
+      let last = -Infinity;
+      for (const o of chunk) {
+        first = Math.min(first, o.lastInputHour);
+        last = Math.max(last, o.lastTargetHour);
+      }
+      await sql`select pulse_ensure_partitions(${new Date(first)}, ${new Date(last)})`;
+      inserted += await insertChunk(sql, chunk, runId);
+    }
   }
   return inserted;
 }
 
-/** Origin-level columns once per run of consecutive rows that share them; per-row numbers point at them. */
-function toColumns(rows: readonly PredictionRow[]) {
-  const origin = {
-    seriesId: [] as number[],
-    modelVersion: [] as string[],
-    method: [] as string[],
-    quality: [] as string[],
-    reason: [] as (string | null)[],
-    issuedAt: [] as number[],
-    lastInputHour: [] as number[],
-  };
-  const row = {
-    origin: new Array<number>(rows.length),
-    horizon: new Array<number>(rows.length),
-    value: new Array<number | null>(rows.length),
-    lower: new Array<number | null>(rows.length),
-    upper: new Array<number | null>(rows.length),
-  };
-  let previous: PredictionRow | undefined;
-  rows.forEach((r, k) => {
-    const same =
-      previous !== undefined &&
-      previous.seriesId === r.seriesId &&
-      previous.modelVersion === r.modelVersion &&
-      previous.lastInputHour === r.lastInputHour &&
-      previous.issuedAt === r.issuedAt &&
-      previous.method === r.method &&
-      previous.quality === r.quality &&
-      previous.reason === r.reason;
-    if (!same) {
-      origin.seriesId.push(r.seriesId);
-      origin.modelVersion.push(r.modelVersion);
-      origin.method.push(r.method);
-      origin.quality.push(r.quality);
-      origin.reason.push(r.reason);
-      origin.issuedAt.push(r.issuedAt);
-      origin.lastInputHour.push(r.lastInputHour);
-      previous = r;
+/** One forecast origin: what its horizons share, and where its values start in the flat arrays. */
+interface Origin {
+  readonly row: PredictionRow;
+  readonly lastInputHour: number;
+  readonly lastTargetHour: number;
+  /** Values by horizon (index 0 = horizon 1); null where no row of that horizon was given. */
+  readonly values: (number | null)[];
+  readonly lower: (number | null)[];
+  readonly upper: (number | null)[];
+}
+
+const originKey = (r: PredictionRow) => `${r.seriesId}\u0000${r.modelVersion}\u0000${r.lastInputHour}`;
+
+/** Rows grouped by (series, model, origin), in the order their origins first appear. */
+function toOrigins(rows: readonly PredictionRow[]): Origin[] {
+  const byKey = new Map<string, Origin>();
+  const origins: Origin[] = [];
+  for (const r of rows) {
+    const key = originKey(r);
+    let o = byKey.get(key);
+    if (!o) {
+      o = {
+        row: r,
+        lastInputHour: r.lastInputHour,
+        lastTargetHour: r.targetHour,
+        values: [],
+        lower: [],
+        upper: [],
+      };
+      byKey.set(key, o);
+      origins.push(o);
     }
-    row.origin[k] = origin.seriesId.length; // 1-based, as `with ordinality`
-    row.horizon[k] = r.horizon;
-    row.value[k] = r.value;
-    row.lower[k] = r.lower;
-    row.upper[k] = r.upper;
-  });
-  return { origin, row };
+    const i = r.horizon - 1;
+    while (o.values.length <= i) {
+      o.values.push(null);
+      o.lower.push(null);
+      o.upper.push(null);
+    }
+    o.values[i] = r.value;
+    o.lower[i] = r.lower;
+    o.upper[i] = r.upper;
+    if (r.targetHour > o.lastTargetHour) (o as { lastTargetHour: number }).lastTargetHour = r.targetHour;
+  }
+  return origins;
 }
 
 /**
@@ -102,24 +111,58 @@ export function numberArray(values: readonly (number | null)[]): string {
   return text + '}';
 }
 
-async function insertChunk(sql: Sql, rows: readonly PredictionRow[], runId: number | null): Promise<number> {
-  const { origin: o, row: r } = toColumns(rows);
-  const result = await sql`
-    with origins as (
-      select k, series_id, model_version, method, quality, reason,
-             to_timestamp(issued_ms / 1000.0) as issued_at, to_timestamp(last_input_ms / 1000.0) as last_input_hour
-      from unnest(${o.seriesId}::int[], ${o.modelVersion}::text[], ${o.method}::text[], ${o.quality}::text[],
-                  ${o.reason}::text[], ${o.issuedAt}::float8[], ${o.lastInputHour}::float8[])
-        with ordinality as t(series_id, model_version, method, quality, reason, issued_ms, last_input_ms, k)
+/**
+ * One insert of many origins: what they share as one array per column, their values, lower and upper
+ * bounds as one array literal per origin (parsed by PostgreSQL row by row, subscripts 1 … horizons).
+ */
+async function insertChunk(sql: Sql, origins: readonly Origin[], runId: number | null): Promise<number> {
+  const col = {
+    seriesId: [] as number[],
+    modelVersion: [] as string[],
+    method: [] as string[],
+    quality: [] as string[],
+    reason: [] as (string | null)[],
+    issuedAt: [] as number[],
+    lastInputHour: [] as number[],
+    value: [] as string[],
+    lower: [] as (string | null)[],
+    upper: [] as (string | null)[],
+  };
+  for (const o of origins) {
+    col.seriesId.push(o.row.seriesId);
+    col.modelVersion.push(o.row.modelVersion);
+    col.method.push(o.row.method);
+    col.quality.push(o.row.quality);
+    col.reason.push(o.row.reason);
+    col.issuedAt.push(o.row.issuedAt);
+    col.lastInputHour.push(o.lastInputHour);
+    col.value.push(numberArray(o.values));
+    // no interval at any horizon: no array of nulls
+    col.lower.push(o.lower.some((v) => v !== null) ? numberArray(o.lower) : null);
+    col.upper.push(o.upper.some((v) => v !== null) ? numberArray(o.upper) : null);
+  }
+  const [result] = await sql<{ n: number }[]>`
+    with written as (
+      insert into forecasts (series_id, model_version, last_input_hour, last_target_hour, method, quality, reason,
+                             issued_at, run_id, value, lower_bound, upper_bound)
+      select o.series_id, o.model_version, o.origin, o.origin + cardinality(o.value) * interval '1 hour', o.method,
+             o.quality, o.reason, to_timestamp(o.issued_ms / 1000.0), ${runId}, o.value, o.lower_bound, o.upper_bound
+      from (
+        select t.series_id, t.model_version, t.method, t.quality, t.reason, t.issued_ms,
+               to_timestamp(t.origin_ms / 1000.0) as origin, t.value::float8[] as value,
+               t.lower_bound::float8[] as lower_bound, t.upper_bound::float8[] as upper_bound
+        from unnest(${col.seriesId}::int[], ${col.modelVersion}::text[], ${col.method}::text[],
+                    ${col.quality}::text[], ${col.reason}::text[], ${col.issuedAt}::float8[],
+                    ${numberArray(col.lastInputHour)}::float8[], ${col.value}::text[], ${col.lower}::text[],
+                    ${col.upper}::text[])
+          as t(series_id, model_version, method, quality, reason, issued_ms, origin_ms, value, lower_bound, upper_bound)
+      ) o
+      on conflict (series_id, model_version, last_input_hour) do nothing
+      returning quality, value
     )
-    insert into predictions (series_id, model_version, horizon, target_hour, method, value, lower_bound,
-                             upper_bound, issued_at, last_input_hour, quality, reason, run_id)
-    select o.series_id, o.model_version, r.horizon, o.last_input_hour + r.horizon * interval '1 hour', o.method,
-           r.value, r.lower_bound, r.upper_bound, o.issued_at, o.last_input_hour, o.quality, o.reason, ${runId}
-    from unnest(${numberArray(r.origin)}::int[], ${numberArray(r.horizon)}::int[], ${numberArray(r.value)}::float8[],
-                ${numberArray(r.lower)}::float8[], ${numberArray(r.upper)}::float8[])
-      as r(k, horizon, value, lower_bound, upper_bound)
-    join origins o on o.k = r.k
-    on conflict (series_id, target_hour, horizon, model_version) do nothing`;
-  return result.count;
+    -- the forecasts (horizons) stored: every horizon of a missed origin, the valued ones of the others
+    select coalesce(sum(case when quality = 'missed' then cardinality(value)
+                             else num_nonnulls(variadic value) end), 0)::int as n
+    from written`;
+  return result!.n;
 }

@@ -170,7 +170,7 @@ export async function listSeriesStates(sql: Sql): Promise<SeriesState[]> {
     select s.name, s.active, s.configured, s.country, s.timezone, s.unit, s.source ->> 'kind' as source_kind,
            s.model_version,
            (select max(a.hour) from actuals a where a.series_id = s.id) as newest_actual,
-           (select max(p.target_hour) from predictions p where p.series_id = s.id) as newest_forecast
+           (select max(f.last_target_hour) from forecasts f where f.series_id = s.id) as newest_forecast
     from series s
     order by s.name`;
   return rows.map((r) => ({
