@@ -218,8 +218,8 @@ describe('partitioned storage', () => {
 
     await sql`update storage_settings set raw_retention = interval '1 month'`;
     const [result] = await sql<{ dropped: string[] }[]>`select (pulse_maintain_storage(now())).dropped`;
-    // Cutoff 2025-02-10T23:00Z: January has expired entirely (its forecasts' last targets, at most 168 h
-    // after their origins, too), February has not.
+    // Cutoff 2025-02-10T23:00Z: January has expired entirely (forecasts made in it, scores of its hours),
+    // February has not.
     expect(result!.dropped).toEqual(['forecasts_p2025_01', 'scores_p2025_01']);
     const after = await snapshot(sql);
     expectUnchanged(rowsFrom(before, new Date('2025-02-01T00:00:00Z')), after);

@@ -15,9 +15,8 @@
 -- Readers that filter by target hour should also bound last_input_hour (target − 168 h … target), which
 -- the view maps straight to the forecasts' index.
 --
--- Partitions: forecasts by origin month, scores by target month, created ahead as before. Retention drops a
--- month of forecasts once every target of it (origin + at most 168 h) has expired, and a month of scores
--- once its target month has. Existing rows are moved in this migration's transaction; none is lost or
+-- Partitions: forecasts by origin month, scores by target month, created ahead as before; retention drops
+-- whole months of each that are older than the cutoff (a forecast goes with all its horizons). Existing rows are moved in this migration's transaction; none is lost or
 -- changed. The per-row bookkeeping of one origin (issued_at, run_id, created_at, method, quality, reason)
 -- must agree across its horizons (the forecast run writes it so), as must the actual a target hour's
 -- horizons were scored against (the evaluation re-scores them together): the migration stops, naming the
@@ -114,8 +113,10 @@ begin
   return created;
 end $$;
 
--- Hourly housekeeping, as in 0040: partitions ahead, expired months dropped. A month of forecasts expires
--- 168 hours (the longest horizon) after its last origin, so no forecast of a kept target is ever dropped.
+-- Hourly housekeeping, as in 0040: partitions ahead, expired months dropped: a month of forecasts once
+-- its last origin, a month of scores once its last target hour is older than the retention. A forecast is
+-- kept or dropped whole (every horizon), by when it was made; the oldest origin kept is in the month of
+-- the cutoff, as weather retention (0080) assumes.
 create or replace function pulse_maintain_storage(at timestamptz, out created integer, out dropped text[])
 language plpgsql security definer set search_path = pg_catalog, public as $$
 declare
@@ -130,8 +131,7 @@ begin
   dropped := array[]::text[];
   for expired in
     select p.partition from storage_partitions p
-    where ((p.month_start at time zone 'UTC' + interval '1 month') at time zone 'UTC')
-          + case when p.parent = 'forecasts' then interval '168 hours' else interval '0' end <= cutoff
+    where ((p.month_start at time zone 'UTC' + interval '1 month') at time zone 'UTC') <= cutoff
     order by p.month_start, p.parent
   loop
     execute format('drop table public.%I', expired.partition);
