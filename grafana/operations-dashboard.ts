@@ -131,11 +131,17 @@ function fallbackRate(at: Placement) {
       sqlQuery(`
         select $__timeGroupAlias(p.target_hour, $__interval), s.name || ' · ' || p.model_version as metric,
                pulse_share(count(*) filter (where p.quality = 'fallback'), count(*)) as "fallback"
-        from predictions p
-        join series s on s.id = p.series_id
-        where p.series_id in ($series) and p.model_version in ($model) and p.horizon = 1
-          and p.quality <> 'missed'
-          and $__timeFilter(p.target_hour) and ${originsInRange('p', 1)}
+        from series s
+        -- series by series through the forecasts' key (offset 0 keeps it so: with "All" series the range
+        -- is a fifth of a month's partition, and a plan on stale statistics would read all of it)
+        cross join lateral (
+          select p.target_hour, p.model_version, p.quality
+          from predictions p
+          where p.series_id = s.id and p.model_version in ($model) and p.horizon = 1 and p.quality <> 'missed'
+            and $__timeFilter(p.target_hour) and ${originsInRange('p', 1)}
+          offset 0
+        ) p
+        where s.id in ($series)
         group by 1, 2
         order by 1`).timeSeries(),
     ],
