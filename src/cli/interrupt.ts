@@ -13,8 +13,14 @@ export function onInterrupt(cleanup: Cleanup): () => void {
   return () => cleanups.delete(cleanup);
 }
 
-/** Runs the cleanups (at most 5 s), then exits 130 (SIGINT) or 143 (SIGTERM); a second signal exits at once. */
-export async function interrupt(signal: NodeJS.Signals): Promise<void> {
+/**
+ * Runs the cleanups (at most 5 s), then `report`s the exit code and exits 130 (SIGINT) or 143 (SIGTERM); a
+ * second signal exits at once.
+ */
+export async function interrupt(
+  signal: NodeJS.Signals,
+  report: (code: number) => void = () => undefined,
+): Promise<void> {
   const code = signal === 'SIGTERM' ? 128 + 15 : EXIT.interrupted;
   if (interrupted) process.exit(code);
   interrupted = true;
@@ -23,5 +29,6 @@ export async function interrupt(signal: NodeJS.Signals): Promise<void> {
   );
   const deadline = new Promise((resolve) => setTimeout(resolve, 5_000).unref());
   await Promise.race([Promise.allSettled([...cleanups].map((c) => c(signal))), deadline]);
+  report(code);
   process.exit(code);
 }

@@ -16,8 +16,13 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   process.on('exit', () => {
     if (code !== EXIT.ok && !process.exitCode) process.exitCode = code;
   });
-  process.on('SIGINT', () => void interrupt('SIGINT'));
-  process.on('SIGTERM', () => void interrupt('SIGTERM'));
+  // With --json an interrupted command still leaves its one object on stdout.
+  const report = (signal: NodeJS.Signals) => (exitCode: number) => {
+    if (jsonOutput())
+      emitFailure(Object.assign(new Error(`interrupted by ${signal}`), { name: 'Interrupted' }), exitCode);
+  };
+  process.on('SIGINT', () => void interrupt('SIGINT', report('SIGINT')));
+  process.on('SIGTERM', () => void interrupt('SIGTERM', report('SIGTERM')));
   const program = buildProgram();
   try {
     await program.parseAsync([...argv]);

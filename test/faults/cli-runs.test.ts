@@ -70,13 +70,21 @@ describe('runs killed from the CLI are closed or reaped', () => {
     });
   });
 
-  it('Ctrl-C during pulse backfill records the run as failed before the CLI exits 130', async () => {
-    const { child, done } = spawnPulse([...backfill, '--restart'], { env: { DATABASE_URL: db.url } });
+  it('Ctrl-C during pulse backfill --json records the run as failed, prints the failure and exits 130', async () => {
+    const { child, done } = spawnPulse([...backfill, '--restart', '--json'], {
+      env: { DATABASE_URL: db.url },
+    });
     const id = await runningRun(db, 'backfill');
     child.kill('SIGINT');
     const stopped = await done;
     expect(stopped.code).toBe(EXIT.interrupted);
     expect(stopped.stderr).toMatch(/interrupted \(SIGINT\); recording open runs as failed/);
+    expect(JSON.parse(stopped.stdout)).toEqual({
+      ok: false,
+      command: 'backfill',
+      exitCode: EXIT.interrupted,
+      error: { name: 'Interrupted', message: 'interrupted by SIGINT' },
+    });
     expect(await runById(db, id)).toEqual({
       outcome: 'failed',
       error: 'interrupted by SIGINT: the CLI was stopped during the run',
