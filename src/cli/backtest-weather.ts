@@ -54,6 +54,8 @@ export function describeBacktestWeather(counts: Readonly<Record<WeatherProvenanc
   if (counts.mixed > 0)
     parts.push(`${counts.mixed} mixed (the vintage held ends before the last horizon; observed after it)`);
   if (counts.missing > 0)
-    parts.push(`${counts.missing} without weather for some hour (weather input masked)`);
+    parts.push(
+      `${counts.missing} without weather for some hour (forecast by the calendar-only model, as in service)`,
+    );
   return `weather: ${parts.join('; ')}`;
 }

@@ -1,6 +1,6 @@
 import { seasonalNaive } from './baselines.ts';
 import { holidayKind } from './calendar/holidays.ts';
-import type { Forecaster, ForecastWindow, SeriesCalendar } from './forecaster.ts';
+import type { Forecaster, ForecastResult, ForecastWindow, SeriesCalendar } from './forecaster.ts';
 import { ErrorAccumulator, skillScore, type ErrorSummary } from './metrics.ts';
 import { completeWindows, hourAt, indexOf, type HourlySeries, windowValues } from './hourly-series.ts';
 import { toIso, type HourMs } from './time.ts';
@@ -54,8 +54,36 @@ export interface BacktestOptions {
    * same period pass the larger of their windows, so both are scored on the very same pairs.
    */
   readonly minWindowHours?: number;
-  /** The weather a window at `origin` sees (weather models); undefined = none known. */
+  /**
+   * The weather a window at `origin` sees (weather models); undefined = none known. A window without
+   * complete weather is forecast by the model's calendar-only model when it has one, as in service.
+   */
   readonly weatherFor?: (origin: HourMs) => WindowWeather | undefined;
+}
+
+/**
+ * Forecasts the windows with the model, except those without complete weather (no weather, or provenance
+ * 'missing'): the calendar-only model forecasts those, on its own window length, as the forecast run does.
+ */
+async function forecastAsServed(
+  forecaster: Forecaster,
+  windows: readonly ForecastWindow[],
+): Promise<ForecastResult[]> {
+  const calendarOnly = forecaster.weather?.calendarFallback;
+  const degraded = (w: ForecastWindow) => !w.weather || w.weather.provenance === 'missing';
+  if (!calendarOnly || !windows.some(degraded)) return forecaster.forecast(windows);
+  const withWeather = windows.filter((w) => !degraded(w));
+  const without = windows.filter(degraded).map((w) => {
+    const { weather: _weather, ...rest } = w;
+    return { ...rest, values: w.values.subarray(Math.max(0, w.values.length - calendarOnly.windowHours)) };
+  });
+  const [a, b] = await Promise.all([
+    withWeather.length ? forecaster.forecast(withWeather) : [],
+    calendarOnly.forecast(without),
+  ]);
+  let i = 0;
+  let j = 0;
+  return windows.map((w) => (degraded(w) ? b[j++]! : a[i++]!));
 }
 
 class IntervalAccumulator {
@@ -112,7 +140,10 @@ export async function runBacktest(series: HourlySeries, options: BacktestOptions
   let batch: { index: number; window: ForecastWindow }[] = [];
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
-    const results = await forecaster.forecast(batch.map((b) => b.window));
+    const windows = batch.map((b) => b.window);
+    const results = options.weatherFor
+      ? await forecastAsServed(forecaster, windows)
+      : await forecaster.forecast(windows);
     for (let b = 0; b < batch.length; b++) {
       const { index, window } = batch[b]!;
       const result = results[b]!;

@@ -69,7 +69,7 @@ class TenPerDegree implements Forecaster {
   readonly version = 'ten-per-degree';
   readonly windowHours = 168;
   readonly horizons = 24;
-  readonly weather = { calendarFallback: null };
+  constructor(readonly weather: { calendarFallback: Forecaster | null } = { calendarFallback: null }) {}
   async forecast(windows: readonly ForecastWindow[]): Promise<ForecastResult[]> {
     return windows.map((w) => {
       const { locations, originIndex } = w.weather!;
@@ -88,9 +88,9 @@ describe('runBacktest with stored weather vintages', () => {
   const series = { start: S, values: new Float64Array(400).fill(1200) };
   const from = S + 300 * H;
   const to = S + 349 * H;
-  const backtestOn = (history: WeatherHistory) =>
+  const backtestOn = (history: WeatherHistory, forecaster: Forecaster = new TenPerDegree()) =>
     runBacktest(series, {
-      forecaster: new TenPerDegree(),
+      forecaster,
       calendar: { country: null, timezone: 'UTC' },
       from,
       to,
@@ -117,5 +117,22 @@ describe('runBacktest with stored weather vintages', () => {
     const report = await backtestOn(history);
     expect(report.overall.model.mae).toBe(0);
     expect(report.weather).toEqual({ vintage: 0, mixed: 0, observed: 73, missing: 0 });
+  });
+
+  it('forecasts an origin without complete weather by the calendar-only model, as the forecast run does', async () => {
+    // Observed weather from hour 120 on: origins before 288 lack their 168 h of past weather.
+    const history = new WeatherHistory(S, S + 499 * H, rows('a', 120, 500, 20));
+    const calendarOnly: Forecaster = {
+      version: 'calendar-only',
+      windowHours: 168,
+      horizons: 24,
+      forecast: async (windows) => windows.map(() => ({ values: new Float64Array(24).fill(1300) })),
+    };
+    const report = await backtestOn(history, new TenPerDegree({ calendarFallback: calendarOnly }));
+    expect(report.weather).toEqual({ vintage: 0, mixed: 0, observed: 61, missing: 12 });
+    // 1 h ahead: origins 299…348, all with weather (perfect prognosis, 0 MWh off).
+    expect(report.horizons[0]!.model.mae).toBe(0);
+    // 24 h ahead: origins 276…325, of which 276…287 (12) forecast 1,300 by the calendar-only model.
+    expect(report.horizons[23]!.model.mae).toBeCloseTo((12 * 100) / 50, 9);
   });
 });
