@@ -78,6 +78,7 @@ export function createPulseApp(props: AppProps = {}): { app: App; stack: PulseSt
       schedule: retrainSchedule === 'off' ? null : retrainSchedule,
       maxConcurrency: contextNumber(app, 'pulse:retrainConcurrency'),
       instanceType: contextString(app, 'pulse:trainingInstanceType'),
+      recipe: contextString(app, 'pulse:retrainRecipe'),
     },
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -53,6 +53,8 @@ export interface PulseStackProps extends StackProps {
     readonly maxConcurrency?: number;
     /** SageMaker instance type. @default ml.c5.xlarge */
     readonly instanceType?: string;
+    /** The recipe, JSON fields over the default recipe. @default the default recipe */
+    readonly recipe?: string;
   };
 }
 
@@ -139,6 +141,7 @@ export class PulseStack extends Stack {
       schedule: props.retraining?.schedule,
       maxConcurrency: props.retraining?.maxConcurrency,
       instanceType: props.retraining?.instanceType,
+      recipe: props.retraining?.recipe,
     });
     this.retraining.node.addDependency(this.migrations.trigger);
 

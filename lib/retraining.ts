@@ -52,7 +52,7 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { writeTarGz } from '../src/adapters/archive/tar.ts';
-import { TRAINING_CHANNEL } from '../src/adapters/lambda/retraining.ts';
+import { recipeFromSetting, TRAINING_CHANNEL } from '../src/adapters/lambda/retraining.ts';
 import { RETRAIN_SCHEDULE } from '../src/adapters/training/retraining-cycle.ts';
 import type { ModelLayer, OnnxRuntimeLayer } from './layers.ts';
 import {
@@ -185,6 +185,11 @@ export interface PulseRetrainingProps {
   readonly production?: boolean;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /**
+   * The recipe the cycle trains, as JSON fields over the default recipe (RETRAIN_RECIPE), checked at
+   * synth. @default the default recipe
+   */
+  readonly recipe?: string;
 }
 
 /**
@@ -209,6 +214,8 @@ export class PulseRetraining extends Construct {
 
   constructor(scope: Construct, id: string, props: PulseRetrainingProps) {
     super(scope, id);
+    // A bad recipe fails the synth, naming the field, not the first cycle a month later.
+    recipeFromSetting(props.recipe);
     const stack = Stack.of(this);
     // How cdk-nag prints the region and partition in resource names: resolved when the stack has a region.
     const agnostic = Token.isUnresolved(stack.region);
@@ -262,7 +269,11 @@ export class PulseRetraining extends Construct {
       description: "Pulse: list the series of a retraining cycle; build one series' training tensors into S3",
       // Türkiye's 76,000 windows are about 250 MB of tensors.
       ephemeralStorageMiB: 2048,
-      environment: { ...props.databaseEnvironment, TRAINING_DATA_URI: trainingUri },
+      environment: {
+        ...props.databaseEnvironment,
+        TRAINING_DATA_URI: trainingUri,
+        ...(props.recipe ? { RETRAIN_RECIPE: JSON.stringify(JSON.parse(props.recipe)) } : {}),
+      },
       // Never runs a model, but the training modules import onnxruntime-node (parity) at load.
       layers: [props.onnxRuntime.layer],
       layerModules: ['onnxruntime-node'],

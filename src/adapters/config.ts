@@ -49,6 +49,7 @@ const EnvironmentSchema = z.object({
   MODEL_DIR: optionalText,
   MODEL_STORE: optionalText,
   TRAINING_DATA_URI: optionalText,
+  RETRAIN_RECIPE: optionalText,
   PULSE_DEFAULT_MODEL: optionalText,
   PULSE_MIGRATIONS_DIR: optionalText,
   STALE_AFTER_HOURS: optionalNumber(DEFAULT_WINDOW_CHECKS.staleAfterHours),
@@ -93,6 +94,8 @@ export interface RuntimeConfig {
   readonly modelStore?: string;
   /** Where the managed retraining cycle stages each run's tensors and the training job's outputs: s3://bucket/prefix. */
   readonly trainingDataUri?: string;
+  /** The managed cycle's recipe as JSON, over the default recipe (e.g. {"windowHours":168,"lr":0.001}). */
+  readonly retrainRecipe?: string;
   /** Serve this version (or baseline) as the default instead of the registry's. */
   readonly defaultModel?: string;
   readonly migrationsDir?: string;
@@ -147,6 +150,7 @@ export function loadConfig(env: Environment): RuntimeConfig {
     modelDir: e.MODEL_DIR ?? (e.AWS_LAMBDA_FUNCTION_NAME ? LAMBDA_MODEL_DIR : LOCAL_MODEL_DIR),
     modelStore: e.MODEL_STORE,
     trainingDataUri: e.TRAINING_DATA_URI,
+    retrainRecipe: e.RETRAIN_RECIPE,
     defaultModel: e.PULSE_DEFAULT_MODEL,
     migrationsDir: e.PULSE_MIGRATIONS_DIR,
     seriesConfigFile: e.PULSE_SERIES_CONFIG,

@@ -1,17 +1,30 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- CloudFormation JSON is untyped. */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../lib/pulse-function.ts';
+import { readTarGz } from '../../src/adapters/archive/tar.ts';
+import { createPostgresStores } from '../../src/adapters/postgres/stores.ts';
+import { generateSyntheticSeries, SYNTHETIC_CALENDAR } from '../../src/core/synthetic.ts';
 import { HOUR_MS } from '../../src/core/time.ts';
 import { alarmStates, metricsOf, pulseAlarmSpecs, type HourObserved } from '../helpers/alarms.ts';
 import { serverUrl } from '../helpers/db.ts';
 import { startFakeEpias, writeEpiasSeriesFile } from '../helpers/fake-epias.ts';
+import { startFakeS3 } from '../helpers/fake-s3.ts';
 import { startFakeSecretsManager } from '../helpers/fake-secrets-manager.ts';
 import { scheduled } from '../helpers/handlers.ts';
 import { assetDir, synthPulse } from './synth.ts';
@@ -37,7 +50,21 @@ const secretsManager = await startFakeSecretsManager();
 
 // The user's series file, validated by the synth and carried in the migrate bundle.
 const configFile = writeEpiasSeriesFile(root, epias);
-const { template, assembly } = synthPulse({ 'pulse:seriesConfig': configFile });
+const fakeS3 = await startFakeS3();
+// A tiny recipe through the context, so the retraining bundles train in seconds.
+const TINY_RECIPE = {
+  windowHours: 168,
+  validationDays: 7,
+  epochs: 4,
+  members: 1,
+  hidden: 64,
+  patience: 3,
+  workers: 1,
+};
+const { template, assembly } = synthPulse({
+  'pulse:seriesConfig': configFile,
+  'pulse:retrainRecipe': JSON.stringify(TINY_RECIPE),
+});
 const resources = template.toJSON().Resources as Record<
   string,
   { Type: string; Properties: Record<string, any> }
@@ -55,6 +82,8 @@ const FUNCTIONS = {
   ingest: functionNamed(/^Pulse: pull/),
   forecast: functionNamed(/^Pulse: forecast/),
   evaluate: functionNamed(/^Pulse: score/),
+  trainingData: functionNamed(/^Pulse: list the series of a retraining cycle/),
+  promotion: functionNamed(/^Pulse: check parity, back-test and promote/),
 };
 type FunctionName = keyof typeof FUNCTIONS;
 
@@ -143,6 +172,9 @@ function lambdaEnvironment(name: FunctionName): Record<string, string> {
     AWS_SECRET_ACCESS_KEY: 'example',
     AWS_SESSION_TOKEN: 'example',
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.baseUrl,
+    AWS_ENDPOINT_URL_S3: fakeS3.endpoint,
+    AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+    AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
     ...fromTemplate,
     DATABASE_SSL: 'disable', // the embedded server has no TLS
     DATABASE_NAME: dbName, // 'pulse' in AWS; this test's own database on the shared server
@@ -217,6 +249,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await epias.close();
   await secretsManager.close();
+  await fakeS3.close();
   const admin = postgres(serverUrl(), { max: 1, onnotice: () => undefined });
   await admin.unsafe(`drop database if exists ${dbName} with (force)`);
   for (const user of [appUser, readerUser]) await admin.unsafe(`drop role if exists ${user}`);
@@ -332,4 +365,112 @@ describe('the Lambda layout from cdk.out', () => {
       }),
     ]);
   });
+
+  const hasTorch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+  it.runIf(hasTorch)(
+    "runs a retraining cycle from the bundles: tensors to S3, the job source from the asset in SageMaker's layout, the decision recorded",
+    async () => {
+      // A series with 200 days of actuals, after the first deploy's migrations.
+      const sql = postgres(serverUrl(dbName), { max: 1, onnotice: () => undefined });
+      try {
+        const stores = createPostgresStores(sql);
+        const [series] = await stores.series.ensureSeries([{ name: 'retrain', ...SYNTHETIC_CALENDAR }]);
+        const to = Date.UTC(2025, 5, 30, 20);
+        const rows = generateSyntheticSeries({ from: to - (200 * 24 - 1) * HOUR_MS, to, seed: 8 });
+        await stores.actuals.upsertActuals(series!.id, rows, to + HOUR_MS);
+      } finally {
+        await sql.end();
+      }
+      const env = lambdaEnvironment('trainingData');
+      expect(JSON.parse(env.RETRAIN_RECIPE!)).toEqual(TINY_RECIPE);
+      expect(env.TRAINING_DATA_URI).toBe('s3://pulse-models-layout/training');
+
+      const listed = await invoke('trainingData', { step: 'list', series: null });
+      expect(listed.error).toBeUndefined();
+      expect(listed.result.series).toContain('retrain');
+      const prepared = await invoke('trainingData', {
+        step: 'prepare',
+        series: 'retrain',
+        // A minute of its own: model versions never repeat, and the store's cache in /tmp trusts that.
+        startedAt: new Date(Math.floor(Date.now() / 60_000) * 60_000).toISOString(),
+      });
+      expect(prepared.error, prepared.lines.slice(-5).join('\n')).toBeUndefined();
+      const job = prepared.result;
+      expect(job.recipe).toMatchObject(TINY_RECIPE);
+      const inputPrefix = `pulse-models-layout/training/${job.version}/input/`;
+      const staged = [...fakeS3.objects.keys()].filter((k) => k.startsWith(inputPrefix));
+      expect(staged.map((k) => k.slice(inputPrefix.length))).toContain('manifest.json');
+
+      // SageMaker's part, from what cdk.out holds: the source archive the job is given, the channel.
+      const definition = JSON.stringify(
+        Object.values(resources).find((r) => r.Type === 'AWS::StepFunctions::StateMachine')!.Properties
+          .DefinitionString,
+      );
+      const sourceHash = /([0-9a-f]{64})\.gz/.exec(definition)![1];
+      const opt = path.join(root, 'sagemaker', 'opt', 'ml');
+      mkdirSync(path.join(opt, 'code'), { recursive: true });
+      for (const file of readTarGz(readFileSync(path.join(assembly.directory, `asset.${sourceHash}.tar.gz`))))
+        writeFileSync(path.join(opt, 'code', file.name), file.data);
+      const channel = path.join(opt, 'input', 'data', 'tensors');
+      mkdirSync(channel, { recursive: true });
+      for (const key of staged)
+        writeFileSync(path.join(channel, key.slice(inputPrefix.length)), fakeS3.objects.get(key)!);
+      const trained = spawnSync('/usr/bin/python3', [path.join(opt, 'code', 'sagemaker_entry.py')], {
+        cwd: path.join(opt, 'code'),
+        env: {
+          ...process.env,
+          SM_CHANNEL_TENSORS: channel,
+          SM_MODEL_DIR: path.join(opt, 'model'),
+          SM_OUTPUT_DIR: path.join(opt, 'output'),
+          PULSE_SCRATCH_DIR: path.join(root, 'sagemaker'),
+          OPENBLAS_NUM_THREADS: '1',
+        },
+        encoding: 'utf8',
+      });
+      expect(trained.status, trained.stderr.slice(-2000)).toBe(0);
+      const tarball = path.join(root, 'sagemaker', 'model.tar.gz');
+      spawnSync('/usr/bin/python3', [
+        '-c',
+        'import sys, tarfile, os\nwith tarfile.open(sys.argv[1], "w:gz") as t:\n  for f in sorted(os.listdir(sys.argv[2])): t.add(os.path.join(sys.argv[2], f), arcname=f)',
+        tarball,
+        path.join(opt, 'model'),
+      ]);
+      const outputKey = `training/${job.version}/output/${job.jobName}/output/model.tar.gz`;
+      fakeS3.objects.set(`pulse-models-layout/${outputKey}`, readFileSync(tarball));
+
+      const promoted = await invoke('promotion', {
+        step: 'promote',
+        job,
+        modelArtifacts: `s3://pulse-models-layout/${outputKey}`,
+      });
+      expect(promoted.error, promoted.lines.slice(-5).join('\n')).toBeUndefined();
+      expect(promoted.result).toMatchObject({ series: 'retrain', challengerVersion: job.version });
+      for (const ext of ['onnx', 'json', 'parity.json'])
+        expect(fakeS3.objects.has(`pulse-models-layout/models/${job.version}.${ext}`), ext).toBe(true);
+      const check = postgres(serverUrl(dbName), { max: 1, onnotice: () => undefined });
+      try {
+        const [decision] = await check`
+          select d.promoted, d.challenger_figures, d.champion_figures, v.store_uri, v.validation, v.status
+          from retraining_decisions d join model_versions v on v.version = d.challenger_version
+          where d.id = ${promoted.result.decisionId}`;
+        expect(decision).toMatchObject({
+          promoted: promoted.result.promoted,
+          store_uri: `s3://pulse-models-layout/models/${job.version}.onnx`,
+          status: promoted.result.promoted ? 'champion' : 'candidate',
+        });
+        // Parity was checked on the layer's onnxruntime (all 16 × 24 × 3 values); a challenger that
+        // fails it is never promoted. Both models were scored on the same origins.
+        expect(decision!.validation.parity.values).toBe(16 * 24 * 3);
+        if (!decision!.validation.parity.ok) {
+          expect(decision!.promoted).toBe(false);
+          expect(promoted.result.reason).toMatch(/parity/i);
+        }
+        expect(decision!.challenger_figures.origins).toBe(decision!.champion_figures.origins);
+        expect(decision!.challenger_figures.origins).toBeGreaterThan(1000);
+      } finally {
+        await check.end();
+      }
+    },
+    240_000,
+  );
 });

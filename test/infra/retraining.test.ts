@@ -325,9 +325,17 @@ describe('schedule and alarm', () => {
       ...noBundling,
       'pulse:retrainSchedule': 'cron(0 2 ? * SUN *)',
       'pulse:retrainConcurrency': '2',
+      'pulse:retrainRecipe': '{"windowHours":168,"lr":0.001}',
     });
     weekly.template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0 2 ? * SUN *)' });
     expect(JSON.stringify(weekly.template.toJSON())).toContain('\\"MaxConcurrency\\":2');
+    const data = Object.values(weekly.template.findResources('AWS::Lambda::Function')).find((r) =>
+      String(r.Properties.Description).startsWith('Pulse: list the series of a retraining cycle'),
+    )!;
+    expect(data.Properties.Environment.Variables.RETRAIN_RECIPE).toBe('{"windowHours":168,"lr":0.001}');
+    expect(() => synthPulse({ ...noBundling, 'pulse:retrainRecipe': '{"windowHours":24}' })).toThrow(
+      /RETRAIN_RECIPE: windowHours:/,
+    );
     const off = synthPulse({ ...noBundling, 'pulse:retrainSchedule': 'off' });
     const rules = Object.values(off.template.findResources('AWS::Events::Rule')).map(
       (r) => r.Properties.ScheduleExpression,

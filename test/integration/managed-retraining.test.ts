@@ -181,14 +181,18 @@ describe.runIf(hasTorch)('managed retraining cycle: training-data and promotion 
     const prepare = createTrainingDataHandler(runtime, options());
     const promote = createPromotionHandler(runtime, options());
 
+    // A minute of its own: model versions never repeat, and the S3 store's cache in /tmp trusts that.
+    const startedAt = Math.floor(Date.now() / 60_000) * 60_000;
+    const stamp = new Date(startedAt).toISOString().replace(/[-:]/g, '').slice(0, 13); // 20261202T1134
     const job = (await prepare({
       step: 'prepare',
       series: 'regime_1',
-      startedAt: '2026-12-01T03:37:00Z',
+      startedAt: new Date(startedAt).toISOString(),
     })) as TrainingJob;
-    expect(job.jobName).toBe(trainingJobName('regime_1', job.untilDay, Date.parse('2026-12-01T03:37:00Z')));
-    expect(job.jobName).toMatch(/^pulse-regime-1-[0-9a-f]{4}-20250413-20261201T0337$/);
-    expect(job.version).toBe('pulse-mlp-regime_1-20250413-20261201T033700');
+    expect(job.jobName).toBe(trainingJobName('regime_1', job.untilDay, startedAt));
+    expect(job.jobName).toMatch(new RegExp(`^pulse-regime-1-[0-9a-f]{4}-20250413-${stamp}$`));
+    expect(job.jobName.length).toBeLessThanOrEqual(63);
+    expect(job.version).toBe(`pulse-mlp-regime_1-20250413-${stamp}00`);
     expect(job.inputUri).toBe(`s3://${BUCKET}/training/${job.version}/input`);
     expect(job.outputUri).toBe(`s3://${BUCKET}/training/${job.version}/output`);
     // The last 14 complete local days are the back-test; training and validation end the day before.
@@ -283,7 +287,7 @@ describe.runIf(hasTorch)('managed retraining cycle: training-data and promotion 
     )({
       step: 'prepare',
       series: 'regime_1',
-      startedAt: '2026-12-01T04:00:00Z',
+      startedAt: new Date(Math.floor(Date.now() / 60_000) * 60_000 + 60_000).toISOString(),
     })) as TrainingJob;
     await expect(
       promote({

@@ -126,10 +126,32 @@ export function trainingJobName(series: string, untilDay: number, startedAt: num
   return `pulse-${slug || 'series'}-${hash}-${isoOfDay(untilDay).replace(/-/g, '')}-${stamp}`;
 }
 
+/**
+ * The recipe of the managed cycle: RETRAIN_RECIPE (JSON, any recipe fields) over DEFAULT_RECIPE,
+ * checked by the recipe's schema; a bad value is a ConfigurationError naming the variable and field.
+ */
+export function recipeFromSetting(text: string | undefined): TrainingRecipe {
+  if (!text) return DEFAULT_RECIPE;
+  let given: unknown;
+  try {
+    given = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigurationError(`RETRAIN_RECIPE is not JSON: ${(error as Error).message}`, { cause: error });
+  }
+  if (typeof given !== 'object' || given === null || Array.isArray(given))
+    throw new ConfigurationError('RETRAIN_RECIPE: must be a JSON object of recipe fields');
+  const parsed = TrainingRecipeSchema.strict().safeParse({ ...DEFAULT_RECIPE, ...given });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'recipe'}: ${i.message}`);
+    throw new ConfigurationError(`RETRAIN_RECIPE: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
+
 export interface RetrainingOptions {
   /** Default: one client, created on first use. */
   readonly s3?: S3Client;
-  /** The recipe per series. @default DEFAULT_RECIPE */
+  /** The recipe per series. @default RETRAIN_RECIPE over DEFAULT_RECIPE */
   readonly recipe?: (series: { name: string }) => TrainingRecipe;
   /** Local scratch folder (Lambda: /tmp). */
   readonly workDir?: string;
@@ -180,7 +202,7 @@ export function createTrainingDataHandler(
     const started = Date.parse(startedAt);
     const { series, actuals } = await runtime.withStores((stores) => stores.trainingActuals.read(name));
     const period = retrainingPeriod(series, actuals, options.backtestDays);
-    const recipe = (options.recipe ?? (() => DEFAULT_RECIPE))(series);
+    const recipe = options.recipe ? options.recipe(series) : recipeFromSetting(config.retrainRecipe);
     const workRoot = join(options.workDir ?? tmpdir(), 'pulse-retraining');
     const request = candidateTraining({
       series,
