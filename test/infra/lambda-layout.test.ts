@@ -364,7 +364,7 @@ describe('the Lambda layout from cdk.out', () => {
         newestActual: '2025-03-10T10:00:00.000Z',
       }),
     ]);
-  });
+  }, 180_000); // twelve cold Lambda processes: 14–57 s at load 15–28, over the default 60 s in a loaded full run
 
   const hasTorch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
   it.runIf(hasTorch)(
