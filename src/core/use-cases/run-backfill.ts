@@ -41,6 +41,18 @@ export interface BackfillSummary {
 /** One year is the most a single invoke may backfill, so a Lambda run stays well inside its timeout. */
 export const MAX_BACKFILL_HOURS = 366 * 24;
 
+/** The first and last origin of the 1-hour-ahead forecasts of [from, to]; a reversed or too long range is refused. */
+function backfillOrigins(from: number, to: number): { firstOrigin: number; lastOrigin: number } {
+  if (!(from <= to))
+    throw new InputError(`backfill "from" (${toIso(from)}) must not be after "to" (${toIso(to)})`);
+  if ((to - from) / HOUR_MS + 1 > MAX_BACKFILL_HOURS) {
+    throw new InputError(
+      `backfill range ${toIso(from)} … ${toIso(to)} is longer than ${MAX_BACKFILL_HOURS} hours; split it`,
+    );
+  }
+  return { firstOrigin: from - HOUR_MS, lastOrigin: to - HOUR_MS };
+}
+
 /**
  * Forecasts every hour of [from, to] as if made at its time: each origin sees only the actuals of the
  * hours up to it (the window ends at the origin), and is issued one hour after it.
@@ -50,16 +62,7 @@ export async function runBackfill(
   resolver: ModelResolver,
   request: BackfillRequest,
 ): Promise<BackfillSummary> {
-  const { from, to } = request;
-  if (!(from <= to))
-    throw new InputError(`backfill "from" (${toIso(from)}) must not be after "to" (${toIso(to)})`);
-  if ((to - from) / HOUR_MS + 1 > MAX_BACKFILL_HOURS) {
-    throw new InputError(
-      `backfill range ${toIso(from)} … ${toIso(to)} is longer than ${MAX_BACKFILL_HOURS} hours; split it`,
-    );
-  }
-  const firstOrigin = from - HOUR_MS;
-  const lastOrigin = to - HOUR_MS;
+  const { firstOrigin, lastOrigin } = backfillOrigins(request.from, request.to);
   const historyHours = Math.max(resolver.maxWindowHours, FALLBACK_HISTORY_HOURS);
   return recordRun(
     stores.runs,
@@ -120,7 +123,12 @@ export async function runBackfill(
           error: writeFailures.size
             ? [...writeFailures].map(([name, reason]) => `${name}: ${reason}`).join('; ')
             : null,
-          details: { from: toIso(from), to: toIso(to), origins: origins.length, ...request.journal },
+          details: {
+            from: toIso(request.from),
+            to: toIso(request.to),
+            origins: origins.length,
+            ...request.journal,
+          },
         },
       };
     },
