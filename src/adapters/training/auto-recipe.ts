@@ -157,7 +157,8 @@ export async function searchRecipe(
     let bestScore = 2 - MIN_GAIN;
     let bestIndex = -1;
     for (const patch of stage.alternatives) {
-      if (elapsed() + longest > search.budgetSeconds) {
+      // A trial that never produced figures (over budget, or the trainer failed) is still recorded.
+      const notRun = (outcome: RecipeTrialRecord['outcome']): void => {
         trials.push({
           stage: stage.name,
           patch,
@@ -165,26 +166,19 @@ export async function searchRecipe(
           validation: null,
           score: null,
           seconds: 0,
-          outcome: 'skipped: budget',
+          outcome,
         });
-        log(`recipe search: ${stage.name} ${JSON.stringify(patch)} skipped (budget)`);
+        log(`recipe search: ${stage.name} ${JSON.stringify(patch)} ${outcome}`);
+      };
+      if (elapsed() + longest > search.budgetSeconds) {
+        notRun('skipped: budget');
         continue;
       }
       let run: TrainingRun;
       try {
         run = await train(patched(base.recipe, patch));
       } catch (error) {
-        const message = (error as Error).message.split('\n')[0]!;
-        trials.push({
-          stage: stage.name,
-          patch,
-          members: search.trialMembers,
-          validation: null,
-          score: null,
-          seconds: 0,
-          outcome: `failed: ${message}`,
-        });
-        log(`recipe search: ${stage.name} ${JSON.stringify(patch)} failed: ${message}`);
+        notRun(`failed: ${(error as Error).message.split('\n')[0]!}`);
         continue;
       }
       longest = Math.max(longest, run.seconds);
