@@ -172,22 +172,15 @@ export class ScheduledFunctions extends Construct {
     if (network.egress === 'nat') {
       this.ingestSecret =
         props.ingestSecret ??
-        new Secret(this, 'IngestCredentials', {
+        thirdPartySecret(this, 'IngestCredentials', {
           description:
             'Pulse ingest source credentials (EPİAŞ Transparency Platform username and password); set after deploy',
-          generateSecretString: {
-            secretStringTemplate: JSON.stringify({ username: UNSET_CREDENTIALS_USERNAME }),
-            generateStringKey: 'password',
-          },
+          template: { username: UNSET_CREDENTIALS_USERNAME },
+          generatedKey: 'password',
           removalPolicy: retain,
-        });
-      if (this.ingestSecret instanceof Secret) {
-        Validations.of(this.ingestSecret).acknowledge({
-          id: 'AwsSolutions-SMG4',
-          reason:
+          whyNotRotated:
             "Credentials of a third-party account (EPİAŞ); they can only be changed on the provider's site, so Secrets Manager cannot rotate them.",
         });
-      }
       const weather = props.weather ?? {};
       let weatherEnvironment: Record<string, string> = {};
       if (weather.source === 'open-meteo') {
@@ -195,23 +188,16 @@ export class ScheduledFunctions extends Construct {
           (weather.apiKeySecretArn
             ? Secret.fromSecretCompleteArn(this, 'WeatherApiKeyImported', weather.apiKeySecretArn)
             : undefined) ??
-          new Secret(this, 'WeatherApiKey', {
+          thirdPartySecret(this, 'WeatherApiKey', {
             description:
               'Pulse weather API key ({"apiKey": "…"}, Open-Meteo commercial tier); empty = free tier; set after deploy',
             // An empty key makes the ingest function call without one; the generated field is never read.
-            generateSecretString: {
-              secretStringTemplate: JSON.stringify({ apiKey: '' }),
-              generateStringKey: 'unused',
-            },
+            template: { apiKey: '' },
+            generatedKey: 'unused',
             removalPolicy: retain,
-          });
-        if (this.weatherSecret instanceof Secret) {
-          Validations.of(this.weatherSecret).acknowledge({
-            id: 'AwsSolutions-SMG4',
-            reason:
+            whyNotRotated:
               "A third-party API key (Open-Meteo); it is issued on the provider's site, so Secrets Manager cannot rotate it.",
           });
-        }
         // Only the secret's ARN is in the environment; the key is read at run time and never logged.
         weatherEnvironment = {
           WEATHER_SOURCE: 'open-meteo',
@@ -264,4 +250,28 @@ export class ScheduledFunctions extends Construct {
 
 function capitalise(word: string): string {
   return word.charAt(0).toUpperCase() + word.slice(1);
+}
+
+/** A secret for a third party's credential, which only the provider can change (so no rotation). */
+function thirdPartySecret(
+  scope: Construct,
+  id: string,
+  props: {
+    description: string;
+    template: Record<string, string>;
+    generatedKey: string;
+    removalPolicy: RemovalPolicy;
+    whyNotRotated: string;
+  },
+): Secret {
+  const secret = new Secret(scope, id, {
+    description: props.description,
+    generateSecretString: {
+      secretStringTemplate: JSON.stringify(props.template),
+      generateStringKey: props.generatedKey,
+    },
+    removalPolicy: props.removalPolicy,
+  });
+  Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: props.whyNotRotated });
+  return secret;
 }
