@@ -16,15 +16,13 @@ import { S3ModelStore } from '../../src/adapters/model-store/s3-store.ts';
 import { PostgresModelRegistry } from '../../src/adapters/postgres/model-registry.ts';
 import { createPostgresStores } from '../../src/adapters/postgres/stores.ts';
 import { readTrainingActuals } from '../../src/adapters/postgres/training-actuals.ts';
-import { DEFAULT_RECIPE, type TrainingRecipe } from '../../src/adapters/training/recipe.ts';
 import { trainCandidate } from '../../src/adapters/training/train-candidate.ts';
-import { dayOfIso, localHour } from '../../src/core/calendar/localTime.ts';
-import type { ActualRow } from '../../src/core/csv.ts';
+import { dayOfIso } from '../../src/core/calendar/localTime.ts';
 import { InputError } from '../../src/core/errors.ts';
-import type { SeriesCalendar } from '../../src/core/forecaster.ts';
 import { generateSyntheticSeries } from '../../src/core/synthetic.ts';
 import { HOUR_MS } from '../../src/core/time.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { CALENDAR, DAYS, FROM, TINY, hasTorch, regimeChange } from '../helpers/regime-change.ts';
 import { openTestRuntime } from '../helpers/handlers.ts';
 
 /**
@@ -33,35 +31,9 @@ import { openTestRuntime } from '../helpers/handlers.ts';
  * step played by training/sagemaker_entry.py in SageMaker's file layout (channel folder, model folder,
  * model.tar.gz made by Python's tarfile). Real tiny PyTorch trainings; skipped without PyTorch.
  */
-const hasTorch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 if (!hasTorch) console.warn('skipped managed retraining tests: run npm run setup:training to enable');
 
-const CALENDAR: SeriesCalendar = { country: null, timezone: 'Europe/Berlin' };
-const FROM = Date.UTC(2025, 0, 5, 23); // local midnight, Monday 6 January 2025
-const DAYS = 112;
-const CHANGE_DAY = 56;
-const TINY: TrainingRecipe = {
-  ...DEFAULT_RECIPE,
-  windowHours: 168,
-  validationDays: 7,
-  epochs: 6,
-  members: 1,
-  hidden: 64,
-  patience: 3,
-  workers: 1,
-};
 const BUCKET = 'pulse-models-test';
-
-/** A level shift (+25 %) and a new daily shape from CHANGE_DAY on (as in retraining.test.ts). */
-function regimeChange(rows: ActualRow[]): ActualRow[] {
-  const change = FROM + CHANGE_DAY * 24 * HOUR_MS;
-  return rows.map((r) => {
-    if (r.hour < change) return r;
-    const h = localHour(CALENDAR.timezone, r.hour).hour;
-    const shape = 1 + 0.18 * Math.sin((2 * Math.PI * (h - 1)) / 24);
-    return { hour: r.hour, value: Math.round(r.value * 1.25 * shape * 100) / 100 };
-  });
-}
 
 /** An S3 bucket in memory behind aws-sdk-client-mock: PutObject stores, GetObject reads or 404s. */
 function fakeS3(): { objects: Map<string, Buffer>; client: S3Client } {

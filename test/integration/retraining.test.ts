@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,52 +6,24 @@ import { LocalModelStore } from '../../src/adapters/model-store/local-store.ts';
 import { openModels } from '../../src/adapters/models.ts';
 import { PostgresModelRegistry } from '../../src/adapters/postgres/model-registry.ts';
 import { createPostgresStores } from '../../src/adapters/postgres/stores.ts';
-import { DEFAULT_RECIPE, type TrainingRecipe } from '../../src/adapters/training/recipe.ts';
+import type { TrainingRecipe } from '../../src/adapters/training/recipe.ts';
 import { runRetrainingCycle } from '../../src/adapters/training/retraining-cycle.ts';
 import { trainCandidate } from '../../src/adapters/training/train-candidate.ts';
 import { readTrainingActuals } from '../../src/adapters/postgres/training-actuals.ts';
-import { dayOfIso, localHour } from '../../src/core/calendar/localTime.ts';
+import { dayOfIso } from '../../src/core/calendar/localTime.ts';
 import type { ActualRow } from '../../src/core/csv.ts';
-import type { SeriesCalendar } from '../../src/core/forecaster.ts';
 import { generateSyntheticSeries } from '../../src/core/synthetic.ts';
 import { HOUR_MS } from '../../src/core/time.ts';
 import { runForecast } from '../../src/core/use-cases/run-forecast.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { CALENDAR, DAYS, FROM, TINY, hasTorch, regimeChange } from '../helpers/regime-change.ts';
 
 /**
  * Champion/challenger end to end, with real (tiny) PyTorch trainings: a regime change makes the
  * challenger win and the next forecast run serve it without a deploy; a challenger trained on too
  * little data loses and the champion stays. Skips without PyTorch, like the training smoke test.
  */
-const hasTorch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 if (!hasTorch) console.warn('skipped retraining tests: run npm run setup:training to enable');
-
-// No holidays: the decision must turn on the regime, not on which holidays fall in the 2 weeks.
-const CALENDAR: SeriesCalendar = { country: null, timezone: 'Europe/Berlin' };
-const FROM = Date.UTC(2025, 0, 5, 23); // local midnight, Monday 6 January 2025
-const DAYS = 112;
-const CHANGE_DAY = 56;
-const TINY: TrainingRecipe = {
-  ...DEFAULT_RECIPE,
-  windowHours: 168,
-  validationDays: 7,
-  epochs: 6,
-  members: 1,
-  hidden: 64,
-  patience: 3,
-  workers: 1,
-};
-
-/** A level shift (+25 %) and a new daily shape (evening load moved to the night) from CHANGE_DAY on. */
-function regimeChange(rows: ActualRow[]): ActualRow[] {
-  const change = FROM + CHANGE_DAY * 24 * HOUR_MS;
-  return rows.map((r) => {
-    if (r.hour < change) return r;
-    const h = localHour(CALENDAR.timezone, r.hour).hour;
-    const shape = 1 + 0.18 * Math.sin((2 * Math.PI * (h - 1)) / 24);
-    return { hour: r.hour, value: Math.round(r.value * 1.25 * shape * 100) / 100 };
-  });
-}
 
 describe.runIf(hasTorch)('champion/challenger retraining', () => {
   let db: TestDatabase;
