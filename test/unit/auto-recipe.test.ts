@@ -3,7 +3,6 @@ import {
   AUTO_RECIPE_SEARCH,
   searchRecipe,
   trialScore,
-  type RecipeSearch,
 } from '../../src/adapters/training/auto-recipe.ts';
 import { DEFAULT_RECIPE, type TrainingRecipe } from '../../src/adapters/training/recipe.ts';
 import type { TrainingRun, TrainModelRequest } from '../../src/adapters/training/train-model.ts';
@@ -95,8 +94,9 @@ describe('automatic recipe search', () => {
 
   it('trains the final with fewer members when four do not fit the budget', async () => {
     // Each trial "takes" 20 s; the final on ~1.6× the windows: ~31 s with two members, ~62 s with four.
+    // A trial runs while trial + the two-member final fit (20 + 31 ≤ 55).
     const { run, trained } = fakeTrainer(() => ({ mapeH1: 0.5, mapeH24: 1.4 }), 20);
-    const { search } = await searchRecipe(request, { ...AUTO_RECIPE_SEARCH, budgetSeconds: 45 }, run);
+    const { search } = await searchRecipe(request, { ...AUTO_RECIPE_SEARCH, budgetSeconds: 55 }, run);
     expect(trained.map((r) => [r.members, r.maxTrain])).toEqual([
       [2, 26_280],
       [2, 26_280],
@@ -106,13 +106,26 @@ describe('automatic recipe search', () => {
     expect(search.published).toBe('final');
   });
 
-  it('skips what the budget cannot fit and publishes the trial', async () => {
-    const tight: RecipeSearch = { ...AUTO_RECIPE_SEARCH, budgetSeconds: 15 };
+  it('reserves the final: skips the trials that would leave it no time, and never publishes a capped trial', async () => {
+    // Budget 45 s: a second trial (20 s) plus the two-member final (~31 s) would not fit, so the
+    // stages are skipped; the final on every window runs even though the base trial used the time.
     const { run, trained } = fakeTrainer(() => ({ mapeH1: 0.5, mapeH24: 1.4 }), 20);
-    const { search } = await searchRecipe(request, tight, run);
-    expect(trained).toHaveLength(1);
+    const { search } = await searchRecipe(request, { ...AUTO_RECIPE_SEARCH, budgetSeconds: 45 }, run);
+    expect(trained.map((r) => [r.members, r.maxTrain])).toEqual([
+      [2, 26_280],
+      [2, 0],
+    ]);
+    expect(search.trials.map((t) => t.outcome)).toEqual(['chosen', 'skipped: budget', 'skipped: budget']);
+    expect(search.published).toBe('final');
+    expect(search.chosen).toEqual({ ...DEFAULT_RECIPE, members: 2 });
+  });
+
+  it('publishes the trial itself when it already had every window and more members do not fit', async () => {
+    const short = { ...AUTO_RECIPE_SEARCH, budgetSeconds: 15, trialWindows: 0 };
+    const { run, trained } = fakeTrainer(() => ({ mapeH1: 0.5, mapeH24: 1.4 }), 20);
+    const { search } = await searchRecipe(request, short, run);
+    expect(trained.map((r) => [r.members, r.maxTrain])).toEqual([[2, 0]]);
     expect(search.published).toBe('trial');
     expect(search.chosen.members).toBe(2);
-    expect(search.trials.map((t) => t.outcome)).toEqual(['chosen', 'skipped: budget', 'skipped: budget']);
   });
 });

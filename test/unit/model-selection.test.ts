@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { isRetrainingMinute } from '../../src/adapters/training/retraining-cycle.ts';
+import { actualsAsOf, isRetrainingMinute } from '../../src/adapters/training/retraining-cycle.ts';
+import { dayOfIso } from '../../src/core/calendar/localTime.ts';
+import { hourAt } from '../../src/core/hourly-series.ts';
+import type { SeriesInfo } from '../../src/core/series.ts';
 import { decidePromotion, DEFAULT_PROMOTION_POLICY } from '../../src/core/model-selection.ts';
 import type { ModelFigures } from '../../src/core/ports/model-registry.ts';
 
@@ -74,5 +77,37 @@ describe('isRetrainingMinute', () => {
     expect(isRetrainingMinute(Date.UTC(2026, 0, 1, 3, 38))).toBe(false);
     expect(isRetrainingMinute(Date.UTC(2026, 0, 2, 3, 37))).toBe(false);
     expect(isRetrainingMinute(Date.UTC(2026, 0, 15, 3, 37), 15)).toBe(true);
+  });
+});
+
+describe('actualsAsOf (pulse retrain --as-of)', () => {
+  const series: SeriesInfo = {
+    id: 1,
+    name: 'tr',
+    unit: 'MWh',
+    country: 'TR',
+    timezone: 'Europe/Istanbul',
+    modelVersion: null,
+    minPlausible: null,
+    maxPlausible: null,
+  };
+  // 2025-01-01T00:00Z … 2025-03-01T23:00Z, the value of each hour is its index.
+  const start = Date.UTC(2025, 0, 1);
+  const actuals = { start, values: Float64Array.from({ length: 60 * 24 }, (_, i) => i) };
+
+  it('keeps the actuals up to the end of the local day (UTC+3: 31 January 23:00 local = 20:00 UTC)', () => {
+    const cut = actualsAsOf(series, actuals, dayOfIso('2025-01-31'));
+    expect(cut.start).toBe(start);
+    expect(cut.values.length).toBe(30 * 24 + 21);
+    expect(hourAt(cut, cut.values.length - 1)).toBe(Date.UTC(2025, 0, 31, 20));
+    expect(cut.values[cut.values.length - 1]).toBe(30 * 24 + 20);
+  });
+
+  it('leaves the actuals whole without a date or for a date after the newest, and refuses one before the first', () => {
+    expect(actualsAsOf(series, actuals, undefined)).toBe(actuals);
+    expect(actualsAsOf(series, actuals, dayOfIso('2025-06-30'))).toBe(actuals);
+    expect(() => actualsAsOf(series, actuals, dayOfIso('2024-12-30'))).toThrow(
+      'tr has no actuals up to 2024-12-30',
+    );
   });
 });

@@ -1,7 +1,8 @@
 import { runBacktest } from '../../core/backtest.ts';
 import { localHour, utcOfLocal } from '../../core/calendar/localTime.ts';
 import type { Forecaster } from '../../core/forecaster.ts';
-import { hourAt, type HourlySeries } from '../../core/hourly-series.ts';
+import { InputError } from '../../core/errors.ts';
+import { hourAt, indexOf, type HourlySeries } from '../../core/hourly-series.ts';
 import {
   decidePromotion,
   DEFAULT_PROMOTION_POLICY,
@@ -60,6 +61,11 @@ export interface RetrainOptions {
   readonly log?: (line: string) => void;
   /** Names the challenger versions; default now. */
   readonly now?: number;
+  /**
+   * Run the cycle as at the end of this local day (days since 1970-01-01) of each series: actuals after
+   * it are ignored, as if they had not arrived yet (a walk-forward, or re-running a past month's cycle).
+   */
+  readonly asOfDay?: number;
 }
 
 export interface RetrainOutcome {
@@ -98,6 +104,21 @@ export function retrainingPeriod(
     backtestFrom: utcOfLocal(series.timezone, untilDay + 1, 0),
     backtestTo: utcOfLocal(series.timezone, lastDay + 1, 0) - HOUR_MS,
   };
+}
+
+/** The actuals up to the end of local day `asOfDay` (all of them when undefined). */
+export function actualsAsOf(
+  series: SeriesInfo,
+  actuals: HourlySeries,
+  asOfDay: number | undefined,
+): HourlySeries {
+  if (asOfDay === undefined) return actuals;
+  const end = indexOf(actuals, utcOfLocal(series.timezone, asOfDay + 1, 0));
+  if (end <= 0)
+    throw new InputError(`${series.name} has no actuals up to ${toIso(asOfDay * 24 * HOUR_MS).slice(0, 10)}`);
+  return end >= actuals.values.length
+    ? actuals
+    : { start: actuals.start, values: actuals.values.subarray(0, end) };
 }
 
 /** The model a series is served now (its champion, an assigned or the default model), as the forecast loads it. */
@@ -243,7 +264,9 @@ export async function runRetrainingCycle(options: RetrainOptions): Promise<Retra
   const outcomes: RetrainOutcome[] = [];
   for (const name of names) {
     const started = Date.now();
-    const { series, actuals } = await readTrainingActuals(options.sql, name);
+    const read = await readTrainingActuals(options.sql, name);
+    const series = read.series;
+    const actuals = actualsAsOf(series, read.actuals, options.asOfDay);
     const period = retrainingPeriod(series, actuals, options.backtestDays);
     const served = await servedModel(series, options);
     const judgement: ChallengerJudgement = {

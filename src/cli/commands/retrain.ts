@@ -6,7 +6,7 @@ import { cliConfig } from '../config.ts';
 import { emit, say, withDatabase } from '../context.ts';
 import { DEFAULT_LOCAL_STORE } from '../paths.ts';
 import { fixed, formatTable } from '../table.ts';
-import { addSearchOptions, recipeFromFlags, RECIPE_FLAGS, searchFromFlags } from './train.ts';
+import { addSearchOptions, localDay, recipeFromFlags, RECIPE_FLAGS, searchFromFlags } from './train.ts';
 
 /** `pulse retrain`: one champion/challenger cycle per series, on this machine. */
 export function registerRetrainCommand(program: Command): Command {
@@ -21,11 +21,22 @@ export function registerRetrainCommand(program: Command): Command {
       'recent local days both models are scored on',
       String(DEFAULT_BACKTEST_DAYS),
     )
-    .option('--store <dir>', 'model store', DEFAULT_LOCAL_STORE);
+    .option('--store <dir>', 'model store', DEFAULT_LOCAL_STORE)
+    .option(
+      '--as-of <date>',
+      'run the cycle as at the end of this local day (YYYY-MM-DD): later actuals are ignored (walk-forward, a missed month)',
+    );
   for (const [flag, key] of Object.entries(RECIPE_FLAGS)) command.option(`--${flag} <n>`, `recipe ${key}`);
   addSearchOptions(command);
   return command.action(
-    async (flags: Record<string, unknown> & { series?: string; backtestDays: string; store: string }) => {
+    async (
+      flags: Record<string, unknown> & {
+        series?: string;
+        backtestDays: string;
+        store: string;
+        asOf?: string;
+      },
+    ) => {
       const recipe = recipeFromFlags(flags);
       const backtestDays = Number(flags.backtestDays);
       if (!Number.isInteger(backtestDays) || backtestDays < 7) {
@@ -40,6 +51,7 @@ export function registerRetrainCommand(program: Command): Command {
           search: searchFromFlags(flags),
           seriesNames: flags.series?.split(','),
           backtestDays,
+          asOfDay: flags.asOf === undefined ? undefined : localDay(flags.asOf, '--as-of'),
           command: `pulse retrain ${process.argv.slice(3).join(' ')}`,
           log: say,
         });

@@ -295,7 +295,8 @@ export function lastCompleteLocalDay(timezone: string, lastHour: number): number
   return localHour(timezone, lastHour + HOUR_MS).day - 1;
 }
 
-function localDay(text: string, flag: string): number {
+/** A local date flag (YYYY-MM-DD) as days since 1970-01-01. */
+export function localDay(text: string, flag: string): number {
   const day = /^\d{4}-\d{2}-\d{2}$/.test(text) ? dayOfIso(text) : NaN;
   if (!Number.isFinite(day)) throw new InputError(`${flag} "${text}" is not a date (YYYY-MM-DD)`);
   return day;
