@@ -7,17 +7,22 @@ from torch import nn
 
 # Ratios move by a few percent per hour; scaling them keeps activations near unit size.
 SCALE = 10.0
+# Hourly changes are about a tenth of the ratios' spread: scaled ten times more, so the optimiser sees
+# them at the same size as the ratios (they are linear in the ratios, but an MLP finds them slowly).
+CHANGE_SCALE = 100.0
 
 
 class PulseNet(nn.Module):
     """`quantiles`: the levels in output order (ascending, from the manifest); the median 0.5 is the
     centre the other quantiles are stacked around."""
 
-    def __init__(self, W, C, H, quantiles, hidden=512, layers=2, dropout=0.0):
+    def __init__(self, W, C, H, quantiles, hidden=512, layers=2, dropout=0.0, changes=0):
         super().__init__()
         Q = len(quantiles)
         self.H, self.Q, self.mid = H, Q, quantiles.index(0.5)
-        dims = [W + C] + [hidden] * layers
+        # Recent changes (hyper `changes`, 0 = none): computed in the graph from the history input.
+        self.W, self.changes = W, changes
+        dims = [W + C + 2 * changes] + [hidden] * layers
         blocks = []
         for a, b in zip(dims[:-1], dims[1:]):
             blocks += [nn.Linear(a, b), nn.GELU()]
@@ -30,13 +35,23 @@ class PulseNet(nn.Module):
         """Predicted quantiles as (target / newest − 1) · SCALE, monotone in the quantile axis."""
         last = history[:, -1:]
         x = (history / last - 1.0) * SCALE
-        z = self.head(self.body(torch.cat([x, calendar], dim=1))).view(-1, self.H, self.Q)
+        z = self.head(self.body(torch.cat([x, *self.recent_changes(history, last), calendar], dim=1))).view(-1, self.H, self.Q)
         mid = self.mid
         centre = z[:, :, mid : mid + 1]
         # Quantiles below/above the median as cumulative softplus steps: never cross.
         below = torch.cumsum(nn.functional.softplus(z[:, :, :mid].flip(2)), dim=2).flip(2)
         above = torch.cumsum(nn.functional.softplus(z[:, :, mid + 1 :]), dim=2)
         return torch.cat([centre - below, centre, centre + above], dim=2)
+
+    def recent_changes(self, history, last):
+        """[] without `changes`; else the changes into the newest k hours and into the k target hours
+        one day earlier (target t+j ↔ hour t+j−24), each / the newest value · CHANGE_SCALE."""
+        k, W = self.changes, self.W
+        if k == 0:
+            return []
+        recent = history[:, W - k : W] - history[:, W - k - 1 : W - 1]
+        day = history[:, W - 24 : W - 24 + k] - history[:, W - 25 : W - 25 + k]
+        return [recent / last * CHANGE_SCALE, day / last * CHANGE_SCALE]
 
     def forward(self, history, calendar):
         last = history[:, -1:].unsqueeze(2)

@@ -110,7 +110,9 @@ def median_index(m):
 def new_net(m, widths):
     hp = m["hyper"]
     W, C = widths
-    return PulseNet(W, C, m["horizons"], m["quantiles"], hidden=int(hp["hidden"]), layers=int(hp["layers"]), dropout=float(hp["dropout"]))
+    return PulseNet(
+        W, C, m["horizons"], m["quantiles"], hidden=int(hp["hidden"]), layers=int(hp["layers"]), dropout=float(hp["dropout"]), changes=int(hp["changes"])
+    )
 
 
 def train_member(k):

@@ -77,6 +77,9 @@ describe.runIf(hasTorch)('training smoke test (synthetic series)', () => {
       '1',
       '--hidden',
       '32',
+      // Recent changes computed in the graph from the history: the exported graph must compute them too.
+      '--changes',
+      '3',
     );
     args.push('--version', version, '--model-dir', modelDir);
     const run = spawnSync('npx', args, { encoding: 'utf8', timeout: 240_000 });
@@ -92,6 +95,7 @@ describe.runIf(hasTorch)('training smoke test (synthetic series)', () => {
     expect(metrics.h1.n).toBe(267);
     expect(metrics.h1.mape).toBeLessThan(20);
     expect(JSON.parse(readFileSync(join(modelDir, 'registry.json'), 'utf8'))).toEqual({ default: version });
+    expect((meta as unknown as { training: { hyper: { changes: number } } }).training.hyper.changes).toBe(3);
 
     const samples = JSON.parse(readFileSync(join(modelDir, meta.paritySamples), 'utf8')) as ParitySamples;
     const model = await loadOnnxForecaster(modelDir, version);
@@ -105,6 +109,31 @@ describe.runIf(hasTorch)('training smoke test (synthetic series)', () => {
         1e-3 + 1e-6 * Math.abs(samples.forecast[k]!),
       );
     }
+  });
+});
+
+describe.runIf(hasTorch)('recent changes inside the graph (training/model.py)', () => {
+  it('are the last hourly changes and those of the same target hours a day earlier, / newest value · 100', () => {
+    // A 168 h history of 1000 MWh except: the newest hours 1000 → 1010 → 1030 (t−1, t), and one day
+    // earlier the hours of targets t+1, t+2 rose by 20 and fell by 10 (t−23: 1020, t−22: 1010).
+    const script = [
+      'import sys, torch',
+      "sys.path.insert(0, 'training')",
+      'from model import PulseNet',
+      'h = torch.full((1, 168), 1000.0)',
+      'h[0, -2], h[0, -1] = 1010.0, 1030.0',
+      'h[0, -24], h[0, -23] = 1020.0, 1010.0',
+      'net = PulseNet(168, 5, 24, [0.1, 0.5, 0.9], hidden=8, changes=2)',
+      'recent, day = net.recent_changes(h, h[:, -1:])',
+      "print(' '.join(f'{v:.4f}' for v in recent[0].tolist() + day[0].tolist()))",
+      'print(tuple(net(h, torch.zeros(1, 5)).shape))',
+    ].join('\n');
+    const run = spawnSync('/usr/bin/python3', ['-c', script], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    const [changes, shape] = run.stdout.trim().split('\n');
+    // Recent: (1010 − 1000) / 1030 · 100, (1030 − 1010) / 1030 · 100; a day earlier: +20 and −10.
+    expect(changes).toBe('0.9709 1.9417 1.9417 -0.9709');
+    expect(shape).toBe('(1, 24, 3)');
   });
 });
 

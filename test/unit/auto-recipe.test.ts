@@ -1,9 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  AUTO_RECIPE_SEARCH,
-  searchRecipe,
-  trialScore,
-} from '../../src/adapters/training/auto-recipe.ts';
+import { AUTO_RECIPE_SEARCH, searchRecipe, trialScore } from '../../src/adapters/training/auto-recipe.ts';
 import { DEFAULT_RECIPE, type TrainingRecipe } from '../../src/adapters/training/recipe.ts';
 import type { TrainingRun, TrainModelRequest } from '../../src/adapters/training/train-model.ts';
 import { dayOfIso } from '../../src/core/calendar/localTime.ts';

@@ -58,6 +58,12 @@ export const TrainerHyperSchema = z.strictObject({
   batchSize: positiveInt,
   patience: positiveInt,
   h1Weight: z.number().positive(),
+  /**
+   * Recent changes computed inside the graph from the history input (0 = none): the last `changes`
+   * hourly changes and the changes of the same `changes` target hours one day earlier, each divided by
+   * the newest value and scaled up (training/model.py). The feature contract is unchanged.
+   */
+  changes: z.number().int().nonnegative().max(24),
   holidayWeight: z.number().positive(),
   intervalTarget: z.number().gt(0).lt(1),
   threads: positiveInt,

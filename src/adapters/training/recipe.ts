@@ -34,6 +34,7 @@ export const DEFAULT_RECIPE: TrainingRecipe = {
   batchSize: 256,
   patience: 6,
   h1Weight: 24,
+  changes: 0,
   holidayWeight: 1,
   intervalTarget: 0.86,
   threads: 2,

@@ -42,6 +42,7 @@ export const RECIPE_FLAGS: Record<string, keyof TrainingRecipe> = {
   'batch-size': 'batchSize',
   patience: 'patience',
   'h1-weight': 'h1Weight',
+  changes: 'changes',
   'holiday-weight': 'holidayWeight',
   'interval-target': 'intervalTarget',
   threads: 'threads',
