@@ -308,18 +308,27 @@ export function missed(reason: string): Omit<OriginContent, 'modelVersion'> {
 
 /** The rows of the forecast made from `o`, horizons 1…`horizons`. */
 export function originRows(o: ForecastOrigin, horizons: number, content: OriginContent): PredictionRow[] {
-  const { values, lower, upper, ...fields } = content;
-  return Array.from({ length: horizons }, (_, i) => ({
-    ...fields,
-    seriesId: o.history.series.id,
-    horizon: i + 1,
-    targetHour: o.origin + (i + 1) * HOUR_MS,
-    value: values ? values[i]! : null,
-    lower: lower ? lower[i]! : null,
-    upper: upper ? upper[i]! : null,
-    issuedAt: o.issuedAt,
-    lastInputHour: o.origin,
-  }));
+  const { values, lower, upper } = content;
+  const rows: PredictionRow[] = new Array(horizons);
+  // One literal with every field named, so all rows share one shape: spreading `content` into each row
+  // made V8 build every row property by property (3.5 s for the 240,000 rows of 10,000 series).
+  for (let i = 0; i < horizons; i++) {
+    rows[i] = {
+      seriesId: o.history.series.id,
+      modelVersion: content.modelVersion,
+      horizon: i + 1,
+      targetHour: o.origin + (i + 1) * HOUR_MS,
+      method: content.method,
+      value: values ? values[i]! : null,
+      lower: lower ? lower[i]! : null,
+      upper: upper ? upper[i]! : null,
+      issuedAt: o.issuedAt,
+      lastInputHour: o.origin,
+      quality: content.quality,
+      reason: content.reason,
+    };
+  }
+  return rows;
 }
 
 /** Every series uses the same forecaster (baselines, tests, single-model deployments). */

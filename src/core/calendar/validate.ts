@@ -12,13 +12,21 @@ export function isKnownCountry(code: string): boolean {
 
 /** Whether `timezone` is an IANA zone this runtime can convert to (e.g. Europe/Istanbul, UTC). */
 export function isValidTimeZone(timezone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
-    return true;
-  } catch {
-    return false;
+  let valid = zoneValidity.get(timezone);
+  if (valid === undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: timezone });
+      valid = true;
+    } catch {
+      valid = false;
+    }
+    zoneValidity.set(timezone, valid);
   }
+  return valid;
 }
+
+/** Answers by zone name: building a formatter costs ~50 µs, half a second for the 10,000 series of one run. */
+const zoneValidity = new Map<string, boolean>();
 
 /** What is wrong with a series' calendar, or null; a bad zone or country must never reach a batch. */
 export function calendarProblem(calendar: SeriesCalendar): string | null {
