@@ -181,7 +181,7 @@ export async function benchBackfill(
   await seedActuals(db.sql, [series!], from - history * HOUR_MS, to);
   const store = createPostgresStores(db.sql);
   const clear = async () => {
-    await db.sql`truncate scores, forecasts, error_hours, error_days`;
+    await db.sql`truncate scores, forecasts, error_hours, error_days, rolling_sums, rolling_window, error_sum_changes`;
   };
   const queries: number[] = [];
   const rss = new RssHighWater().start();
@@ -294,7 +294,7 @@ export async function benchEvaluation(
   await db.sql`analyze forecasts`;
   const now = last + HOUR_MS + 17 * MINUTE;
   const clear = async () => {
-    await db.sql`truncate scores, error_hours, error_days, metric_rollups`;
+    await db.sql`truncate scores, error_hours, error_days, rolling_sums, rolling_window, error_sum_changes, metric_rollups`;
   };
   const queries: number[] = [];
   let scored = 0;

@@ -163,7 +163,7 @@ describe('incremental evaluation', () => {
   it('keeps every score, error sum and rolling window equal to a from-scratch computation', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 5, maxLength: 40 }), async (ops) => {
-        await db.sql`truncate actuals, forecasts, scores, error_hours, error_days, metric_rollups, runs`;
+        await db.sql`truncate actuals, forecasts, scores, error_hours, error_days, rolling_sums, rolling_window, error_sum_changes, metric_rollups, runs`;
         // 48 hours of history for each series first, so persistence references exist.
         const newest = ids.map(() => T0 + 47 * HOUR_MS);
         for (const id of ids) {

@@ -17,6 +17,14 @@ export const ROLLING_WINDOWS = [
   { name: '30d', hours: 720 },
 ] as const;
 
+const LONGEST_WINDOW_HOURS = Math.max(...ROLLING_WINDOWS.map((w) => w.hours));
+
+/**
+ * The rolling sums move forward by the hours between two refreshes; after a longer gap (an outage, a
+ * first run) or a refresh for an earlier hour, they are recomputed from error_days and error_hours.
+ */
+const MAX_MOVE_HOURS = 24;
+
 /** The additive error terms kept per series, model and hour (error_hours) and UTC day (error_days), 0040. */
 const SUM_COLUMNS = [
   'n',
@@ -58,6 +66,15 @@ function addToSums(sql: AnySql, deltas: string, insertMissing: boolean) {
   const days = sql`
     select series_id, model_version, date_trunc('day', hour, 'UTC') as day, ${sumOfSums(sql)}
     from ${sql(deltas)} group by 1, 2, 3`;
+  // The rolling sums (0091) were computed for windows ending at rolling_window.window_end: a change to an
+  // hour those windows covered is recorded for the next refresh; newer hours it reads when they enter.
+  const logged = sql`
+    changes_logged as (
+      insert into error_sum_changes
+      select d.* from ${sql(deltas)} d
+      join rolling_window r on d.hour <= r.window_end
+                           and d.hour > r.window_end - ${LONGEST_WINDOW_HOURS} * interval '1 hour'
+    )`;
   if (insertMissing)
     return sql`
       hours_added as (
@@ -67,7 +84,8 @@ function addToSums(sql: AnySql, deltas: string, insertMissing: boolean) {
       days_added as (
         insert into error_days as s ${days}
         on conflict (series_id, model_version, day) do update set ${addSums(sql, 's', 'excluded')}
-      )`;
+      ),
+      ${logged}`;
   return sql`
     hours_added as (
       update error_hours s set ${addSums(sql, 's', 'r')} from (${hours}) r
@@ -76,7 +94,8 @@ function addToSums(sql: AnySql, deltas: string, insertMissing: boolean) {
     days_added as (
       update error_days s set ${addSums(sql, 's', 'r')} from (${days}) r
       where s.series_id = r.series_id and s.model_version = r.model_version and s.day = r.day
-    )`;
+    ),
+    ${logged}`;
 }
 
 /** The longest horizon a forecast may have (0001): a forecast issued more than this before an hour never targets it. */
@@ -97,6 +116,9 @@ export async function scoreAndSum(sql: Sql, request: ScoreRequest): Promise<Scor
   const now = new Date(request.now);
   return sql.begin(async (tx) => {
     await lockScores(tx);
+    // An hour of 10,000 series is 240,000 scores: their de-duplication and the sort into score rows spill
+    // to disk at the default 4 MB.
+    await tx`set local work_mem = '64MB'`;
     let watermark: string | null = null;
     if (request.since === undefined) {
       const [last] = await tx<{ watermark: string | null }[]>`
@@ -115,12 +137,13 @@ export async function scoreAndSum(sql: Sql, request: ScoreRequest): Promise<Scor
     const matured = watermark
       ? tx`
           with changed as (
-            select series_id, hour from actuals
+            select series_id, hour, value from actuals
             where changed_xid >= ${watermark}::xid8
           )
           -- forecasts maturing at a changed hour: issued before it, with a horizon reaching it (by the index
           -- on the last target hour; the origin bound prunes the partitions to one or two months)
-          select ${fields}, c.hour as target_hour,
+          -- (the actual is the changed row itself: no lookup per forecast)
+          select ${fields}, c.hour as target_hour, c.value as actual,
                  (extract(epoch from c.hour - f.last_input_hour) / 3600)::int as horizon,
                  f.value[(extract(epoch from c.hour - f.last_input_hour) / 3600)::int] as predicted,
                  f.lower_bound[(extract(epoch from c.hour - f.last_input_hour) / 3600)::int] as lower_bound,
@@ -131,30 +154,31 @@ export async function scoreAndSum(sql: Sql, request: ScoreRequest): Promise<Scor
                           and f.last_input_hour < c.hour and f.last_input_hour >= c.hour - ${span}
           union
           -- forecasts issued from a changed hour (their persistence reference), at targets that can have matured
-          select ${fields}, c.hour + g.horizon * interval '1 hour', g.horizon, f.value[g.horizon],
+          select ${fields}, c.hour + g.horizon * interval '1 hour', a.value, g.horizon, f.value[g.horizon],
                  f.lower_bound[g.horizon], f.upper_bound[g.horizon]
           from changed c
           join forecasts f on f.series_id = c.series_id and f.last_input_hour = c.hour
                           and f.last_target_hour > c.hour and f.last_target_hour <= c.hour + ${span}
           cross join lateral generate_subscripts(f.value, 1) as g (horizon)
+          join actuals a on a.series_id = f.series_id and a.hour = c.hour + g.horizon * interval '1 hour'
           where c.hour + g.horizon * interval '1 hour' <= ${until}`
       : tx`
-          select ${fields}, f.last_input_hour + g.horizon * interval '1 hour' as target_hour, g.horizon,
-                 f.value[g.horizon] as predicted, f.lower_bound[g.horizon] as lower_bound,
+          select ${fields}, f.last_input_hour + g.horizon * interval '1 hour' as target_hour, a.value as actual,
+                 g.horizon, f.value[g.horizon] as predicted, f.lower_bound[g.horizon] as lower_bound,
                  f.upper_bound[g.horizon] as upper_bound
           from forecasts f
           cross join lateral generate_subscripts(f.value, 1) as g (horizon)
+          join actuals a on a.series_id = f.series_id and a.hour = f.last_input_hour + g.horizon * interval '1 hour'
           where f.last_input_hour >= ${since}::timestamptz - ${span} and f.last_input_hour < ${until}
             and f.last_input_hour + g.horizon * interval '1 hour' between ${since} and ${until}`;
     const [counts] = await tx<{ scored: number; rescored: number; watermark: string }[]>`
       with matured as (${matured}),
       candidates as (
         select m.series_id, m.model_version, m.horizon, m.target_hour, m.predicted, m.lower_bound, m.upper_bound,
-               m.quality, a.value as actual, abs(a.value - pa.value) as persistence_abs_error,
+               m.quality, m.actual, abs(m.actual - pa.value) as persistence_abs_error,
                k.i is not null as was_scored, s.actual as old_actual,
                s.persistence_abs_error[k.i] as old_persistence_abs_error
         from matured m
-        join actuals a on a.series_id = m.series_id and a.hour = m.target_hour
         left join actuals pa on pa.series_id = m.series_id and pa.hour = m.last_input_hour
         left join scores s on s.series_id = m.series_id and s.model_version = m.model_version
                           and s.target_hour = m.target_hour
@@ -166,8 +190,8 @@ export async function scoreAndSum(sql: Sql, request: ScoreRequest): Promise<Scor
         where m.target_hour <= ${until}
           and m.predicted is not null
           and (k.i is null
-               or s.actual <> a.value
-               or s.persistence_abs_error[k.i] is distinct from abs(a.value - pa.value))
+               or s.actual <> m.actual
+               or s.persistence_abs_error[k.i] is distinct from abs(m.actual - pa.value))
       ),
       -- The terms of each score, new and (for a re-score) old: the expressions of the view evaluations.
       scored as (
@@ -304,16 +328,71 @@ export function windowSumsSql(sql: AnySql, windowEnd: Date) {
 }
 
 /**
- * Rewrites metric_rollups (all horizons, 24 h / 7 d / 30 d up to the hour of `now`) from the error sums,
- * after the hourly housekeeping of the partitions. Its cost is a few rows per series, not the history.
+ * The sums of each series, model and window ending at `windowEnd`, from those of the windows that ended
+ * at `previousEnd` (rolling_sums, at most MAX_MOVE_HOURS earlier): plus the hours entering, minus the hours
+ * leaving, plus what changed since in the hours the previous windows covered (`changes`: the rows of
+ * error_sum_changes, which the statement deletes). About four rows per series and window instead of the
+ * ≈ 107 a recomputation adds up.
+ */
+function movedWindowSumsSql(sql: AnySql, previousEnd: Date, windowEnd: Date) {
+  const names = ROLLING_WINDOWS.map((w) => w.name);
+  const hours = ROLLING_WINDOWS.map((w) => w.hours);
+  const sums = (sign: 1 | -1, from: string) =>
+    SUM_COLUMNS.map((c) => (sign > 0 ? sql`${sql(from)}.${sql(c)}` : sql`-${sql(from)}.${sql(c)}`)).reduce(
+      (list, item) => sql`${list}, ${item}`,
+    );
+  return sql`
+    with w as (select * from unnest(${names}::text[], ${hours}::int[]) as t (window_name, hours)),
+    parts as (
+      select series_id, model_version, window_name, ${sums(1, 'rolling_sums')} from rolling_sums
+      union all
+      -- the hours entering every window
+      select h.series_id, h.model_version, w.window_name, ${sums(1, 'h')}
+      from w join error_hours h on h.hour > ${previousEnd} and h.hour <= ${windowEnd}
+      union all
+      -- the hours leaving it
+      select h.series_id, h.model_version, w.window_name, ${sums(-1, 'h')}
+      from w join error_hours h on h.hour > ${previousEnd}::timestamptz - w.hours * interval '1 hour'
+                               and h.hour <= ${windowEnd}::timestamptz - w.hours * interval '1 hour'
+      union all
+      -- changes since the previous refresh to the hours its window covered
+      select c.series_id, c.model_version, w.window_name, ${sums(1, 'c')}
+      from w join changes c on c.hour > ${previousEnd}::timestamptz - w.hours * interval '1 hour'
+                           and c.hour <= ${previousEnd}
+    )
+    select series_id, model_version, window_name, sum(n)::int as n, sum(abs_error_sum) as abs_error_sum,
+           sum(squared_error_sum) as squared_error_sum, sum(error_sum) as error_sum,
+           sum(pct_error_sum) as pct_error_sum, sum(pct_error_n)::int as pct_error_n,
+           sum(persistence_abs_error_sum) as persistence_abs_error_sum, sum(persistence_n)::int as persistence_n,
+           sum(skill_abs_error_sum) as skill_abs_error_sum, sum(covered_n)::int as covered_n,
+           sum(interval_n)::int as interval_n, sum(fallback_n)::int as fallback_n
+    from parts
+    group by series_id, model_version, window_name`;
+}
+
+/**
+ * Rewrites metric_rollups (all horizons, 24 h / 7 d / 30 d up to the hour of `now`) from the rolling sums,
+ * after the hourly housekeeping of the partitions. The sums move forward by the hour that passed
+ * (movedWindowSumsSql), so its cost is a few rows per series, not the history.
  */
 export async function refreshRollupsFromSums(sql: Sql, now: number): Promise<RollupSummary[]> {
   const windowEnd = new Date(Math.floor(now / HOUR_MS) * HOUR_MS);
   await sql`select pulse_maintain_storage(${new Date(now)})`;
   await expireWeather(sql, now);
   const rows = await sql.begin(async (tx) => {
-    // ≈ 110 sum rows per series are grouped by series, model and window: in memory, not by sorting.
+    // The sums and their recorded changes hold still while the windows move (scoring takes this lock).
+    await lockScores(tx);
+    // ≈ 4 (moving) or ≈ 110 (recomputing) sum rows per series are grouped by series, model and window: in
+    // memory, not by sorting.
     await tx`set local work_mem = '64MB'`;
+    const [state] = await tx<{ end_ms: number }[]>`
+      select extract(epoch from window_end)::float8 * 1000 as end_ms from rolling_window`;
+    const previous = state?.end_ms;
+    const moving =
+      previous !== undefined &&
+      previous <= windowEnd.getTime() &&
+      windowEnd.getTime() - previous <= MAX_MOVE_HOURS * HOUR_MS;
+    if (!moving) await tx`delete from rolling_sums`;
     await tx`delete from metric_rollups`;
     return tx<
       {
@@ -325,7 +404,18 @@ export async function refreshRollupsFromSums(sql: Sql, now: number): Promise<Rol
         fallback_rate: number | null;
       }[]
     >`
-      with sums as (${windowSumsSql(tx, windowEnd)}),
+      -- the changes recorded since the last refresh are consumed (moving) or in the recomputed sums already
+      with changes as (delete from error_sum_changes returning *),
+      sums as (${moving ? movedWindowSumsSql(tx, new Date(previous), windowEnd) : windowSumsSql(tx, windowEnd)}),
+      saved as (
+        insert into rolling_sums as r select * from sums
+        on conflict (series_id, model_version, window_name) do update set
+          ${SUM_COLUMNS.map((c) => tx`${tx(c)} = excluded.${tx(c)}`).reduce((list, item) => tx`${list}, ${item}`)}
+      ),
+      ended as (
+        insert into rolling_window (window_end) values (${windowEnd})
+        on conflict (one) do update set window_end = excluded.window_end
+      ),
       -- The metrics are the functions of 0010_metric_functions.sql, over the same sums the raw rows give.
       metrics as (
         select series_id, model_version, window_name, n, pulse_mae(abs_error_sum, n) as mae,
@@ -334,6 +424,7 @@ export async function refreshRollupsFromSums(sql: Sql, now: number): Promise<Rol
                pulse_skill(skill_abs_error_sum, persistence_abs_error_sum) as skill,
                pulse_share(covered_n, interval_n) as coverage, pulse_share(fallback_n, n) as fallback_rate
         from sums
+        where n > 0
       ),
       written as (
         insert into metric_rollups (series_id, model_version, horizon, window_name, window_end, n, mae, rmse, mape,
