@@ -181,11 +181,17 @@ describe.runIf(hasTorch)('training smoke test from the database', () => {
           '32',
           '--version',
           `smoke-db-${process.pid}`,
+          '--json',
         ],
         { encoding: 'utf8', timeout: 240_000, env: { ...process.env, DATABASE_URL: db.url } },
       );
-      expect(run.stderr + run.stdout).toMatch(/registered candidate smoke-db-/);
       expect(run.status).toBe(0);
+      // --json: stdout is one JSON object, the trainer's epoch lines went to stderr with the others.
+      expect(run.stderr).toMatch(/epoch\s+2\/2/);
+      expect(JSON.parse(run.stdout)).toMatchObject({
+        ok: true,
+        result: { version: `smoke-db-${process.pid}`, series: 'smoke-chicago', status: 'candidate' },
+      });
 
       const [model] = await new PostgresModelRegistry(db.sql).listModels(series!.id);
       expect(model).toMatchObject({ version: `smoke-db-${process.pid}`, status: 'candidate' });

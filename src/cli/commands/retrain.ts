@@ -54,6 +54,7 @@ export function registerRetrainCommand(program: Command): Command {
           asOfDay: flags.asOf === undefined ? undefined : localDay(flags.asOf, '--as-of'),
           command: `pulse retrain ${process.argv.slice(3).join(' ')}`,
           log: say,
+          trainer: { onLine: say },
         });
         emit(
           { outcomes },

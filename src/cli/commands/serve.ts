@@ -86,6 +86,8 @@ export function registerServeCommand(program: Command): void {
               search: AUTO_RECIPE_SEARCH,
               command: 'pulse serve (monthly retraining)',
               log: note,
+              // Never on stdout: serve --json prints one JSON object per job run there.
+              trainer: { onLine: note },
             })
               .then((o) =>
                 note(

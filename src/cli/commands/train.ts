@@ -215,6 +215,8 @@ export function registerTrainCommand(program: Command): Command {
       modelDir,
       command: `pulse train ${process.argv.slice(3).join(' ')}`,
       log: say,
+      // The trainer's lines go where say's do: stderr under --json, whose stdout is one JSON object.
+      trainer: { onLine: say },
       search,
       ...(flags.weather ? { weather: await trainingWeather(flags, series) } : {}),
     });
@@ -275,6 +277,8 @@ async function trainFromDatabase(
       command: `pulse train ${process.argv.slice(3).join(' ')}`,
       version: flags.version,
       log: say,
+      // The trainer's lines go where say's do: stderr under --json, whose stdout is one JSON object.
+      trainer: { onLine: say },
       search,
     });
     if (trained.backtest) say(formatBacktestTable(trained.backtest, [1, 2, 3, 6, 12, 24]));
