@@ -161,7 +161,9 @@ export async function scoreAndSum(sql: Sql, request: ScoreRequest): Promise<Scor
                           and f.last_target_hour > c.hour and f.last_target_hour <= c.hour + ${span}
           cross join lateral generate_subscripts(f.value, 1) as g (horizon)
           join actuals a on a.series_id = f.series_id and a.hour = c.hour + g.horizon * interval '1 hour'
-          where c.hour + g.horizon * interval '1 hour' <= ${until}`
+          -- (the first condition skips the newest hours, whose forecasts have matured nowhere yet, before
+          -- their forecasts are read: the hourly run's every changed hour)
+          where c.hour < ${until} and c.hour + g.horizon * interval '1 hour' <= ${until}`
       : tx`
           select ${fields}, f.last_input_hour + g.horizon * interval '1 hour' as target_hour, a.value as actual,
                  g.horizon, f.value[g.horizon] as predicted, f.lower_bound[g.horizon] as lower_bound,

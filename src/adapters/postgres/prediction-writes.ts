@@ -65,20 +65,32 @@ const originKey = (r: PredictionRow) => `${r.seriesId}\u0000${r.modelVersion}\u0
 function toOrigins(rows: readonly PredictionRow[]): Origin[] {
   const byKey = new Map<string, Origin>();
   const origins: Origin[] = [];
+  let previous: Origin | undefined;
   for (const r of rows) {
-    const key = originKey(r);
-    let o = byKey.get(key);
-    if (!o) {
-      o = {
-        row: r,
-        lastInputHour: r.lastInputHour,
-        lastTargetHour: r.targetHour,
-        values: [],
-        lower: [],
-        upper: [],
-      };
-      byKey.set(key, o);
-      origins.push(o);
+    // An origin's horizons usually come one after another: the key is looked up once per origin, not
+    // once per row (a string per row was most of this function's time).
+    let o = previous;
+    if (
+      !o ||
+      o.row.seriesId !== r.seriesId ||
+      o.row.modelVersion !== r.modelVersion ||
+      o.lastInputHour !== r.lastInputHour
+    ) {
+      const key = originKey(r);
+      o = byKey.get(key);
+      if (!o) {
+        o = {
+          row: r,
+          lastInputHour: r.lastInputHour,
+          lastTargetHour: r.targetHour,
+          values: [],
+          lower: [],
+          upper: [],
+        };
+        byKey.set(key, o);
+        origins.push(o);
+      }
+      previous = o;
     }
     const i = r.horizon - 1;
     while (o.values.length <= i) {
