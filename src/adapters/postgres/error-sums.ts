@@ -409,10 +409,19 @@ export async function refreshRollupsFromSums(sql: Sql, now: number): Promise<Rol
       -- the changes recorded since the last refresh are consumed (moving) or in the recomputed sums already
       with changes as (delete from error_sum_changes returning *),
       sums as (${moving ? movedWindowSumsSql(tx, new Date(previous), windowEnd) : windowSumsSql(tx, windowEnd)}),
+      -- every stream's row rewritten in one pass (a join, not a conflict check per row), new streams added
       saved as (
-        insert into rolling_sums as r select * from sums
-        on conflict (series_id, model_version, window_name) do update set
-          ${SUM_COLUMNS.map((c) => tx`${tx(c)} = excluded.${tx(c)}`).reduce((list, item) => tx`${list}, ${item}`)}
+        update rolling_sums r set
+          ${SUM_COLUMNS.map((c) => tx`${tx(c)} = s.${tx(c)}`).reduce((list, item) => tx`${list}, ${item}`)}
+        from sums s
+        where r.series_id = s.series_id and r.model_version = s.model_version and r.window_name = s.window_name
+      ),
+      added as (
+        insert into rolling_sums
+        select * from sums s
+        where not exists (select 1 from rolling_sums r
+                          where r.series_id = s.series_id and r.model_version = s.model_version
+                            and r.window_name = s.window_name)
       ),
       ended as (
         insert into rolling_window (window_end) values (${windowEnd})
