@@ -143,16 +143,15 @@ export async function scoreAndSum(sql: Sql, request: ScoreRequest): Promise<Scor
           -- forecasts maturing at a changed hour: issued before it, with a horizon reaching it (by the index
           -- on the last target hour; the origin bound prunes the partitions to one or two months)
           -- (the actual is the changed row itself: no lookup per forecast)
-          select ${fields}, c.hour as target_hour, c.value as actual,
-                 (extract(epoch from c.hour - f.last_input_hour) / 3600)::int as horizon,
-                 f.value[(extract(epoch from c.hour - f.last_input_hour) / 3600)::int] as predicted,
-                 f.lower_bound[(extract(epoch from c.hour - f.last_input_hour) / 3600)::int] as lower_bound,
-                 f.upper_bound[(extract(epoch from c.hour - f.last_input_hour) / 3600)::int] as upper_bound
+          select ${fields}, c.hour as target_hour, c.value as actual, k.horizon, f.value[k.horizon] as predicted,
+                 f.lower_bound[k.horizon] as lower_bound, f.upper_bound[k.horizon] as upper_bound
           from changed c
           join forecasts f on f.series_id = c.series_id and f.last_target_hour >= c.hour
                           and f.last_target_hour <= c.hour + ${span}
                           and f.last_input_hour < c.hour and f.last_input_hour >= c.hour - ${span}
-          union
+          -- (float8 arithmetic: extract() is numeric, which cost a quarter of a second per 240,000 scores)
+          cross join lateral (select (date_part('epoch', c.hour - f.last_input_hour) / 3600)::int as horizon) k
+          union all
           -- forecasts issued from a changed hour (their persistence reference), at targets that can have matured
           select ${fields}, c.hour + g.horizon * interval '1 hour', a.value, g.horizon, f.value[g.horizon],
                  f.lower_bound[g.horizon], f.upper_bound[g.horizon]
@@ -163,7 +162,10 @@ export async function scoreAndSum(sql: Sql, request: ScoreRequest): Promise<Scor
           join actuals a on a.series_id = f.series_id and a.hour = c.hour + g.horizon * interval '1 hour'
           -- (the first condition skips the newest hours, whose forecasts have matured nowhere yet, before
           -- their forecasts are read: the hourly run's every changed hour)
-          where c.hour < ${until} and c.hour + g.horizon * interval '1 hour' <= ${until}`
+          where c.hour < ${until} and c.hour + g.horizon * interval '1 hour' <= ${until}
+            -- a target that changed too is the first part's (so the parts never overlap: no de-duplication)
+            and not exists (select 1 from changed x
+                            where x.series_id = c.series_id and x.hour = c.hour + g.horizon * interval '1 hour')`
       : tx`
           select ${fields}, f.last_input_hour + g.horizon * interval '1 hour' as target_hour, a.value as actual,
                  g.horizon, f.value[g.horizon] as predicted, f.lower_bound[g.horizon] as lower_bound,
