@@ -10,7 +10,8 @@
  * next month (every hour an origin, targets in that month). The static model, the folder default the
  * series started with (the shipped model trained to the end of the year before), is scored on the very
  * same pairs. January is forecast by the static model in both columns (its cycle would be the one that
- * made it).
+ * made it). A third column is the counterfactual without the promotion rule: each month forecast by the
+ * newest challenger.
  *
  * Needs the series in the database (`pulse import ../shared/data/turkey.csv --series NAME`) with no
  * champion yet (use a fresh name to run again), and PyTorch (npm run setup:training). The database is the
@@ -23,6 +24,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { LocalModelStore } from '../src/adapters/model-store/local-store.ts';
+import { loadOnnxForecaster } from '../src/adapters/onnx/forecaster.ts';
 import { PostgresModelRegistry } from '../src/adapters/postgres/model-registry.ts';
 import { readTrainingActuals } from '../src/adapters/postgres/training-actuals.ts';
 import { AUTO_RECIPE_SEARCH } from '../src/adapters/training/auto-recipe.ts';
@@ -90,6 +92,11 @@ interface MonthResult {
   } | null;
   readonly served: Scored;
   readonly static: Scored;
+  /**
+   * The counterfactual "always serve the newest challenger" (no promotion rule): that month's cycle's
+   * challenger, scored on the same pairs (January: the static model). Filled in after the months.
+   */
+  newest?: Scored;
 }
 
 function scored(report: BacktestReport): Scored {
@@ -198,13 +205,34 @@ try {
           : ''),
     );
   }
+  // The newest challenger of each month, scored on that month (filled in for months without it).
+  let newestVersion: string | null = null;
+  const staticRef = staticModel ?? (done[0] ? await staticFrom(done[0].static.version) : null);
+  for (const [i, r] of done.entries()) {
+    newestVersion = r.cycle?.challenger ?? newestVersion;
+    if (r.newest) continue;
+    const m = i + 1;
+    const model = newestVersion
+      ? await loadOnnxForecaster(await store.fetch(newestVersion), newestVersion)
+      : null;
+    const reference = model ?? staticRef!;
+    const from = utcOfLocal(tz, firstDay(m), 0);
+    const to = utcOfLocal(tz, firstDay(m + 1), 0) - HOUR_MS;
+    const minWindowHours = Math.max(reference.windowHours, staticRef!.windowHours);
+    r.newest = scored(
+      await runBacktest(actuals, { forecaster: reference, calendar: series, from, to, minWindowHours }),
+    );
+    writeFileSync(out, JSON.stringify(done, null, 2));
+  }
   const s = pooled(done.map((r) => r.served));
   const t = pooled(done.map((r) => r.static));
+  const n = pooled(done.map((r) => r.newest!));
   console.log(`\n${year}, ${s.pairsH1} targets per horizon (${name}, backtest-days ${backtestDays}):`);
   console.log('                     1 h MAPE   1 h MAE  24 h MAPE  24 h MAE  coverage (all horizons)');
   for (const [label, f] of [
     ['monthly cycle', s],
     ['static model', t],
+    ['newest challenger', n],
   ] as const) {
     console.log(
       `${label.padEnd(18)} ${fmt(f.mapeH1, 3).padStart(8)} % ${fmt(f.maeH1, 1).padStart(8)} ${fmt(f.mapeH24, 3).padStart(8)} % ${fmt(f.maeH24, 1).padStart(8)} ${fmt(f.coverage, 1).padStart(8)} %`,
@@ -220,7 +248,6 @@ try {
   );
 
   async function staticFrom(version: string): Promise<Forecaster> {
-    const { loadOnnxForecaster } = await import('../src/adapters/onnx/forecaster.ts');
     return loadOnnxForecaster(modelDir, version);
   }
 } finally {
