@@ -160,9 +160,11 @@ export async function scoreAndSum(sql: Sql, request: ScoreRequest): Promise<Scor
                           and f.last_target_hour > c.hour and f.last_target_hour <= c.hour + ${span}
           cross join lateral generate_subscripts(f.value, 1) as g (horizon)
           join actuals a on a.series_id = f.series_id and a.hour = c.hour + g.horizon * interval '1 hour'
-          -- (the first condition skips the newest hours, whose forecasts have matured nowhere yet, before
-          -- their forecasts are read: the hourly run's every changed hour)
-          where c.hour < ${until} and c.hour + g.horizon * interval '1 hour' <= ${until}
+          -- (the first condition skips, before their forecasts are read, changed hours after which the series
+          -- has no actual yet: nothing issued from them can be scored, as for the hourly run's newest hour)
+          where exists (select 1 from actuals n
+                        where n.series_id = c.series_id and n.hour > c.hour and n.hour <= ${until})
+            and c.hour + g.horizon * interval '1 hour' <= ${until}
             -- a target that changed too is the first part's (so the parts never overlap: no de-duplication)
             and not exists (select 1 from changed x
                             where x.series_id = c.series_id and x.hour = c.hour + g.horizon * interval '1 hour')`
