@@ -2,7 +2,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigurationError, DatabaseError } from '../core/errors.ts';
 import type { RuntimeConfig } from './config.ts';
 import { createObservability, type Observability } from './observability.ts';
-import { connect, type Sql } from './postgres/client.ts';
+import { connect, isConnectionLost, type Sql } from './postgres/client.ts';
 import { createPostgresStores, type PostgresStores } from './postgres/stores.ts';
 import { createSecretsClient, databaseUrlFromSecret, readDatabaseSecret } from './secrets.ts';
 
@@ -108,23 +108,13 @@ function isAuthFailure(error: unknown): boolean {
   return AUTH_FAILED.has((error as { code?: string })?.code ?? '');
 }
 
-// The connection died under a running statement (server restart, failover, a terminated backend).
-const CONNECTION_LOST = new Set([
-  'CONNECTION_CLOSED',
-  'CONNECTION_DESTROYED',
-  'ECONNRESET',
-  'EPIPE',
-  '57P01',
-  '57P02',
-  '57P03',
-]);
 const UNREACHABLE = new Set(['ECONNREFUSED', 'CONNECT_TIMEOUT', 'ENOTFOUND', 'CONNECTION_ENDED']);
 
 function describeConnectionError(error: unknown, config: RuntimeConfig): unknown {
   const code = (error as { code?: string })?.code;
-  if (code && CONNECTION_LOST.has(code)) {
+  if (isConnectionLost(error)) {
     return new DatabaseError(
-      `lost the connection to the database at ${where(config)} during the run (${code}); each write is one statement, so none is half-stored; the next run or a retry completes the work`,
+      `lost the connection to the database at ${where(config)} during the run (${code}); each write is all or nothing, so none is half-stored; the next run or a retry completes the work`,
       { cause: error },
     );
   }

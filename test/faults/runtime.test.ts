@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeCopyBinary } from '../../src/adapters/postgres/copy-binary.ts';
+import { sendCopyData } from '../../src/adapters/postgres/prediction-writes.ts';
 import { HOUR_MS, toIso } from '../../src/core/time.ts';
 import { createTestDatabase, serverUrl, type TestDatabase } from '../helpers/db.ts';
 import { startDatabaseProxy, type DatabaseProxy } from '../helpers/faults-proxy.ts';
@@ -116,7 +118,7 @@ describe('killed in the middle of a write', () => {
     const error = await caught(() => handlers.forecast(payload));
     expect(error.name).toBe('DatabaseError');
     expect(error.message).toMatch(
-      /^lost the connection to the database at 127\.0\.0\.1:\d+ during the run \((CONNECTION_CLOSED|57P01|ECONNRESET)\); each write is one statement/,
+      /^lost the connection to the database at 127\.0\.0\.1:\d+ during the run \((CONNECTION_CLOSED|57P01|ECONNRESET)\); each write is all or nothing/,
     );
     const origins = await db.sql<{ n: number; complete: number; runs: number }[]>`
       select count(*)::int as n, count(*) filter (where h = 24)::int as complete, count(distinct run_id)::int as runs
@@ -142,6 +144,88 @@ describe('killed in the middle of a write', () => {
     expect(await forecastContent(db.sql)).toEqual(await forecastContent(reference.sql));
     // Three 6,000-hour backfills: about 15 s on a quiet machine, over 60 s when it is shared.
   }, 180_000);
+});
+
+describe('the connection cut in the middle of a bulk write (binary COPY)', () => {
+  let db: TestDatabase;
+  let reference: TestDatabase;
+  let proxy: DatabaseProxy;
+  let handlers: Handlers;
+  // 1,500 hours: one write of 1,500 origins, above COPY_MIN_ORIGINS, so it goes through a COPY.
+  const ORIGINS = 1500;
+  const payload = { mode: 'backfill', from: toIso(hour(336)), to: toIso(hour(336 + ORIGINS - 1)) };
+
+  beforeAll(async () => {
+    [db, reference] = await Promise.all([createTestDatabase(), createTestDatabase()]);
+    await seedSeries(db.sql, { name: 'grid' }, 336 + ORIGINS);
+    await seedSeries(reference.sql, { name: 'grid' }, 336 + ORIGINS);
+    proxy = await startDatabaseProxy(db.url);
+    handlers = loadHandlers({ DATABASE_URL: proxy.url(db.name) });
+  });
+  afterAll(async () => {
+    await handlers.resetDatabase();
+    await proxy.close();
+    await Promise.all([db.drop(), reference.drop()]);
+  });
+
+  it('the run fails with the connection error, nothing of the copy is stored, and the retry completes it', async () => {
+    const before = await snapshotStore(db.sql);
+    // Cut right after the COPY data's signature: the database has the start of the data, not its end.
+    const cut = proxy.cutWhenClientSends(Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'));
+    const error = await caught(() => handlers.forecast(payload));
+    await cut;
+    expect(error.name).toBe('DatabaseError');
+    expect(error.message).toMatch(
+      /^lost the connection to the database at 127\.0\.0\.1:\d+ during the run \((CONNECTION_CLOSED|ECONNRESET|EPIPE)\); each write is all or nothing/,
+    );
+    expectUnchanged(before, await snapshotStore(db.sql));
+    const [run] = (await runsOf(db.sql)).slice(-1);
+    expect(run).toMatchObject({ function_name: 'backfill', outcome: 'failed' });
+
+    const retry = (await handlers.forecast(payload)) as { forecastsWritten: number; origins: number };
+    expect(retry).toMatchObject({ origins: ORIGINS, forecastsWritten: ORIGINS * 24 });
+    const clean = loadHandlers({ DATABASE_URL: reference.url });
+    await clean.forecast(payload);
+    await clean.resetDatabase();
+    expect(await forecastContent(db.sql)).toEqual(await forecastContent(reference.sql));
+  });
+});
+
+describe('a database error after the end of COPY data', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  it('ends the wait with a DatabaseError instead of waiting for ever; the transaction is rolled back', async () => {
+    // postgres.js does not pass an error that arrives after the end of the data to the stream: data cut
+    // short (no trailer) is refused by PostgreSQL only once it has all of it.
+    const data = encodeCopyBinary({ id: { type: 'int4', values: [1, 2, 3] } });
+    const error = await caught(() =>
+      db.sql.begin(async (tx) => {
+        await tx`create table copy_target (id int)`;
+        const stream = await tx`copy copy_target from stdin (format binary)`.writable();
+        await sendCopyData(stream, data.subarray(0, data.length - 6), 3, 1_500);
+      }),
+    );
+    expect(error.name).toBe('DatabaseError');
+    expect(error.message).toBe(
+      'the database did not confirm the copy of 3 forecast origins within 1.5 s; nothing of it was stored',
+    );
+    const [table] = await db.sql<
+      { exists: boolean }[]
+    >`select to_regclass('copy_target') is not null as exists`;
+    expect(table!.exists).toBe(false);
+    // The pool's connections still work.
+    expect(
+      await Promise.all(
+        [1, 2, 3, 4].map(async (i) => (await db.sql<{ i: number }[]>`select ${i}::int as i`)[0]!.i),
+      ),
+    ).toEqual([1, 2, 3, 4]);
+  });
 });
 
 describe('a scheduled run terminated from another connection while it writes', () => {

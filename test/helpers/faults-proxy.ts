@@ -12,6 +12,12 @@ export interface DatabaseProxy {
   stop(): Promise<void>;
   start(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Cuts the next connection whose client sends `pattern`, in the middle of that message: the bytes up
+   * to and including the pattern reach the database, the rest and the connection do not. Resolves
+   * when it has cut.
+   */
+  cutWhenClientSends(pattern: Buffer): Promise<void>;
 }
 
 export async function startDatabaseProxy(targetUrl: string): Promise<DatabaseProxy> {
@@ -19,6 +25,7 @@ export async function startDatabaseProxy(targetUrl: string): Promise<DatabasePro
   const sockets = new Set<Socket>();
   let server: Server | undefined;
   let port = 0;
+  let trap: { pattern: Buffer; cut: () => void } | undefined;
 
   const listen = () =>
     new Promise<void>((resolve, reject) => {
@@ -29,7 +36,22 @@ export async function startDatabaseProxy(targetUrl: string): Promise<DatabasePro
           s.on('close', () => sockets.delete(s));
           s.on('error', () => undefined);
         }
-        client.pipe(upstream).pipe(client);
+        client.on('data', (chunk: Buffer) => {
+          const at = trap ? chunk.indexOf(trap.pattern) : -1;
+          if (at < 0 || !trap) {
+            if (!upstream.write(chunk)) client.pause();
+            return;
+          }
+          const { pattern, cut } = trap;
+          trap = undefined;
+          upstream.write(chunk.subarray(0, at + pattern.length), () => {
+            client.destroy();
+            upstream.destroy();
+            cut();
+          });
+        });
+        upstream.on('drain', () => client.resume());
+        upstream.pipe(client);
         client.on('close', () => upstream.destroy());
         upstream.on('close', () => client.destroy());
       });
@@ -62,5 +84,8 @@ export async function startDatabaseProxy(targetUrl: string): Promise<DatabasePro
     stop,
     start: listen,
     close: stop,
+    cutWhenClientSends(pattern: Buffer) {
+      return new Promise<void>((cut) => (trap = { pattern, cut }));
+    },
   };
 }

@@ -5,6 +5,7 @@ import postgres from 'postgres';
 import { ConfigurationError } from '../../core/errors.ts';
 
 export type Sql = postgres.Sql;
+export type TransactionSql = postgres.TransactionSql;
 
 /**
  * TLS to the database, named after libpq's sslmode:
@@ -76,4 +77,41 @@ export function connect(url: string, options: ConnectOptions = {}): Sql {
     onnotice: () => undefined,
     connection: { application_name: PROCESS_TAG, statement_timeout: 120_000 },
   });
+}
+
+// The connection died under a running statement (server restart, failover, a terminated backend).
+const CONNECTION_LOST = new Set([
+  'CONNECTION_CLOSED',
+  'CONNECTION_DESTROYED',
+  'ECONNRESET',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+]);
+
+/** The error says the connection was lost while a statement ran (not that the statement was refused). */
+export function isConnectionLost(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && CONNECTION_LOST.has(code);
+}
+
+/**
+ * `sql.begin(work)`, safe when the connection dies inside the transaction. postgres.js (3.4.9) then
+ * sends its ROLLBACK on the closed socket from a timer, where the TypeError it throws reaches no caller
+ * and ends the process (porsager/postgres#1208). PostgreSQL rolls back the transaction of a dead
+ * connection by itself, so here the connection error is returned at once and `work`'s failure is never
+ * handed to sql.begin, which therefore sends nothing more on that connection.
+ */
+export function transaction<T>(sql: Sql, work: (tx: TransactionSql) => Promise<T>): Promise<T> {
+  let lost: (error: unknown) => void = () => undefined;
+  const connectionLost = new Promise<never>((_, reject) => (lost = reject));
+  const begun = sql.begin((tx) =>
+    work(tx).catch((error: unknown) => {
+      if (!isConnectionLost(error)) throw error;
+      lost(error);
+      return new Promise<never>(() => undefined);
+    }),
+  ) as Promise<T>;
+  return Promise.race([begun, connectionLost]);
 }

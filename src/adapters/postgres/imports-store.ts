@@ -1,7 +1,7 @@
 import type { ActualRow } from '../../core/csv.ts';
 import { InputError } from '../../core/errors.ts';
 import type { ActualsUpsertResult } from '../../core/ports/stores.ts';
-import type { Sql } from './client.ts';
+import { transaction, type Sql } from './client.ts';
 import { lockScores, withoutScores } from './error-sums.ts';
 import { PostgresActualsStore } from './actuals-store.ts';
 
@@ -46,7 +46,7 @@ export class PostgresImportsStore {
     rejected: number;
     receivedAt: number;
   }): Promise<ImportRecord> {
-    return this.sql.begin(async (tx) => {
+    return transaction(this.sql, async (tx) => {
       const [created] = await tx<{ id: string }[]>`
       insert into imports (series_id, source, received_at, rejected)
       values (${request.seriesId}, ${request.source}, ${new Date(request.receivedAt)}, ${request.rejected})
@@ -72,7 +72,7 @@ export class PostgresImportsStore {
    * import or ingest has already revised some of its values: undo that one first.
    */
   async undo(importId: number, now: number): Promise<UndoResult> {
-    return this.sql.begin(async (tx) => {
+    return transaction(this.sql, async (tx) => {
       const [found] = await tx<{ series_name: string; source: string; undone_at: Date | null }[]>`
       select s.name as series_name, i.source, i.undone_at
       from imports i join series s on s.id = i.series_id where i.id = ${importId}

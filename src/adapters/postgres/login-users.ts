@@ -1,5 +1,5 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
-import type { Sql } from './client.ts';
+import { transaction, type Sql } from './client.ts';
 
 /** The group roles of 0002_roles.sql that a login user may be put in. */
 export type GroupRole = 'pulse_app' | 'pulse_reader';
@@ -40,7 +40,7 @@ export async function upsertLoginUser(sql: Sql, user: LoginUser): Promise<'creat
     throw new Error(`login user name ${JSON.stringify(user.username)} is not a plain PostgreSQL identifier`);
   }
   if (!user.password) throw new Error(`the secret of ${user.username} has no password`);
-  return sql.begin(async (tx) => {
+  return transaction(sql, async (tx) => {
     const [existing] = await tx`select 1 from pg_roles where rolname = ${user.username}`;
     await tx`
       select set_config('pulse.login_user', ${user.username}, true),

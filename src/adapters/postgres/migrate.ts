@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DatabaseError } from '../../core/errors.ts';
-import type { Sql } from './client.ts';
+import { transaction, type Sql } from './client.ts';
 
 export interface Migration {
   readonly id: string;
@@ -33,7 +33,7 @@ export async function runMigrations(
   sql: Sql,
   migrations?: readonly Migration[],
 ): Promise<{ applied: string[] }> {
-  await sql.begin(async (tx) => {
+  await transaction(sql, async (tx) => {
     await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`;
     await tx`
       create table if not exists schema_migrations (
@@ -44,7 +44,7 @@ export async function runMigrations(
   const applied: string[] = [];
   for (const migration of migrations ?? loadMigrations()) {
     try {
-      const ran = await sql.begin(async (tx) => {
+      const ran = await transaction(sql, async (tx) => {
         await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`;
         const [done] = await tx`select 1 from schema_migrations where id = ${migration.id}`;
         if (done) return false;

@@ -6,7 +6,7 @@ import type {
   RegisteredModel,
   RetrainingDecision,
 } from '../../core/ports/model-registry.ts';
-import type { Sql } from './client.ts';
+import { transaction, type Sql } from './client.ts';
 
 interface ModelRow {
   version: string;
@@ -82,7 +82,7 @@ export class PostgresModelRegistry implements ModelRegistryStore {
   }
 
   async promote(seriesId: number, version: string, reason: string): Promise<void> {
-    await this.sql.begin(async (tx) => {
+    await transaction(this.sql, async (tx) => {
       const [target] = await tx<{ series_id: number | null }[]>`
         select series_id from model_versions where version = ${version} for update`;
       if (!target) throw new NotFoundError(`model ${version} is not registered`);

@@ -1,5 +1,5 @@
 import type { SeriesConfig, SeriesSource } from '../../core/series-config.ts';
-import type { Sql } from './client.ts';
+import { transaction, type Sql } from './client.ts';
 
 /** What applying the configuration changed, by series name (each list sorted). */
 export interface AppliedSeriesConfig {
@@ -128,7 +128,7 @@ async function applyWeatherLocations(sql: Sql, config: SeriesConfig): Promise<vo
     }
   }
   const list = [...locations.values()];
-  await sql.begin(async (tx) => {
+  await transaction(sql, async (tx) => {
     if (list.length) {
       await tx`
         insert into weather_locations (name, latitude, longitude)

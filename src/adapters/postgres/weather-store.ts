@@ -13,7 +13,7 @@ import {
   type LocationSeries,
   type WeatherLocation,
 } from '../../core/weather.ts';
-import type { Sql } from './client.ts';
+import { transaction, type Sql } from './client.ts';
 
 /** Largest number of weather values per statement (a few MB of arrays). */
 const WRITE_CHUNK_ROWS = 100_000;
@@ -216,7 +216,7 @@ export class PostgresWeatherStore implements WeatherStore {
     seriesId: number,
     locations: readonly { name: string; weight: number }[],
   ): Promise<void> {
-    await this.sql.begin(async (tx) => {
+    await transaction(this.sql, async (tx) => {
       await tx`delete from series_weather_locations where series_id = ${seriesId}`;
       if (locations.length === 0) return;
       await tx`

@@ -1,0 +1,161 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeCopyBinary } from '../../src/adapters/postgres/copy-binary.ts';
+import { COPY_MIN_ORIGINS, insertPredictions } from '../../src/adapters/postgres/prediction-writes.ts';
+import { createPostgresStores } from '../../src/adapters/postgres/stores.ts';
+import type { PredictionRow } from '../../src/core/predictions.ts';
+import { HOUR_MS } from '../../src/core/time.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  await db.drop();
+});
+
+describe('the binary COPY encoding', () => {
+  it('stores every value exactly as given, nulls and edge cases included', async () => {
+    const doubles = [0.1, -0, 1e308, 5e-324, -123456.78901234567, 31234.123046875];
+    const rows = {
+      id: { type: 'int4', values: [1, -2147483648, 2147483647] },
+      big: { type: 'int8', values: [null, 2 ** 53 - 1, -42] },
+      label: { type: 'text', values: ['Türkiye ⚡', null, ''] },
+      at: {
+        type: 'timestamptz',
+        values: [Date.UTC(2025, 0, 1, 5), Date.UTC(1999, 11, 31, 23, 59, 59, 123), 0],
+      },
+      xs: { type: 'float8[]', values: [doubles, [1, null, 3], null] },
+      empty: { type: 'float8[]', values: [[], [null], [2.5]] },
+    } as const;
+    await db.sql.begin(async (tx) => {
+      await tx`create temporary table t (id int, big bigint, label text, at timestamptz, xs float8[], empty float8[])
+               on commit drop`;
+      const stream = await tx`copy t from stdin (format binary)`.writable();
+      await new Promise<void>((resolve, reject) => {
+        stream.on('error', reject);
+        stream.end(encodeCopyBinary(rows), () => resolve());
+      });
+      const back = await tx<
+        {
+          id: number;
+          big: string | null;
+          label: string | null;
+          at_ms: number;
+          xs: number[] | null;
+          empty: string;
+        }[]
+      >`select id, big::text as big, label, extract(epoch from at)::float8 * 1000 as at_ms, xs, xs::text as xs_text,
+               empty::text as empty
+        from t order by id`;
+      expect(back.map((r) => r.id)).toEqual([-2147483648, 1, 2147483647]);
+      const [min, first, max] = back;
+      expect(first).toMatchObject({
+        big: null,
+        label: 'Türkiye ⚡',
+        at_ms: Date.UTC(2025, 0, 1, 5),
+        empty: '{}',
+      });
+      // Object.is tells -0 from 0: the sign of zero survives too.
+      first!.xs!.forEach((x, i) => expect(Object.is(x, doubles[i])).toBe(true));
+      expect(min).toMatchObject({
+        big: String(2 ** 53 - 1),
+        label: null,
+        xs_text: '{1,NULL,3}',
+        empty: '{NULL}',
+      });
+      expect(min!.at_ms).toBe(Date.UTC(1999, 11, 31, 23, 59, 59, 123));
+      expect(max).toMatchObject({ big: '-42', label: '', at_ms: 0, xs: null, empty: '{2.5}' });
+    });
+  });
+
+  it('refuses a value its column cannot hold, naming the column and the row', () => {
+    expect(() =>
+      encodeCopyBinary({
+        id: { type: 'int4', values: [1, 2] },
+        value: {
+          type: 'float8[]',
+          values: [
+            [1, 2],
+            [3, Number.NaN],
+          ],
+        },
+      }),
+    ).toThrow('column value, row 2: non-finite number NaN at index 1');
+    expect(() => encodeCopyBinary({ id: { type: 'int4', values: [1.5] } })).toThrow(
+      'column id, row 1: 1.5 is not a 32-bit integer',
+    );
+    expect(() =>
+      encodeCopyBinary({ id: { type: 'int4', values: [1] }, at: { type: 'timestamptz', values: [] } }),
+    ).toThrow('column at has 0 values, id has 1');
+  });
+});
+
+/** `origins` consecutive forecast origins of one series from `first`, 24 horizons, bounds on all but the last. */
+function forecastRows(seriesId: number, first: number, origins: number, scale = 1): PredictionRow[] {
+  const rows: PredictionRow[] = [];
+  for (let o = 0; o < origins; o++) {
+    const lastInputHour = first + o * HOUR_MS;
+    const missed = o % 97 === 5;
+    for (let h = 1; h <= 24; h++) {
+      const value = missed ? null : scale * (1000 + o + h / 7);
+      rows.push({
+        seriesId,
+        modelVersion: 'bulk-test',
+        horizon: h,
+        targetHour: lastInputHour + h * HOUR_MS,
+        method: missed ? 'none' : 'bulk-test',
+        value,
+        lower: value === null || o === origins - 1 ? null : value - 10,
+        upper: value === null || o === origins - 1 ? null : value + 10,
+        issuedAt: lastInputHour + HOUR_MS + 7 * 60_000,
+        lastInputHour,
+        quality: missed ? 'missed' : o % 11 === 0 ? 'fallback' : 'ok',
+        reason: missed ? 'missed: test' : o % 11 === 0 ? 'stale-input: test' : null,
+      });
+    }
+  }
+  return rows;
+}
+
+const stored = (sql: TestDatabase['sql'], seriesId: number) => sql`
+  select last_input_hour, last_target_hour, method, quality, reason, issued_at, value, lower_bound, upper_bound
+  from forecasts where series_id = ${seriesId} and model_version = 'bulk-test' order by last_input_hour`;
+
+describe('writing many forecast origins at once (the COPY path)', () => {
+  it('stores the same rows as the one-statement path, keeps existing forecasts and makes missing months', async () => {
+    const [a, b] = await createPostgresStores(db.sql).series.ensureSeries([
+      { name: 'bulk-a' },
+      { name: 'bulk-b' },
+    ]);
+    // Two and a half months of origins, into months no run has made yet (a backfill into the past).
+    const first = Date.UTC(2019, 2, 30, 0);
+    const origins = 1_800;
+    expect(origins).toBeGreaterThanOrEqual(COPY_MIN_ORIGINS);
+    const rows = forecastRows(a!.id, first, origins);
+    // Every horizon counts: the valued ones, and all of a missed origin's.
+    const expected = origins * 24;
+    // The COPY first: the months are made when its insert finds none.
+    const viaCopy = await insertPredictions(db.sql, rows, 7);
+    // The same origins on series b, one statement per 900 (below the COPY threshold).
+    let viaInsert = 0;
+    const forB = forecastRows(b!.id, first, origins);
+    for (let i = 0; i < forB.length; i += 900 * 24)
+      viaInsert += await insertPredictions(db.sql, forB.slice(i, i + 900 * 24), 7);
+    expect(viaCopy).toBe(viaInsert);
+    expect(viaCopy).toBe(expected);
+    expect(await stored(db.sql, a!.id)).toEqual(await stored(db.sql, b!.id));
+    const [runs] = await db.sql<{ n: number }[]>`
+      select count(*)::int as n from forecasts where series_id = ${a!.id} and run_id = 7`;
+    expect(runs!.n).toBe(origins);
+
+    // Written again with other values and some new origins: only the new origins are stored.
+    const again = forecastRows(a!.id, first, origins + 200, 2);
+    const before = await stored(db.sql, a!.id);
+    const added = await insertPredictions(db.sql, again, 8);
+    expect(added).toBe(200 * 24);
+    const after = await stored(db.sql, a!.id);
+    expect(after.slice(0, origins)).toEqual(before);
+    expect(after).toHaveLength(origins + 200);
+  });
+});
