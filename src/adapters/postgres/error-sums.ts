@@ -102,6 +102,71 @@ function addToSums(sql: AnySql, deltas: string, insertMissing: boolean) {
 const MAX_HORIZON_HOURS = 168;
 
 /**
+ * `at_changed`: per changed hour (the CTE `changed`) and model, the forecasts maturing there, scored in one
+ * pass: the row `scores` would hold (horizons, persistence errors) and the error sums of its hour, as the
+ * per-forecast path of scoreAndSum computes them for new scores. `was_scored` marks the target hours that
+ * have a score row already: those are compared forecast by forecast instead, and their row here is unused.
+ * One score-row probe and one read of the persistence references per target hour instead of one per forecast,
+ * and no sort of every scored forecast into target hours.
+ */
+function freshScoresSql(sql: AnySql, until: Date) {
+  const span = sql`${MAX_HORIZON_HOURS} * interval '1 hour'`;
+  return sql`
+    at_changed as (
+      select c.series_id, x.model_version, c.hour as target_hour, c.value as actual, x.horizons,
+             x.persistence_abs_error, x.n, x.abs_error_sum, x.squared_error_sum, x.error_sum, x.pct_error_sum,
+             x.pct_error_n, x.persistence_abs_error_sum, x.persistence_n, x.skill_abs_error_sum, x.covered_n,
+             x.interval_n, x.fallback_n,
+             exists (select 1 from scores s
+                     where s.series_id = c.series_id and s.model_version = x.model_version
+                       and s.target_hour = c.hour) as was_scored
+      from changed c
+      -- the persistence references: the series' actuals in the longest horizon before the target, read once
+      -- (ascending, from the key) instead of probed per forecast
+      cross join lateral (
+        select array_agg(a.hour order by a.hour) as hours, array_agg(a.value order by a.hour) as vals
+        from actuals a
+        where a.series_id = c.series_id and a.hour >= c.hour - ${span} and a.hour < c.hour
+      ) ref
+      cross join lateral (
+        select e.model_version,
+               case when min(e.horizon) <> 1 or max(e.horizon) <> count(*)
+                    then array_agg(e.horizon order by e.horizon)::smallint[] end as horizons,
+               array_agg(e.persistence_abs_error order by e.horizon) as persistence_abs_error,
+               count(*)::int as n, sum(abs(e.error)) as abs_error_sum, sum(e.error ^ 2) as squared_error_sum,
+               sum(e.error) as error_sum, coalesce(sum(e.pct_error), 0) as pct_error_sum,
+               count(e.pct_error)::int as pct_error_n,
+               coalesce(sum(e.persistence_abs_error), 0) as persistence_abs_error_sum,
+               count(e.persistence_abs_error)::int as persistence_n,
+               coalesce(sum(abs(e.error)) filter (where e.persistence_abs_error is not null), 0) as skill_abs_error_sum,
+               count(*) filter (where e.covered)::int as covered_n, count(e.covered)::int as interval_n,
+               count(*) filter (where e.quality = 'fallback')::int as fallback_n
+        from (
+          -- the terms of each score: the expressions of the view evaluations
+          select f.model_version, f.quality, k.horizon, f.value[k.horizon] - c.value as error,
+                 pulse_pct_error(f.value[k.horizon], c.value) as pct_error,
+                 pulse_covered(c.value, f.lower_bound[k.horizon], f.upper_bound[k.horizon]) as covered,
+                 abs(c.value - r.reference) as persistence_abs_error
+          from forecasts f
+          cross join lateral (select (date_part('epoch', c.hour - f.last_input_hour) / 3600)::int as horizon) k
+          -- the origin's actual: h places from the end of the window when its newest hours have no gap, else
+          -- found by search (null when there is none)
+          cross join lateral (
+            select case when ref.hours[cardinality(ref.hours) + 1 - k.horizon] = f.last_input_hour
+                        then ref.vals[cardinality(ref.hours) + 1 - k.horizon]
+                        else ref.vals[array_position(ref.hours, f.last_input_hour)] end as reference
+          ) r
+          where f.series_id = c.series_id and f.last_target_hour >= c.hour and f.last_target_hour <= c.hour + ${span}
+            and f.last_input_hour < c.hour and f.last_input_hour >= c.hour - ${span}
+            and f.value[k.horizon] is not null
+        ) e
+        group by e.model_version
+      ) x
+      where c.hour <= ${until}
+    )`;
+}
+
+/**
  * Scores what matured or was revised, and in the same statement adds each score's additive error
  * components to the error sums of its hour (error_hours) and UTC day (error_days): a new score adds its
  * contribution, a re-score adds the new one minus the old. Runs under an advisory lock so two runs never
@@ -134,23 +199,31 @@ export async function scoreAndSum(sql: Sql, request: ScoreRequest): Promise<Scor
     const since = new Date(request.since ?? request.until - DEFAULT_FIRST_LOOKBACK_MS);
     const span = tx`${MAX_HORIZON_HOURS} * interval '1 hour'`;
     const fields = tx`f.series_id, f.model_version, f.last_input_hour, f.quality`;
-    const matured = watermark
+    // The hourly case: the actuals written since the last run, and what matured at them. A changed hour
+    // with no score row yet for a model (a new actual: nearly every one) is scored in one pass per target
+    // hour (`fresh`); the rest goes through the per-forecast comparison with what was scored before.
+    const incremental = watermark
       ? tx`
-          with changed as (
+          changed as (
             select series_id, hour, value from actuals
             where changed_xid >= ${watermark}::xid8
-          )
-          -- forecasts maturing at a changed hour: issued before it, with a horizon reaching it (by the index
-          -- on the last target hour; the origin bound prunes the partitions to one or two months)
-          -- (the actual is the changed row itself: no lookup per forecast)
-          select ${fields}, c.hour as target_hour, c.value as actual, k.horizon, f.value[k.horizon] as predicted,
+          ),
+          ${freshScoresSql(tx, until)},`
+      : tx``;
+    const matured = watermark
+      ? tx`
+          -- forecasts maturing at a changed hour that has a score row (a revised actual, a forecast stored late):
+          -- issued before it, with a horizon reaching it (by the index on the last target hour; the origin
+          -- bound prunes the partitions to one or two months); the actual is the changed row itself
+          select ${fields}, a.target_hour, a.actual, k.horizon, f.value[k.horizon] as predicted,
                  f.lower_bound[k.horizon] as lower_bound, f.upper_bound[k.horizon] as upper_bound
-          from changed c
-          join forecasts f on f.series_id = c.series_id and f.last_target_hour >= c.hour
-                          and f.last_target_hour <= c.hour + ${span}
-                          and f.last_input_hour < c.hour and f.last_input_hour >= c.hour - ${span}
+          from at_changed a
+          join forecasts f on f.series_id = a.series_id and f.model_version = a.model_version
+                          and f.last_target_hour >= a.target_hour and f.last_target_hour <= a.target_hour + ${span}
+                          and f.last_input_hour < a.target_hour and f.last_input_hour >= a.target_hour - ${span}
           -- (float8 arithmetic: extract() is numeric, which cost a quarter of a second per 240,000 scores)
-          cross join lateral (select (date_part('epoch', c.hour - f.last_input_hour) / 3600)::int as horizon) k
+          cross join lateral (select (date_part('epoch', a.target_hour - f.last_input_hour) / 3600)::int as horizon) k
+          where a.was_scored
           union all
           -- forecasts issued from a changed hour (their persistence reference), at targets that can have matured
           select ${fields}, c.hour + g.horizon * interval '1 hour', a.value, g.horizon, f.value[g.horizon],
@@ -177,8 +250,26 @@ export async function scoreAndSum(sql: Sql, request: ScoreRequest): Promise<Scor
           join actuals a on a.series_id = f.series_id and a.hour = f.last_input_hour + g.horizon * interval '1 hour'
           where f.last_input_hour >= ${since}::timestamptz - ${span} and f.last_input_hour < ${until}
             and f.last_input_hour + g.horizon * interval '1 hour' between ${since} and ${until}`;
+    // The fresh target hours' rows and sums, beside those of the per-forecast path (disjoint: a target hour
+    // is fresh only when it had no score row).
+    const freshRows = watermark
+      ? tx`
+          union all
+          select series_id, model_version, target_hour, actual, horizons, persistence_abs_error, ${now}::timestamptz, null
+          from at_changed where not was_scored`
+      : tx``;
+    const freshDeltas = watermark
+      ? tx`
+          union all
+          select series_id, model_version, target_hour, ${SUM_COLUMNS.map((c) => tx`${tx(c)}`).reduce((l, i) => tx`${l}, ${i}`)}
+          from at_changed where not was_scored`
+      : tx``;
+    const freshCount = watermark
+      ? tx`(select coalesce(sum(n), 0)::int from at_changed where not was_scored)`
+      : tx`0`;
     const [counts] = await tx<{ scored: number; rescored: number; watermark: string }[]>`
-      with matured as (${matured}),
+      with ${incremental}
+      matured as (${matured}),
       candidates as (
         select m.series_id, m.model_version, m.horizon, m.target_hour, m.predicted, m.lower_bound, m.upper_bound,
                m.quality, m.actual, abs(m.actual - pa.value) as persistence_abs_error,
@@ -239,6 +330,7 @@ export async function scoreAndSum(sql: Sql, request: ScoreRequest): Promise<Scor
                case when min(scored_at) <> max(scored_at) then array_agg(scored_at order by horizon) end
         from entries
         group by series_id, model_version, target_hour, actual
+        ${freshRows}
         on conflict (series_id, model_version, target_hour) do update set
           actual = excluded.actual, horizons = excluded.horizons,
           persistence_abs_error = excluded.persistence_abs_error, scored_at = excluded.scored_at,
@@ -264,10 +356,11 @@ export async function scoreAndSum(sql: Sql, request: ScoreRequest): Promise<Scor
                count(*) filter (where not was_scored and quality = 'fallback')::int as fallback_n
         from scored
         group by series_id, model_version, target_hour
+        ${freshDeltas}
       ),
       ${addToSums(tx, 'deltas', true)}
       -- Under the lock nobody else scores, so what was unscored before is what this statement inserted.
-      select count(*) filter (where not was_scored)::int as scored,
+      select count(*) filter (where not was_scored)::int + ${freshCount} as scored,
              count(*) filter (where was_scored)::int as rescored,
              pg_snapshot_xmin(pg_current_snapshot())::text as watermark
       from scored`;
