@@ -2,7 +2,7 @@ import type postgres from 'postgres';
 import type { RollupSummary, ScoreRequest, ScoreResult } from '../../core/ports/stores.ts';
 import { HOUR_MS } from '../../core/time.ts';
 import type { Sql } from './client.ts';
-import { expireWeather } from './weather-store.ts';
+import { expireWeatherCall } from './weather-store.ts';
 
 /** The first evaluation ever (no watermark yet) looks this far back. */
 const DEFAULT_FIRST_LOOKBACK_MS = 35 * 24 * HOUR_MS;
@@ -180,18 +180,21 @@ export async function scoreAndSum(sql: Sql, request: ScoreRequest): Promise<Scor
   const until = new Date(request.until);
   const now = new Date(request.now);
   return sql.begin(async (tx) => {
-    await lockScores(tx);
-    // An hour of 10,000 series is 240,000 scores: their de-duplication and the sort into score rows spill
-    // to disk at the default 4 MB.
-    await tx`set local work_mem = '64MB'`;
-    let watermark: string | null = null;
-    if (request.since === undefined) {
-      const [last] = await tx<{ watermark: string | null }[]>`
-        select details ->> 'watermark' as watermark from runs
-        where function_name = 'evaluate' and outcome = 'success' and details ? 'watermark'
-        order by id desc limit 1`;
-      watermark = last?.watermark ?? null;
-    }
+    // The lock, the work memory and the last run's watermark in one round trip. (The watermark is read with
+    // the snapshot taken before the lock was granted: a run that finished meanwhile is then looked at again,
+    // which the comparison with its stored scores makes harmless; the scoring statement itself sees them.)
+    // An hour of 10,000 series is 240,000 scores: their sorts spill to disk at the default 4 MB.
+    const [state] = await tx<{ watermark: string | null }[]>`
+      select set_config('work_mem', '64MB', true),
+             ${
+               request.since === undefined
+                 ? tx`(select details ->> 'watermark' from runs
+                       where function_name = 'evaluate' and outcome = 'success' and details ? 'watermark'
+                       order by id desc limit 1)`
+                 : tx`null::text`
+             } as watermark
+      from pg_advisory_xact_lock(${SCORING_LOCK_KEY})`;
+    const watermark = state?.watermark ?? null;
     // Which forecasts to look at: a window of target hours, or (the hourly case) only those whose actual
     // — or whose persistence reference, the actual they were made from — changed since the last run.
     // "Since" is by transaction id, not clock: the watermark is the oldest transaction still open at the
@@ -476,14 +479,16 @@ function movedWindowSumsSql(sql: AnySql, previousEnd: Date, windowEnd: Date) {
  */
 export async function refreshRollupsFromSums(sql: Sql, now: number): Promise<RollupSummary[]> {
   const windowEnd = new Date(Math.floor(now / HOUR_MS) * HOUR_MS);
-  await sql`select pulse_maintain_storage(${new Date(now)})`;
-  await expireWeather(sql, now);
+  // Partitions made ahead and expired months dropped, then the weather no kept forecast needs (0080 reads
+  // no forecast, so the order of the two does not matter), in one round trip outside the lock below.
+  await sql`select m.created, w.values_deleted
+            from pulse_maintain_storage(${new Date(now)}) m, ${expireWeatherCall(sql, now)} w`;
   const rows = await sql.begin(async (tx) => {
     // The sums and their recorded changes hold still while the windows move (scoring takes this lock).
-    await lockScores(tx);
     // ≈ 4 (moving) or ≈ 110 (recomputing) sum rows per series are grouped by series, model and window: in
     // memory, not by sorting.
-    await tx`set local work_mem = '64MB'`;
+    await tx`select set_config('work_mem', '64MB', true) from pg_advisory_xact_lock(${SCORING_LOCK_KEY})`;
+    // (read under the lock: the windows must move from the state the last refresh left)
     const [state] = await tx<{ end_ms: number }[]>`
       select extract(epoch from window_end)::float8 * 1000 as end_ms from rolling_window`;
     const previous = state?.end_ms;
@@ -491,8 +496,20 @@ export async function refreshRollupsFromSums(sql: Sql, now: number): Promise<Rol
       previous !== undefined &&
       previous <= windowEnd.getTime() &&
       windowEnd.getTime() - previous <= MAX_MOVE_HOURS * HOUR_MS;
-    if (!moving) await tx`delete from rolling_sums`;
-    await tx`delete from metric_rollups`;
+    const rollupKey = (a: string, b: string) =>
+      tx`${tx(a)}.series_id = ${tx(b)}.series_id and ${tx(a)}.model_version = ${tx(b)}.model_version
+         and ${tx(a)}.window_name = ${tx(b)}.window_name`;
+    const metricColumns = [
+      'n',
+      'mae',
+      'rmse',
+      'mape',
+      'bias',
+      'persistence_mae',
+      'skill',
+      'coverage',
+      'fallback_rate',
+    ];
     return tx<
       {
         series_name: string;
@@ -506,20 +523,27 @@ export async function refreshRollupsFromSums(sql: Sql, now: number): Promise<Rol
       -- the changes recorded since the last refresh are consumed (moving) or in the recomputed sums already
       with changes as (delete from error_sum_changes returning *),
       sums as (${moving ? movedWindowSumsSql(tx, new Date(previous), windowEnd) : windowSumsSql(tx, windowEnd)}),
-      -- every stream's row rewritten in one pass (a join, not a conflict check per row), new streams added
+      -- every stream's row rewritten in place in one pass (a join, not a conflict check per row; heap-only
+      -- updates, 0092), new streams added, and when recomputing, streams no window holds any more removed
       saved as (
         update rolling_sums r set
           ${SUM_COLUMNS.map((c) => tx`${tx(c)} = s.${tx(c)}`).reduce((list, item) => tx`${list}, ${item}`)}
         from sums s
-        where r.series_id = s.series_id and r.model_version = s.model_version and r.window_name = s.window_name
+        where ${rollupKey('r', 's')}
       ),
       added as (
         insert into rolling_sums
         select * from sums s
-        where not exists (select 1 from rolling_sums r
-                          where r.series_id = s.series_id and r.model_version = s.model_version
-                            and r.window_name = s.window_name)
+        where not exists (select 1 from rolling_sums r where ${rollupKey('r', 's')})
       ),
+      ${
+        moving
+          ? tx``
+          : tx`
+      gone as (
+        delete from rolling_sums r where not exists (select 1 from sums s where ${rollupKey('r', 's')})
+      ),`
+      }
       ended as (
         insert into rolling_window (window_end) values (${windowEnd})
         on conflict (one) do update set window_end = excluded.window_end
@@ -534,16 +558,30 @@ export async function refreshRollupsFromSums(sql: Sql, now: number): Promise<Rol
         from sums
         where n > 0
       ),
+      -- The same for metric_rollups (all horizons): rewritten in place (heap-only updates, no delete and
+      -- insert of every row with its key and foreign-key checks), new streams added, the rest removed.
+      rewritten as (
+        update metric_rollups r set window_end = ${windowEnd}, computed_at = now(),
+          ${metricColumns.map((c) => tx`${tx(c)} = m.${tx(c)}`).reduce((list, item) => tx`${list}, ${item}`)}
+        from metrics m
+        where ${rollupKey('r', 'm')} and r.horizon = 0
+        returning r.series_id, r.model_version, r.window_name, r.n, r.mape, r.fallback_rate
+      ),
       written as (
         insert into metric_rollups (series_id, model_version, horizon, window_name, window_end, n, mae, rmse, mape,
                                     bias, persistence_mae, skill, coverage, fallback_rate)
         select series_id, model_version, 0, window_name, ${windowEnd}, n, mae, rmse, mape, bias, persistence_mae,
                skill, coverage, fallback_rate
-        from metrics
+        from metrics m
+        where not exists (select 1 from metric_rollups r where ${rollupKey('r', 'm')} and r.horizon = 0)
         returning series_id, model_version, window_name, n, mape, fallback_rate
+      ),
+      removed as (
+        delete from metric_rollups r
+        where r.horizon <> 0 or not exists (select 1 from metrics m where ${rollupKey('r', 'm')})
       )
       select s.name as series_name, w.model_version, w.window_name, w.n, w.mape, w.fallback_rate
-      from written w join series s on s.id = w.series_id`;
+      from (select * from rewritten union all select * from written) w join series s on s.id = w.series_id`;
   });
   return rows.map((r) => ({
     seriesName: r.series_name,

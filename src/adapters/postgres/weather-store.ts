@@ -13,6 +13,7 @@ import {
   type LocationSeries,
   type WeatherLocation,
 } from '../../core/weather.ts';
+import type postgres from 'postgres';
 import { transaction, type Sql } from './client.ts';
 
 /** Largest number of weather values per statement (a few MB of arrays). */
@@ -37,8 +38,17 @@ export async function expireWeather(
 ): Promise<WeatherRetentionResult> {
   const [r] = await sql<{ floor_ms: number; values_deleted: number; vintages_deleted: number }[]>`
     select extract(epoch from origin_floor)::float8 * 1000 as floor_ms, values_deleted, vintages_deleted
-    from pulse_expire_weather(${new Date(now)}, ${WEATHER_REBUILD_HORIZON_HOURS}::int, ${WEATHER_LAG_HOURS}::int, ${maxRows}::int)`;
+    from ${expireWeatherCall(sql, now, maxRows)}`;
   return { originFloor: r!.floor_ms, valuesDeleted: r!.values_deleted, vintagesDeleted: r!.vintages_deleted };
+}
+
+/** The call of pulse_expire_weather that expireWeather makes, for a statement that does more in the same round trip. */
+export function expireWeatherCall(
+  sql: Sql | postgres.TransactionSql,
+  now: number,
+  maxRows: number = WEATHER_RETENTION_MAX_ROWS,
+) {
+  return sql`pulse_expire_weather(${new Date(now)}, ${WEATHER_REBUILD_HORIZON_HOURS}::int, ${WEATHER_LAG_HOURS}::int, ${maxRows}::int)`;
 }
 
 /** The PostgreSQL weather store: set-based statements, a constant number per call and chunk. */
