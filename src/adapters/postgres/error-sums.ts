@@ -1,7 +1,7 @@
 import type postgres from 'postgres';
 import type { RollupSummary, ScoreRequest, ScoreResult } from '../../core/ports/stores.ts';
 import { HOUR_MS } from '../../core/time.ts';
-import type { Sql } from './client.ts';
+import { transaction, type Sql } from './client.ts';
 import { expireWeatherCall } from './weather-store.ts';
 
 /** The first evaluation ever (no watermark yet) looks this far back. */
@@ -179,7 +179,7 @@ function freshScoresSql(sql: AnySql, until: Date) {
 export async function scoreAndSum(sql: Sql, request: ScoreRequest): Promise<ScoreResult> {
   const until = new Date(request.until);
   const now = new Date(request.now);
-  return sql.begin(async (tx) => {
+  return transaction(sql, async (tx) => {
     // The lock, the work memory and the last run's watermark in one round trip. (The watermark is read with
     // the snapshot taken before the lock was granted: a run that finished meanwhile is then looked at again,
     // which the comparison with its stored scores makes harmless; the scoring statement itself sees them.)
@@ -483,7 +483,7 @@ export async function refreshRollupsFromSums(sql: Sql, now: number): Promise<Rol
   // no forecast, so the order of the two does not matter), in one round trip outside the lock below.
   await sql`select m.created, w.values_deleted
             from pulse_maintain_storage(${new Date(now)}) m, ${expireWeatherCall(sql, now)} w`;
-  const rows = await sql.begin(async (tx) => {
+  const rows = await transaction(sql, async (tx) => {
     // The sums and their recorded changes hold still while the windows move (scoring takes this lock).
     // ≈ 4 (moving) or ≈ 110 (recomputing) sum rows per series are grouped by series, model and window: in
     // memory, not by sorting.
