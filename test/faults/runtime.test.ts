@@ -79,7 +79,7 @@ describe('killed in the middle of a write', () => {
   let db: TestDatabase;
   let reference: TestDatabase;
   let handlers: Handlers;
-  // 6,000 hours of backfill: two write statements, of 4,096 and 1,904 origins × 24 horizons.
+  // 6,000 hours of backfill: two writes (binary COPY), of 3,000 origins × 24 horizons each.
   const ORIGINS = 6000;
   const from = hour(336);
   const to = hour(336 + ORIGINS - 1);
@@ -123,8 +123,8 @@ describe('killed in the middle of a write', () => {
     const origins = await db.sql<{ n: number; complete: number; runs: number }[]>`
       select count(*)::int as n, count(*) filter (where h = 24)::int as complete, count(distinct run_id)::int as runs
       from (select last_input_hour, count(*)::int as h, min(run_id) as run_id from predictions group by 1) o`;
-    // Exactly the first statement's 4,096 origins, each with all 24 horizons; nothing of the killed one.
-    expect(origins[0]).toEqual({ n: 4096, complete: 4096, runs: 1 });
+    // Exactly the first write's 3,000 origins, each with all 24 horizons; nothing of the killed one.
+    expect(origins[0]).toEqual({ n: 3000, complete: 3000, runs: 1 });
     const [run] = (await runsOf(db.sql)).slice(-1);
     expect(run).toMatchObject({ function_name: 'backfill', outcome: 'failed' });
     expect(run!.error).toMatch(/CONNECTION_CLOSED|terminating connection/);
@@ -134,7 +134,7 @@ describe('killed in the middle of a write', () => {
     const partial = await snapshotStore(db.sql);
     const retry = (await handlers.forecast(payload)) as { forecastsWritten: number; origins: number };
     expect(retry.origins).toBe(ORIGINS);
-    expect(retry.forecastsWritten).toBe((ORIGINS - 4096) * 24);
+    expect(retry.forecastsWritten).toBe((ORIGINS - 3000) * 24);
     expectNothingLost(partial, await snapshotStore(db.sql));
 
     const clean = loadHandlers({ DATABASE_URL: reference.url });

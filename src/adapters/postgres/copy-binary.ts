@@ -4,8 +4,9 @@
  * of 630,000 doubles (a year of one series' forecasts with their bounds) was most of that write.
  */
 
-/** Microseconds from the Unix epoch to PostgreSQL's, 2000-01-01T00:00:00Z. */
-const PG_EPOCH_US = 946_684_800_000_000n;
+/** Milliseconds from the Unix epoch to PostgreSQL's, 2000-01-01T00:00:00Z. */
+const PG_EPOCH_MS = 946_684_800_000;
+const TWO_32 = 2 ** 32;
 const FLOAT8_OID = 701;
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 
@@ -31,9 +32,16 @@ export function encodeCopyBinary(columns: Readonly<Record<string, CopyColumn>>):
     if (c.values.length !== rows)
       throw new RangeError(`column ${names[i]} has ${c.values.length} values, ${names[0]} has ${rows}`);
   }
-  // Texts are encoded once, and the size is known before writing: one allocation, no copying.
+  // Each distinct text is encoded once (a column repeats a few names thousands of times), and the size
+  // is known before writing: one allocation, no copying.
+  const encoded = new Map<string, Buffer>();
+  const utf8 = (v: string) => {
+    let bytes = encoded.get(v);
+    if (!bytes) encoded.set(v, (bytes = Buffer.from(v, 'utf8')));
+    return bytes;
+  };
   const texts = list.map((c) =>
-    c.type === 'text' ? c.values.map((v) => (v === null ? null : Buffer.from(v, 'utf8'))) : null,
+    c.type === 'text' ? c.values.map((v) => (v === null ? null : utf8(v))) : null,
   );
   let size = SIGNATURE.length + 8 + 2 + rows * 2;
   for (let c = 0; c < list.length; c++) {
@@ -56,6 +64,15 @@ export function encodeCopyBinary(columns: Readonly<Record<string, CopyColumn>>):
   at += 8;
   const fail = (c: number, r: number, what: string) =>
     new RangeError(`column ${names[c]}, row ${r + 1}: ${what}`);
+  // An int8 as two int32 halves: exact for safe integers, without a BigInt per value.
+  const int64 = (c: number, r: number, v: number) => {
+    if (!Number.isSafeInteger(v)) throw fail(c, r, `${String(v)} is not an integer`);
+    const high = Math.floor(v / TWO_32);
+    view.setInt32(at, 8);
+    view.setInt32(at + 4, high);
+    view.setUint32(at + 8, v - high * TWO_32);
+    at += 12;
+  };
   for (let r = 0; r < rows; r++) {
     view.setInt16(at, list.length);
     at += 2;
@@ -76,10 +93,7 @@ export function encodeCopyBinary(columns: Readonly<Record<string, CopyColumn>>):
           at += 8;
           break;
         case 'int8':
-          if (!Number.isSafeInteger(v)) throw fail(c, r, `${String(v)} is not an integer`);
-          view.setInt32(at, 8);
-          view.setBigInt64(at + 4, BigInt(v as number));
-          at += 12;
+          int64(c, r, v as number);
           break;
         case 'text': {
           const bytes = texts[c]![r]!;
@@ -88,10 +102,9 @@ export function encodeCopyBinary(columns: Readonly<Record<string, CopyColumn>>):
           break;
         }
         case 'timestamptz':
+          // microseconds since 2000 (safe integers until the year 287,000)
           if (!Number.isFinite(v)) throw fail(c, r, `${String(v)} is not a time`);
-          view.setInt32(at, 8);
-          view.setBigInt64(at + 4, BigInt(Math.round((v as number) * 1000)) - PG_EPOCH_US);
-          at += 12;
+          int64(c, r, Math.round(((v as number) - PG_EPOCH_MS) * 1000));
           break;
         case 'float8[]': {
           const items = v as readonly (number | null)[];

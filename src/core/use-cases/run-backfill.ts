@@ -80,7 +80,10 @@ export async function runBackfill(
           origins.push({ history, origin, issuedAt: origin + HOUR_MS });
         }
       }
-      const batchSize = request.batchOrigins ?? 4096;
+      // Batches of equal size (at most batchOrigins): a small last batch would be written without the bulk
+      // path and would leave its inference alone, with no write to overlap.
+      const batches = Math.ceil(origins.length / (request.batchOrigins ?? 4096));
+      const batchSize = Math.ceil(origins.length / Math.max(1, batches));
       let written = 0;
       let fallbackOrigins = 0;
       let failedOrigins = 0;
