@@ -54,21 +54,19 @@ export async function naiveBackfill(
           [{ history: { series: request.series, start, values }, origin, issuedAt: origin + HOUR_MS }],
           resolver,
         );
-        const r = outcome.rows[0];
-        if (r) {
-          const byHorizon = (pick: (row: (typeof outcome.rows)[number]) => number | null) =>
-            outcome.rows.map(pick);
-          const band = outcome.rows.some((row) => row.lower !== null);
+        const f = outcome.forecasts[0];
+        if (f) {
+          const values = f.values ? Array.from(f.values) : new Array<null>(f.horizons).fill(null);
           const result = await sql`
           insert into forecasts (series_id, model_version, last_input_hour, last_target_hour, method, quality, reason,
                                  issued_at, value, lower_bound, upper_bound)
-          values (${r.seriesId}, ${r.modelVersion}, ${date(r.lastInputHour)},
-                  ${date(r.lastInputHour + outcome.rows.length * HOUR_MS)}, ${r.method}, ${r.quality}, ${r.reason},
-                  ${date(r.issuedAt)}, ${byHorizon((row) => row.value)}::float8[],
-                  ${band ? byHorizon((row) => row.lower) : null}::float8[],
-                  ${band ? byHorizon((row) => row.upper) : null}::float8[])
+          values (${f.seriesId}, ${f.modelVersion}, ${date(f.lastInputHour)},
+                  ${date(f.lastInputHour + f.horizons * HOUR_MS)}, ${f.method}, ${f.quality}, ${f.reason},
+                  ${date(f.issuedAt)}, ${values}::float8[],
+                  ${f.lower ? Array.from(f.lower) : null}::float8[],
+                  ${f.upper ? Array.from(f.upper) : null}::float8[])
           on conflict (series_id, model_version, last_input_hour) do nothing`;
-          if (result.count) rowsWritten += outcome.rows.length;
+          if (result.count) rowsWritten += f.horizons;
         }
         done++;
         if (performance.now() - t0 > request.budgetMs) break;

@@ -1,5 +1,5 @@
 import { createPostgresStores } from '../src/adapters/postgres/stores.ts';
-import type { PredictionRow } from '../src/core/predictions.ts';
+import type { OriginForecast } from '../src/core/predictions.ts';
 import { mulberry32 } from '../src/core/synthetic.ts';
 import { HOUR_MS } from '../src/core/time.ts';
 import { runBackfill } from '../src/core/use-cases/run-backfill.ts';
@@ -272,25 +272,24 @@ export async function benchEvaluation(
     select extract(epoch from hour)::float8 * 1000 as ms, value from actuals
     where series_id = ${series!.id} and hour >= ${new Date(first)} order by hour`;
   const random = mulberry32(3);
-  const rows: PredictionRow[] = actuals.map((a) => {
+  const forecasts: OriginForecast[] = actuals.map((a) => {
     const value = a.value * (1 + (random() - 0.5) * 0.03);
     return {
       seriesId: series!.id,
       modelVersion: 'bench-model',
-      horizon: 1,
-      targetHour: a.ms,
-      method: 'bench-model',
-      value,
-      lower: value * 0.985,
-      upper: value * 1.015,
-      issuedAt: a.ms,
       lastInputHour: a.ms - HOUR_MS,
+      method: 'bench-model',
+      issuedAt: a.ms,
       quality: 'ok',
       reason: null,
+      horizons: 1,
+      values: [value],
+      lower: [value * 0.985],
+      upper: [value * 1.015],
     };
   });
   const store = createPostgresStores(db.sql);
-  await store.forecasts.writePredictions(rows, null);
+  await store.forecasts.writeForecasts(forecasts, null);
   await db.sql`analyze forecasts`;
   const now = last + HOUR_MS + 17 * MINUTE;
   const clear = async () => {

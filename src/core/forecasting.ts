@@ -1,7 +1,7 @@
 import { seasonalNaive } from './baselines.ts';
 import { calendarProblem } from './calendar/validate.ts';
 import type { Forecaster, ForecastResult, ForecastWindow } from './forecaster.ts';
-import type { FallbackReason, PredictionRow } from './predictions.ts';
+import type { FallbackReason, OriginForecast } from './predictions.ts';
 import type { SeriesHistory, SeriesInfo } from './series.ts';
 import { HOUR_MS } from './time.ts';
 import type { WindowWeather } from './weather.ts';
@@ -39,7 +39,8 @@ export interface ForecastFailure {
 }
 
 export interface ForecastOutcome {
-  readonly rows: PredictionRow[];
+  /** One per origin given, in no particular order. */
+  readonly forecasts: OriginForecast[];
   readonly okOrigins: number;
   readonly fallbackOrigins: number;
   /** Origins for which not even a baseline could be made; stored as 'missed' rows. */
@@ -65,7 +66,7 @@ export async function forecastOrigins(
   options: ForecastOptions = {},
 ): Promise<ForecastOutcome> {
   const checks = options.checks ?? DEFAULT_WINDOW_CHECKS;
-  const rows: PredictionRow[] = [];
+  const forecasts: OriginForecast[] = [];
   const failures: ForecastFailure[] = [];
   const fallbackReasons: Partial<Record<FallbackReason, number>> = {};
   const batches = new Map<
@@ -165,8 +166,8 @@ export async function forecastOrigins(
         substituted++;
         fallbackReasons['model-unavailable'] = (fallbackReasons['model-unavailable'] ?? 0) + 1;
       } else okOrigins++;
-      rows.push(
-        ...originRows(o, horizons, {
+      forecasts.push(
+        originForecast(o, horizons, {
           modelVersion: stream,
           method: stand ? stand.method : forecaster.version,
           quality: stand ? 'fallback' : 'ok',
@@ -186,13 +187,13 @@ export async function forecastOrigins(
     const why = `${reason}: ${detail}`;
     if (!baseline) {
       failures.push({ seriesName: o.history.series.name, origin: o.origin, reason: why });
-      rows.push(...originRows(o, horizons, { modelVersion: forecaster.version, ...missed(why) }));
+      forecasts.push(originForecast(o, horizons, { modelVersion: forecaster.version, ...missed(why) }));
       continue;
     }
     fallbackOrigins++;
     fallbackReasons[reason] = (fallbackReasons[reason] ?? 0) + 1;
-    rows.push(
-      ...originRows(o, horizons, {
+    forecasts.push(
+      originForecast(o, horizons, {
         modelVersion: forecaster.version,
         method: baseline.method,
         quality: 'fallback',
@@ -201,7 +202,7 @@ export async function forecastOrigins(
       }),
     );
   }
-  return { rows, okOrigins, fallbackOrigins, failures, fallbackReasons, weatherDegraded };
+  return { forecasts, okOrigins, fallbackOrigins, failures, fallbackReasons, weatherDegraded };
 }
 
 type IsolatedResult = ForecastResult | { error: string };
@@ -294,8 +295,11 @@ function allFinite(values: ArrayLike<number>, n: number): boolean {
   return true;
 }
 
-/** What the rows of one origin say: who made them, how, and the values per horizon (null: none made). */
-export interface OriginContent extends Pick<PredictionRow, 'modelVersion' | 'method' | 'quality' | 'reason'> {
+/** What a forecast from one origin says: who made it, how, and the values per horizon (null: none made). */
+export interface OriginContent extends Pick<
+  OriginForecast,
+  'modelVersion' | 'method' | 'quality' | 'reason'
+> {
   readonly values: ArrayLike<number> | null;
   readonly lower?: ArrayLike<number>;
   readonly upper?: ArrayLike<number>;
@@ -306,29 +310,29 @@ export function missed(reason: string): Omit<OriginContent, 'modelVersion'> {
   return { method: 'none', quality: 'missed', reason, values: null };
 }
 
-/** The rows of the forecast made from `o`, horizons 1…`horizons`. */
-export function originRows(o: ForecastOrigin, horizons: number, content: OriginContent): PredictionRow[] {
-  const { values, lower, upper } = content;
-  const rows: PredictionRow[] = new Array(horizons);
-  // One literal with every field named, so all rows share one shape: spreading `content` into each row
-  // made V8 build every row property by property (3.5 s for the 240,000 rows of 10,000 series).
-  for (let i = 0; i < horizons; i++) {
-    rows[i] = {
-      seriesId: o.history.series.id,
-      modelVersion: content.modelVersion,
-      horizon: i + 1,
-      targetHour: o.origin + (i + 1) * HOUR_MS,
-      method: content.method,
-      value: values ? values[i]! : null,
-      lower: lower ? lower[i]! : null,
-      upper: upper ? upper[i]! : null,
-      issuedAt: o.issuedAt,
-      lastInputHour: o.origin,
-      quality: content.quality,
-      reason: content.reason,
-    };
-  }
-  return rows;
+/** The first `horizons` values, without copying a typed array (the model's results are views of one buffer). */
+function firstHorizons(values: ArrayLike<number>, horizons: number): ArrayLike<number> {
+  if (values.length === horizons) return values;
+  return values instanceof Float64Array
+    ? values.subarray(0, horizons)
+    : Array.from({ length: horizons }, (_, i) => values[i]!);
+}
+
+/** The forecast made from `o`, horizons 1…`horizons`. */
+export function originForecast(o: ForecastOrigin, horizons: number, content: OriginContent): OriginForecast {
+  return {
+    seriesId: o.history.series.id,
+    modelVersion: content.modelVersion,
+    lastInputHour: o.origin,
+    method: content.method,
+    issuedAt: o.issuedAt,
+    quality: content.quality,
+    reason: content.reason,
+    horizons,
+    values: content.values ? firstHorizons(content.values, horizons) : null,
+    lower: content.lower ? firstHorizons(content.lower, horizons) : null,
+    upper: content.upper ? firstHorizons(content.upper, horizons) : null,
+  };
 }
 
 /** Every series uses the same forecaster (baselines, tests, single-model deployments). */

@@ -1,4 +1,4 @@
-import type { HourMs } from './time.ts';
+import { HOUR_MS, type HourMs } from './time.ts';
 
 export type Quality = 'ok' | 'fallback' | 'missed';
 
@@ -15,6 +15,59 @@ export type FallbackReason =
   | 'invalid-calendar'
   /** A weather model without usable weather and without a calendar-only model to fall back on. */
   | 'weather-missing';
+
+/**
+ * One forecast as it is made and stored (one row per origin since migration 0070): every horizon from the
+ * window ending at `lastInputHour`, by one method, issued at `issuedAt`.
+ */
+export interface OriginForecast {
+  readonly seriesId: number;
+  /** The forecast stream: the model the series is assigned. */
+  readonly modelVersion: string;
+  readonly lastInputHour: HourMs;
+  /** What produced the values: the model, or the baseline used instead. */
+  readonly method: string;
+  readonly issuedAt: number;
+  readonly quality: Quality;
+  readonly reason: string | null;
+  /** Horizons 1 … horizons. */
+  readonly horizons: number;
+  /** Value by horizon (index 0 = horizon 1); null for a 'missed' forecast, which has none. */
+  readonly values: ArrayLike<number> | null;
+  /** The interval by horizon; null when there is none. */
+  readonly lower: ArrayLike<number> | null;
+  readonly upper: ArrayLike<number> | null;
+}
+
+/** The horizons of a forecast as prediction rows (the shape the views and the in-memory store keep). */
+export function horizonRows(f: OriginForecast): PredictionRow[] {
+  const rows: PredictionRow[] = new Array(f.horizons);
+  for (let i = 0; i < f.horizons; i++) {
+    rows[i] = {
+      seriesId: f.seriesId,
+      modelVersion: f.modelVersion,
+      horizon: i + 1,
+      targetHour: f.lastInputHour + (i + 1) * HOUR_MS,
+      method: f.method,
+      value: f.values ? f.values[i]! : null,
+      lower: f.lower ? f.lower[i]! : null,
+      upper: f.upper ? f.upper[i]! : null,
+      issuedAt: f.issuedAt,
+      lastInputHour: f.lastInputHour,
+      quality: f.quality,
+      reason: f.reason,
+    };
+  }
+  return rows;
+}
+
+/** The forecasts (origin × horizon) a forecast holds: all horizons of a missed one, the valued ones of the others. */
+export function forecastsIn(f: OriginForecast): number {
+  if (!f.values) return f.horizons;
+  let n = 0;
+  for (let i = 0; i < f.horizons; i++) if (Number.isFinite(f.values[i])) n++;
+  return n;
+}
 
 /** One stored forecast: the value for `targetHour`, issued from the window ending at `lastInputHour`. */
 export interface PredictionRow {

@@ -41,10 +41,10 @@ describe('chunked backfill and evaluation', () => {
     const failing = {
       ...stores,
       forecasts: Object.assign(Object.create(stores.forecasts), {
-        writePredictions: async (...args: Parameters<typeof stores.forecasts.writePredictions>) => {
+        writeForecasts: async (...args: Parameters<typeof stores.forecasts.writeForecasts>) => {
           // Each 10-day chunk is one write (240 origins < a batch): the third write is the third chunk.
           if (++writes === 3) throw new DatabaseError('lost the connection to the database (test)');
-          return stores.forecasts.writePredictions(...args);
+          return stores.forecasts.writeForecasts(...args);
         },
       }),
     };

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCopyBinary } from '../../src/adapters/postgres/copy-binary.ts';
-import { COPY_MIN_ORIGINS, insertPredictions } from '../../src/adapters/postgres/prediction-writes.ts';
+import { COPY_MIN_ORIGINS, insertForecasts } from '../../src/adapters/postgres/prediction-writes.ts';
 import { createPostgresStores } from '../../src/adapters/postgres/stores.ts';
-import type { PredictionRow } from '../../src/core/predictions.ts';
+import type { OriginForecast } from '../../src/core/predictions.ts';
 import { HOUR_MS } from '../../src/core/time.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
@@ -91,31 +91,27 @@ describe('the binary COPY encoding', () => {
   });
 });
 
-/** `origins` consecutive forecast origins of one series from `first`, 24 horizons, bounds on all but the last. */
-function forecastRows(seriesId: number, first: number, origins: number, scale = 1): PredictionRow[] {
-  const rows: PredictionRow[] = [];
-  for (let o = 0; o < origins; o++) {
+/** `origins` consecutive forecasts of one series from `first`, 24 horizons, bounds on all but the last. */
+function forecasts(seriesId: number, first: number, origins: number, scale = 1): OriginForecast[] {
+  return Array.from({ length: origins }, (_, o) => {
     const lastInputHour = first + o * HOUR_MS;
     const missed = o % 97 === 5;
-    for (let h = 1; h <= 24; h++) {
-      const value = missed ? null : scale * (1000 + o + h / 7);
-      rows.push({
-        seriesId,
-        modelVersion: 'bulk-test',
-        horizon: h,
-        targetHour: lastInputHour + h * HOUR_MS,
-        method: missed ? 'none' : 'bulk-test',
-        value,
-        lower: value === null || o === origins - 1 ? null : value - 10,
-        upper: value === null || o === origins - 1 ? null : value + 10,
-        issuedAt: lastInputHour + HOUR_MS + 7 * 60_000,
-        lastInputHour,
-        quality: missed ? 'missed' : o % 11 === 0 ? 'fallback' : 'ok',
-        reason: missed ? 'missed: test' : o % 11 === 0 ? 'stale-input: test' : null,
-      });
-    }
-  }
-  return rows;
+    const values = missed ? null : Array.from({ length: 24 }, (_, i) => scale * (1000 + o + (i + 1) / 7));
+    const band = values !== null && o !== origins - 1;
+    return {
+      seriesId,
+      modelVersion: 'bulk-test',
+      lastInputHour,
+      method: missed ? 'none' : 'bulk-test',
+      issuedAt: lastInputHour + HOUR_MS + 7 * 60_000,
+      quality: missed ? 'missed' : o % 11 === 0 ? 'fallback' : 'ok',
+      reason: missed ? 'missed: test' : o % 11 === 0 ? 'stale-input: test' : null,
+      horizons: 24,
+      values,
+      lower: band ? values.map((v) => v - 10) : null,
+      upper: band ? values.map((v) => v + 10) : null,
+    };
+  });
 }
 
 const stored = (sql: TestDatabase['sql'], seriesId: number) => sql`
@@ -132,16 +128,16 @@ describe('writing many forecast origins at once (the COPY path)', () => {
     const first = Date.UTC(2019, 2, 30, 0);
     const origins = 1_800;
     expect(origins).toBeGreaterThanOrEqual(COPY_MIN_ORIGINS);
-    const rows = forecastRows(a!.id, first, origins);
+    const rows = forecasts(a!.id, first, origins);
     // Every horizon counts: the valued ones, and all of a missed origin's.
     const expected = origins * 24;
     // The COPY first: the months are made when its insert finds none.
-    const viaCopy = await insertPredictions(db.sql, rows, 7);
+    const viaCopy = await insertForecasts(db.sql, rows, 7);
     // The same origins on series b, one statement per 900 (below the COPY threshold).
     let viaInsert = 0;
-    const forB = forecastRows(b!.id, first, origins);
-    for (let i = 0; i < forB.length; i += 900 * 24)
-      viaInsert += await insertPredictions(db.sql, forB.slice(i, i + 900 * 24), 7);
+    const forB = forecasts(b!.id, first, origins);
+    for (let i = 0; i < forB.length; i += 900)
+      viaInsert += await insertForecasts(db.sql, forB.slice(i, i + 900), 7);
     expect(viaCopy).toBe(viaInsert);
     expect(viaCopy).toBe(expected);
     expect(await stored(db.sql, a!.id)).toEqual(await stored(db.sql, b!.id));
@@ -150,9 +146,9 @@ describe('writing many forecast origins at once (the COPY path)', () => {
     expect(runs!.n).toBe(origins);
 
     // Written again with other values and some new origins: only the new origins are stored.
-    const again = forecastRows(a!.id, first, origins + 200, 2);
+    const again = forecasts(a!.id, first, origins + 200, 2);
     const before = await stored(db.sql, a!.id);
-    const added = await insertPredictions(db.sql, again, 8);
+    const added = await insertForecasts(db.sql, again, 8);
     expect(added).toBe(200 * 24);
     const after = await stored(db.sql, a!.id);
     expect(after.slice(0, origins)).toEqual(before);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresStores, type PostgresStores } from '../../src/adapters/postgres/stores.ts';
-import type { PredictionRow } from '../../src/core/predictions.ts';
+import type { OriginForecast } from '../../src/core/predictions.ts';
 import { HOUR_MS } from '../../src/core/time.ts';
 import { runEvaluation } from '../../src/core/use-cases/run-evaluation.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
@@ -185,21 +185,20 @@ describe('incremental evaluation', () => {
             const origin = newest[o.series]! - (o.kind === 'backfill' ? o.back * HOUR_MS : 0);
             const quality = o.kind === 'backfill' ? 'ok' : o.quality;
             const band = o.kind === 'backfill' || o.band;
-            const rows: PredictionRow[] = o.values.map((v, i) => ({
+            const forecast: OriginForecast = {
               seriesId: id,
               modelVersion: o.model,
-              horizon: i + 1,
-              targetHour: origin + (i + 1) * HOUR_MS,
-              method: quality === 'fallback' ? 'seasonal-naive-168h' : o.model,
-              value: quality === 'missed' ? null : v,
-              lower: quality === 'ok' && band ? v * 0.97 : null,
-              upper: quality === 'ok' && band ? v * 1.03 + 1 : null,
-              issuedAt: origin + HOUR_MS,
               lastInputHour: origin,
+              method: quality === 'fallback' ? 'seasonal-naive-168h' : o.model,
+              issuedAt: origin + HOUR_MS,
               quality,
               reason: quality === 'ok' ? null : 'test',
-            }));
-            await stores.forecasts.writePredictions(rows, null);
+              horizons: o.values.length,
+              values: quality === 'missed' ? null : o.values,
+              lower: quality === 'ok' && band ? o.values.map((v) => v * 0.97) : null,
+              upper: quality === 'ok' && band ? o.values.map((v) => v * 1.03 + 1) : null,
+            };
+            await stores.forecasts.writeForecasts([forecast], null);
             if (o.kind === 'backfill') {
               // A backfill is scored by an evaluation over its period (as `pulse backfill` then `evaluate --since`).
               const now = Math.max(...newest) + HOUR_MS + 17 * 60_000;

@@ -3,7 +3,7 @@ import { naiveEvaluation } from '../../bench/naive.ts';
 import { createPostgresStores, type PostgresStores } from '../../src/adapters/postgres/stores.ts';
 import { loadReportData } from '../../src/adapters/report/index.ts';
 import { skillScore, summarizeErrors } from '../../src/core/metrics.ts';
-import type { PredictionRow } from '../../src/core/predictions.ts';
+import type { OriginForecast } from '../../src/core/predictions.ts';
 import { HOUR_MS } from '../../src/core/time.ts';
 import { dashboardQueries } from '../helpers/dashboard-queries.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
@@ -69,21 +69,20 @@ describe('each metric is defined once, and every reader agrees on hand-computed 
       value: number,
       interval: [number, number] | null,
       quality: 'ok' | 'fallback' = 'ok',
-    ): PredictionRow => ({
+    ): OriginForecast => ({
       seriesId,
       modelVersion: MODEL,
-      horizon: 1,
-      targetHour: at(h),
-      method: quality === 'ok' ? MODEL : 'seasonal-naive-168h',
-      value,
-      lower: interval?.[0] ?? null,
-      upper: interval?.[1] ?? null,
-      issuedAt: at(h),
       lastInputHour: at(h - 1),
+      method: quality === 'ok' ? MODEL : 'seasonal-naive-168h',
+      issuedAt: at(h),
       quality,
       reason: quality === 'ok' ? null : 'stale',
+      horizons: 1,
+      values: [value],
+      lower: interval ? [interval[0]] : null,
+      upper: interval ? [interval[1]] : null,
     });
-    await stores.forecasts.writePredictions(
+    await stores.forecasts.writeForecasts(
       [
         forecast(1, 120, [100, 130]),
         forecast(2, 99, [95, 105]),

@@ -3,7 +3,7 @@ import { persistence } from '../../src/core/baselines.ts';
 import { RowsRejectedError } from '../../src/core/errors.ts';
 import type { Forecaster, ForecastWindow } from '../../src/core/forecaster.ts';
 import { forecastOrigins, type ForecastOrigin } from '../../src/core/forecasting.ts';
-import type { PredictionRow } from '../../src/core/predictions.ts';
+import type { OriginForecast } from '../../src/core/predictions.ts';
 import type { SeriesHistory, SeriesInfo } from '../../src/core/series.ts';
 import { HOUR_MS } from '../../src/core/time.ts';
 import { writeIsolated } from '../../src/core/use-cases/write-isolated.ts';
@@ -48,9 +48,9 @@ function fragileModel(badSeries: Set<number>, calls: { n: number }): Forecaster 
   };
 }
 
-const qualityBySeries = (rows: PredictionRow[]) => {
+const qualityBySeries = (forecasts: OriginForecast[]) => {
   const out: Record<number, string> = {};
-  for (const r of rows) out[r.seriesId] = r.quality;
+  for (const f of forecasts) out[f.seriesId] = f.quality;
   return out;
 };
 
@@ -62,7 +62,7 @@ describe('forecastOrigins isolates failures per series', () => {
     const outcome = await forecastOrigins(histories.map(originOf), {
       forecasterFor: () => fragileModel(new Set([5]), calls),
     });
-    expect(qualityBySeries(outcome.rows)).toEqual({
+    expect(qualityBySeries(outcome.forecasts)).toEqual({
       1: 'ok',
       2: 'ok',
       3: 'ok',
@@ -71,7 +71,7 @@ describe('forecastOrigins isolates failures per series', () => {
       6: 'ok',
       7: 'ok',
     });
-    expect(outcome.rows.find((r) => r.seriesId === 5)!.reason).toMatch(
+    expect(outcome.forecasts.find((f) => f.seriesId === 5)!.reason).toMatch(
       /^model-error: Invalid time zone specified/,
     );
     expect(outcome.okOrigins).toBe(6);
@@ -94,11 +94,9 @@ describe('forecastOrigins isolates failures per series', () => {
       history(4, { country: 'US', timezone: 'America/New_York' }),
     ];
     const outcome = await forecastOrigins(histories.map(originOf), { forecasterFor: () => model });
-    expect(qualityBySeries(outcome.rows)).toEqual({ 1: 'ok', 2: 'fallback', 3: 'fallback', 4: 'ok' });
+    expect(qualityBySeries(outcome.forecasts)).toEqual({ 1: 'ok', 2: 'fallback', 3: 'fallback', 4: 'ok' });
     expect([...seen].sort()).toEqual([1, 4]);
-    const reasons = outcome.rows
-      .filter((r) => r.horizon === 1 && r.quality === 'fallback')
-      .map((r) => r.reason);
+    const reasons = outcome.forecasts.filter((f) => f.quality === 'fallback').map((f) => f.reason);
     expect(reasons).toEqual([
       expect.stringMatching(/^invalid-calendar: time zone "Mars\/Olympus" is not an IANA zone/),
       expect.stringMatching(/^invalid-calendar: country "ZZ" has no holiday calendar/),
@@ -122,36 +120,40 @@ describe('forecastOrigins isolates failures per series', () => {
 });
 
 describe('writeIsolated', () => {
-  const row = (seriesId: number, horizon: number): PredictionRow => ({
+  const forecast = (seriesId: number, origin: number): OriginForecast => ({
     seriesId,
     modelVersion: 'm',
-    horizon,
-    targetHour: START + horizon * HOUR_MS,
+    lastInputHour: origin,
     method: 'm',
-    value: 1,
-    lower: null,
-    upper: null,
-    issuedAt: START,
-    lastInputHour: START,
+    issuedAt: origin + HOUR_MS,
     quality: 'ok',
     reason: null,
+    horizons: 2,
+    values: [1, 2],
+    lower: null,
+    upper: null,
   });
   const names = new Map([
     [1, 'good'],
     [2, 'bad'],
   ]);
 
-  it("stores every other series' rows when one series' rows are refused", async () => {
-    const stored: PredictionRow[] = [];
+  it("stores every other series' forecasts when one series' forecasts are refused", async () => {
+    const stored: OriginForecast[] = [];
     const store = {
-      async writePredictions(rows: readonly PredictionRow[]) {
-        if (rows.some((r) => r.seriesId === 2)) throw new RowsRejectedError('value out of range');
-        stored.push(...rows);
-        return rows.length;
+      async writeForecasts(forecasts: readonly OriginForecast[]) {
+        if (forecasts.some((f) => f.seriesId === 2)) throw new RowsRejectedError('value out of range');
+        stored.push(...forecasts);
+        return forecasts.length * 2;
       },
     };
-    const result = await writeIsolated(store, [row(1, 1), row(2, 1), row(1, 2)], 7, names);
-    expect(result.written).toBe(2);
+    const result = await writeIsolated(
+      store,
+      [forecast(1, START), forecast(2, START), forecast(1, START + HOUR_MS)],
+      7,
+      names,
+    );
+    expect(result.written).toBe(4);
     expect(stored.map((r) => r.seriesId)).toEqual([1, 1]);
     expect(result.failures).toEqual([
       { seriesName: 'bad', origin: START, reason: 'write-error: value out of range' },
@@ -160,11 +162,11 @@ describe('writeIsolated', () => {
 
   it('rethrows a failure that is not about the rows (the database is down) without retrying', async () => {
     const store = {
-      async writePredictions(): Promise<number> {
+      async writeForecasts(): Promise<number> {
         throw new Error('connection refused');
       },
     };
-    await expect(writeIsolated(store, [row(1, 1), row(2, 1)], 7, names)).rejects.toThrow(
+    await expect(writeIsolated(store, [forecast(1, START), forecast(2, START)], 7, names)).rejects.toThrow(
       'connection refused',
     );
   });

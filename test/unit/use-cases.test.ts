@@ -223,7 +223,7 @@ describe('the use cases on the in-memory stores', () => {
 
   describe('run recording', () => {
     it('a failing run is recorded as failed with its message, and the error reaches the caller', async () => {
-      stores.forecasts.writePredictions = async () => {
+      stores.forecasts.writeForecasts = async () => {
         throw new Error('disk full');
       };
       await expect(

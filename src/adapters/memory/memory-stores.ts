@@ -1,6 +1,6 @@
 import type { ActualRow } from '../../core/csv.ts';
 import { ErrorAccumulator } from '../../core/metrics.ts';
-import type { PredictionRow } from '../../core/predictions.ts';
+import { forecastsIn, horizonRows, type OriginForecast, type PredictionRow } from '../../core/predictions.ts';
 import {
   streamKey,
   type ActualsStore,
@@ -126,13 +126,14 @@ export class MemoryStores implements Stores {
       }),
     readHistory: async (request: HistoryRequest): Promise<SeriesHistory[]> =>
       this.activeSeries(request.seriesNames).map((series) => this.history(series, request.from, request.to)),
-    writePredictions: async (rows: readonly PredictionRow[], runId: number | null): Promise<number> => {
+    writeForecasts: async (forecasts: readonly OriginForecast[], runId: number | null): Promise<number> => {
       let inserted = 0;
-      for (const row of rows) {
-        const key = predictionKey(row);
-        if (this.predictions.has(key)) continue; // a stored forecast is kept, never overwritten
-        this.predictions.set(key, { ...row, runId });
-        inserted++;
+      for (const forecast of forecasts) {
+        const rows = horizonRows(forecast);
+        // a stored forecast is kept, never overwritten
+        if (rows.some((row) => this.predictions.has(predictionKey(row)))) continue;
+        for (const row of rows) this.predictions.set(predictionKey(row), { ...row, runId });
+        inserted += forecastsIn(forecast);
       }
       return inserted;
     },

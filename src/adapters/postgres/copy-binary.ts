@@ -17,7 +17,7 @@ export type CopyColumn =
   /** Milliseconds since the Unix epoch. */
   | { readonly type: 'timestamptz'; readonly values: readonly number[] }
   /** One-dimensional, subscripts from 1; a null element is stored as NULL, a null array as NULL. */
-  | { readonly type: 'float8[]'; readonly values: readonly (readonly (number | null)[] | null)[] };
+  | { readonly type: 'float8[]'; readonly values: readonly (ArrayLike<number | null> | null)[] };
 
 /**
  * The rows of `columns` (all of the same length) as one COPY … FROM STDIN (FORMAT binary) stream.
@@ -53,7 +53,7 @@ export function encodeCopyBinary(columns: Readonly<Record<string, CopyColumn>>):
       if (column.type === 'int4') size += 4;
       else if (column.type === 'int8' || column.type === 'timestamptz') size += 8;
       else if (column.type === 'text') size += texts[c]![r]!.length;
-      else size += arrayBytes(v as readonly (number | null)[]);
+      else size += arrayBytes(v as ArrayLike<number | null>);
     }
   }
   const buffer = Buffer.allocUnsafe(size);
@@ -107,7 +107,7 @@ export function encodeCopyBinary(columns: Readonly<Record<string, CopyColumn>>):
           int64(c, r, Math.round(((v as number) - PG_EPOCH_MS) * 1000));
           break;
         case 'float8[]': {
-          const items = v as readonly (number | null)[];
+          const items = v as ArrayLike<number | null>;
           view.setInt32(at, arrayBytes(items));
           at += 4;
           if (items.length === 0) {
@@ -120,7 +120,7 @@ export function encodeCopyBinary(columns: Readonly<Record<string, CopyColumn>>):
           }
           // dimensions, null flag, element type, length, lower bound; then each element
           view.setInt32(at, 1);
-          view.setInt32(at + 4, items.includes(null) ? 1 : 0);
+          view.setInt32(at + 4, hasNull(items) ? 1 : 0);
           view.setInt32(at + 8, FLOAT8_OID);
           view.setInt32(at + 12, items.length);
           view.setInt32(at + 16, 1);
@@ -147,9 +147,14 @@ export function encodeCopyBinary(columns: Readonly<Record<string, CopyColumn>>):
 }
 
 /** The size of a float8[] value: 20 bytes of header (12 when empty), 4 per element, 8 per non-null one. */
-function arrayBytes(items: readonly (number | null)[]): number {
+function arrayBytes(items: ArrayLike<number | null>): number {
   if (items.length === 0) return 12;
   let bytes = 20;
   for (let i = 0; i < items.length; i++) bytes += items[i] === null || items[i] === undefined ? 4 : 12;
   return bytes;
+}
+
+function hasNull(items: ArrayLike<number | null>): boolean {
+  for (let i = 0; i < items.length; i++) if (items[i] === null || items[i] === undefined) return true;
+  return false;
 }

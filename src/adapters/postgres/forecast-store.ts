@@ -1,5 +1,5 @@
 import { DatabaseError, RowsRejectedError } from '../../core/errors.ts';
-import type { PredictionRow } from '../../core/predictions.ts';
+import type { OriginForecast } from '../../core/predictions.ts';
 import type {
   ForecastStore,
   ForecastStream,
@@ -10,7 +10,7 @@ import { streamKey } from '../../core/ports/stores.ts';
 import type { SeriesHistory } from '../../core/series.ts';
 import { HOUR_MS } from '../../core/time.ts';
 import type { Sql } from './client.ts';
-import { insertPredictions } from './prediction-writes.ts';
+import { insertForecasts } from './prediction-writes.ts';
 import { toSeriesInfo, type SeriesRow } from './series-store.ts';
 
 interface HistoryRow extends SeriesRow {
@@ -106,9 +106,9 @@ export class PostgresForecastStore implements ForecastStore {
     return found;
   }
 
-  async writePredictions(rows: readonly PredictionRow[], runId: number | null): Promise<number> {
+  async writeForecasts(forecasts: readonly OriginForecast[], runId: number | null): Promise<number> {
     try {
-      return await insertPredictions(this.sql, rows, runId);
+      return await insertForecasts(this.sql, forecasts, runId);
     } catch (error) {
       // SQLSTATE classes 22 (data exception) and 23 (integrity constraint): the rows, not the database.
       const code = String((error as { code?: unknown }).code ?? '');

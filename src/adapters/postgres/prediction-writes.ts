@@ -2,7 +2,7 @@ import type { Writable } from 'node:stream';
 import type postgres from 'postgres';
 import { DatabaseError } from '../../core/errors.ts';
 import { HOUR_MS } from '../../core/time.ts';
-import type { PredictionRow } from '../../core/predictions.ts';
+import type { OriginForecast } from '../../core/predictions.ts';
 import { transaction, type Sql } from './client.ts';
 import { encodeCopyBinary } from './copy-binary.ts';
 
@@ -39,13 +39,12 @@ const NO_PARTITION = '23514';
  * not exist yet (a backfill into the past) is refused by PostgreSQL without storing anything; the months
  * are then made and the statement repeated.
  */
-export async function insertPredictions(
+export async function insertForecasts(
   sql: Sql,
-  rows: readonly PredictionRow[],
+  origins: readonly OriginForecast[],
   runId: number | null,
 ): Promise<number> {
-  if (rows.length === 0) return 0;
-  const origins = toOrigins(rows);
+  if (origins.length === 0) return 0;
   let inserted = 0;
   for (let i = 0; i < origins.length; i += WRITE_CHUNK_ORIGINS) {
     const chunk = origins.slice(i, i + WRITE_CHUNK_ORIGINS);
@@ -58,7 +57,7 @@ export async function insertPredictions(
       let last = -Infinity;
       for (const o of chunk) {
         first = Math.min(first, o.lastInputHour);
-        last = Math.max(last, o.lastTargetHour);
+        last = Math.max(last, o.lastInputHour + o.horizons * HOUR_MS);
       }
       await sql`select pulse_ensure_partitions(${new Date(first)}, ${new Date(last)})`;
       inserted += await writeChunk(sql, chunk, runId);
@@ -67,70 +66,12 @@ export async function insertPredictions(
   return inserted;
 }
 
-/** One forecast origin: what its horizons share, and where its values start in the flat arrays. */
-interface Origin {
-  readonly row: PredictionRow;
-  readonly lastInputHour: number;
-  readonly lastTargetHour: number;
-  /** Values by horizon (index 0 = horizon 1); null where no row of that horizon was given. */
-  readonly values: (number | null)[];
-  readonly lower: (number | null)[];
-  readonly upper: (number | null)[];
-}
-
-const originKey = (r: PredictionRow) => `${r.seriesId}\u0000${r.modelVersion}\u0000${r.lastInputHour}`;
-
-/** Rows grouped by (series, model, origin), in the order their origins first appear. */
-function toOrigins(rows: readonly PredictionRow[]): Origin[] {
-  const byKey = new Map<string, Origin>();
-  const origins: Origin[] = [];
-  let previous: Origin | undefined;
-  for (const r of rows) {
-    // An origin's horizons usually come one after another: the key is looked up once per origin, not
-    // once per row (a string per row was most of this function's time).
-    let o = previous;
-    if (
-      !o ||
-      o.row.seriesId !== r.seriesId ||
-      o.row.modelVersion !== r.modelVersion ||
-      o.lastInputHour !== r.lastInputHour
-    ) {
-      const key = originKey(r);
-      o = byKey.get(key);
-      if (!o) {
-        o = {
-          row: r,
-          lastInputHour: r.lastInputHour,
-          lastTargetHour: r.targetHour,
-          values: [],
-          lower: [],
-          upper: [],
-        };
-        byKey.set(key, o);
-        origins.push(o);
-      }
-      previous = o;
-    }
-    const i = r.horizon - 1;
-    while (o.values.length <= i) {
-      o.values.push(null);
-      o.lower.push(null);
-      o.upper.push(null);
-    }
-    o.values[i] = r.value;
-    o.lower[i] = r.lower;
-    o.upper[i] = r.upper;
-    if (r.targetHour > o.lastTargetHour) (o as { lastTargetHour: number }).lastTargetHour = r.targetHour;
-  }
-  return origins;
-}
-
 /**
  * A PostgreSQL array literal of numbers, written directly: the driver's generic serializer quotes and
  * escapes every element, which was a third of the client's time for a year of forecasts. String(x) is the
  * shortest text that reads back as the same double, so nothing is rounded.
  */
-export function numberArray(values: readonly (number | null)[]): string {
+export function numberArray(values: ArrayLike<number | null>): string {
   let text = '{';
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
@@ -142,7 +83,11 @@ export function numberArray(values: readonly (number | null)[]): string {
   return text + '}';
 }
 
-function writeChunk(sql: Sql, origins: readonly Origin[], runId: number | null): Promise<number> {
+/** The value array stored: a missed forecast has one null per horizon (0070's check). */
+const storedValues = (o: OriginForecast): ArrayLike<number | null> =>
+  o.values ?? new Array<null>(o.horizons).fill(null);
+
+function writeChunk(sql: Sql, origins: readonly OriginForecast[], runId: number | null): Promise<number> {
   return origins.length >= COPY_MIN_ORIGINS
     ? copyChunk(sql, origins, runId)
     : insertChunk(sql, origins, runId);
@@ -158,30 +103,27 @@ const storedForecasts = (
  * Many origins in one transaction: a binary COPY into a temporary table, then one INSERT … SELECT that
  * keeps existing forecasts as insertChunk does. Nothing is stored unless all of it is.
  */
-async function copyChunk(sql: Sql, origins: readonly Origin[], runId: number | null): Promise<number> {
+async function copyChunk(
+  sql: Sql,
+  origins: readonly OriginForecast[],
+  runId: number | null,
+): Promise<number> {
   const data = encodeCopyBinary({
-    series_id: { type: 'int4', values: origins.map((o) => o.row.seriesId) },
-    model_version: { type: 'text', values: origins.map((o) => o.row.modelVersion) },
+    series_id: { type: 'int4', values: origins.map((o) => o.seriesId) },
+    model_version: { type: 'text', values: origins.map((o) => o.modelVersion) },
     last_input_hour: { type: 'timestamptz', values: origins.map((o) => o.lastInputHour) },
     last_target_hour: {
       type: 'timestamptz',
-      values: origins.map((o) => o.lastInputHour + o.values.length * HOUR_MS),
+      values: origins.map((o) => o.lastInputHour + o.horizons * HOUR_MS),
     },
-    method: { type: 'text', values: origins.map((o) => o.row.method) },
-    quality: { type: 'text', values: origins.map((o) => o.row.quality) },
-    reason: { type: 'text', values: origins.map((o) => o.row.reason) },
-    issued_at: { type: 'timestamptz', values: origins.map((o) => o.row.issuedAt) },
+    method: { type: 'text', values: origins.map((o) => o.method) },
+    quality: { type: 'text', values: origins.map((o) => o.quality) },
+    reason: { type: 'text', values: origins.map((o) => o.reason) },
+    issued_at: { type: 'timestamptz', values: origins.map((o) => o.issuedAt) },
     run_id: { type: 'int8', values: origins.map(() => runId) },
-    value: { type: 'float8[]', values: origins.map((o) => o.values) },
-    // no interval at any horizon: no array of nulls
-    lower_bound: {
-      type: 'float8[]',
-      values: origins.map((o) => (o.lower.some((v) => v !== null) ? o.lower : null)),
-    },
-    upper_bound: {
-      type: 'float8[]',
-      values: origins.map((o) => (o.upper.some((v) => v !== null) ? o.upper : null)),
-    },
+    value: { type: 'float8[]', values: origins.map(storedValues) },
+    lower_bound: { type: 'float8[]', values: origins.map((o) => o.lower) },
+    upper_bound: { type: 'float8[]', values: origins.map((o) => o.upper) },
   });
   return transaction(sql, async (tx) => {
     await tx`
@@ -246,7 +188,11 @@ export function sendCopyData(
  * One insert of many origins: what they share as one array per column, their values, lower and upper
  * bounds as one array literal per origin (parsed by PostgreSQL row by row, subscripts 1 … horizons).
  */
-async function insertChunk(sql: Sql, origins: readonly Origin[], runId: number | null): Promise<number> {
+async function insertChunk(
+  sql: Sql,
+  origins: readonly OriginForecast[],
+  runId: number | null,
+): Promise<number> {
   const col = {
     seriesId: [] as number[],
     modelVersion: [] as string[],
@@ -260,17 +206,16 @@ async function insertChunk(sql: Sql, origins: readonly Origin[], runId: number |
     upper: [] as (string | null)[],
   };
   for (const o of origins) {
-    col.seriesId.push(o.row.seriesId);
-    col.modelVersion.push(o.row.modelVersion);
-    col.method.push(o.row.method);
-    col.quality.push(o.row.quality);
-    col.reason.push(o.row.reason);
-    col.issuedAt.push(o.row.issuedAt);
+    col.seriesId.push(o.seriesId);
+    col.modelVersion.push(o.modelVersion);
+    col.method.push(o.method);
+    col.quality.push(o.quality);
+    col.reason.push(o.reason);
+    col.issuedAt.push(o.issuedAt);
     col.lastInputHour.push(o.lastInputHour);
-    col.value.push(numberArray(o.values));
-    // no interval at any horizon: no array of nulls
-    col.lower.push(o.lower.some((v) => v !== null) ? numberArray(o.lower) : null);
-    col.upper.push(o.upper.some((v) => v !== null) ? numberArray(o.upper) : null);
+    col.value.push(numberArray(storedValues(o)));
+    col.lower.push(o.lower ? numberArray(o.lower) : null);
+    col.upper.push(o.upper ? numberArray(o.upper) : null);
   }
   const [result] = await sql<{ n: number }[]>`
     with written as (

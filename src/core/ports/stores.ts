@@ -1,5 +1,5 @@
 import type { ActualRow } from '../csv.ts';
-import type { PredictionRow } from '../predictions.ts';
+import type { OriginForecast } from '../predictions.ts';
 import type { SeriesHistory, SeriesInfo } from '../series.ts';
 
 export type FunctionName = 'forecast' | 'evaluate' | 'ingest' | 'backfill' | 'weather';
@@ -53,8 +53,11 @@ export interface ForecastStore {
   readLatestWindows(request: LatestWindowsRequest): Promise<SeriesHistory[]>;
   /** History of each series over [from, to] (one query for all). */
   readHistory(request: HistoryRequest): Promise<SeriesHistory[]>;
-  /** Keyed upsert: a forecast already stored under the same key is kept, never overwritten. Returns rows inserted. */
-  writePredictions(rows: readonly PredictionRow[], runId: number | null): Promise<number>;
+  /**
+   * Stores forecasts; one already stored for the same series, model and origin is kept, never
+   * overwritten. Returns the forecasts (origin × horizon) inserted, as forecastsIn counts them.
+   */
+  writeForecasts(forecasts: readonly OriginForecast[], runId: number | null): Promise<number>;
   /**
    * Per (series id, model version) asked for, the newest origin (last input hour) any stored forecast was
    * made from, or nothing when none is stored. One query for all.

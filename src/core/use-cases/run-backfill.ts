@@ -96,7 +96,7 @@ export async function runBackfill(
           checks: request.checks,
         });
         written += await writing;
-        writing = writeIsolated(stores.forecasts, outcome.rows, runId, names).then((w) => {
+        writing = writeIsolated(stores.forecasts, outcome.forecasts, runId, names).then((w) => {
           for (const f of w.failures) writeFailures.set(f.seriesName, f.reason);
           return w.written;
         });

@@ -2,12 +2,12 @@ import {
   FALLBACK_HISTORY_HOURS,
   forecastOrigins,
   missed,
-  originRows,
+  originForecast,
   type ForecastFailure,
   type ForecastOrigin,
   type ModelResolver,
 } from '../forecasting.ts';
-import type { PredictionRow } from '../predictions.ts';
+import type { OriginForecast } from '../predictions.ts';
 import { streamKey, type ForecastStore, type Stores } from '../ports/stores.ts';
 import type { WindowCheckOptions } from '../validation.ts';
 import { floorToHour, HOUR_MS, toIso } from '../time.ts';
@@ -82,12 +82,12 @@ export async function runForecast(
           )
         : bare;
       // Read before this run writes: the previous forecast origin of each series.
-      const holes = await skippedOriginRows(stores.forecasts, resolver, origins, request.asOf);
+      const holes = await skippedOrigins(stores.forecasts, resolver, origins, request.asOf);
       const outcome = await forecastOrigins(origins, resolver, { checks: request.checks });
       const names = new Map(histories.map((h) => [h.series.id, h.series.name]));
-      const write = await writeIsolated(stores.forecasts, outcome.rows, runId, names);
+      const write = await writeIsolated(stores.forecasts, outcome.forecasts, runId, names);
       const written = write.written;
-      await writeIsolated(stores.forecasts, holes.rows, runId, names);
+      await writeIsolated(stores.forecasts, holes.forecasts, runId, names);
       const failures = [...outcome.failures, ...write.failures];
       const failedSeries = new Set(failures.map((f) => f.seriesName)).size;
       const maxStalenessHours = origins.length
@@ -128,21 +128,21 @@ export async function runForecast(
 /**
  * Catch-up after missed runs (or actuals that arrived many hours at once): the origins between a series'
  * previous forecast and this run's origin were never forecast. Forecasting them now would use actuals (and
- * revisions) received after they should have been issued, so they are recorded as 'missed' rows instead:
- * value null, issued now, so the dashboards show the hole and evaluation skips it.
+ * revisions) received after they should have been issued, so they are recorded as 'missed' forecasts
+ * instead: no values, issued now, so the dashboards show the hole and evaluation skips it.
  */
-async function skippedOriginRows(
+async function skippedOrigins(
   store: ForecastStore,
   resolver: ModelResolver,
   origins: readonly ForecastOrigin[],
   asOf: number,
-): Promise<{ rows: PredictionRow[]; origins: number }> {
+): Promise<{ forecasts: OriginForecast[]; origins: number }> {
   const streams = origins.map((o) => ({
     seriesId: o.history.series.id,
     modelVersion: resolver.forecasterFor(o.history.series).version,
   }));
   const previous = await store.latestForecastOrigins(streams);
-  const rows: PredictionRow[] = [];
+  const forecasts: OriginForecast[] = [];
   let skipped = 0;
   origins.forEach((o, i) => {
     const stream = streams[i]!;
@@ -153,13 +153,13 @@ async function skippedOriginRows(
     const reason = `not-forecast: no run forecast from this origin before newer actuals arrived (recorded at ${toIso(asOf)})`;
     for (let origin = first; origin < o.origin; origin += HOUR_MS) {
       skipped++;
-      rows.push(
-        ...originRows({ history: o.history, origin, issuedAt: asOf }, forecaster.horizons, {
+      forecasts.push(
+        originForecast({ history: o.history, origin, issuedAt: asOf }, forecaster.horizons, {
           modelVersion: stream.modelVersion,
           ...missed(reason),
         }),
       );
     }
   });
-  return { rows, origins: skipped };
+  return { forecasts, origins: skipped };
 }

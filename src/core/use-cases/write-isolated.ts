@@ -1,40 +1,40 @@
 import { RowsRejectedError } from '../errors.ts';
 import type { ForecastFailure } from '../forecasting.ts';
-import type { PredictionRow } from '../predictions.ts';
+import type { OriginForecast } from '../predictions.ts';
 import type { ForecastStore } from '../ports/stores.ts';
 
 export interface IsolatedWrite {
   readonly written: number;
-  /** Series whose rows could not be stored, with the store's message; the others are stored. */
+  /** Series whose forecasts could not be stored, with the store's message; the others are stored. */
   readonly failures: ForecastFailure[];
 }
 
 /**
- * Writes a run's predictions in one statement; when the store rejects rows for what they hold, writes each
- * series' rows on its own so one series' bad rows never cost another series its forecast. Any other error
+ * Writes a run's forecasts at once; when the store rejects them for what they hold, writes each series'
+ * forecasts on its own so one series' bad values never cost another series its forecast. Any other error
  * (the database is down) is rethrown and the run fails as before, as it does when every series is rejected.
  */
 export async function writeIsolated(
-  store: Pick<ForecastStore, 'writePredictions'>,
-  rows: readonly PredictionRow[],
+  store: Pick<ForecastStore, 'writeForecasts'>,
+  forecasts: readonly OriginForecast[],
   runId: number | null,
   seriesNames: ReadonlyMap<number, string>,
 ): Promise<IsolatedWrite> {
   try {
-    return { written: await store.writePredictions(rows, runId), failures: [] };
+    return { written: await store.writeForecasts(forecasts, runId), failures: [] };
   } catch (error) {
-    const bySeries = new Map<number, PredictionRow[]>();
-    for (const row of rows) {
-      let list = bySeries.get(row.seriesId);
-      if (!list) bySeries.set(row.seriesId, (list = []));
-      list.push(row);
+    const bySeries = new Map<number, OriginForecast[]>();
+    for (const forecast of forecasts) {
+      let list = bySeries.get(forecast.seriesId);
+      if (!list) bySeries.set(forecast.seriesId, (list = []));
+      list.push(forecast);
     }
     if (!(error instanceof RowsRejectedError) || bySeries.size <= 1) throw error;
     let written = 0;
     const failures: ForecastFailure[] = [];
     for (const [seriesId, part] of bySeries) {
       try {
-        written += await store.writePredictions(part, runId);
+        written += await store.writeForecasts(part, runId);
       } catch (partError) {
         failures.push({
           seriesName: seriesNames.get(seriesId) ?? `series ${seriesId}`,
