@@ -137,6 +137,8 @@ def train_member(k):
     epochs, bs = int(hp["epochs"]), int(hp["batchSize"])
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=float(hp["lr"]), total_steps=epochs * math.ceil(tr_h.shape[0] / bs), pct_start=0.15)
     best, best_state, best_epoch, bad = float("inf"), None, 0, 0
+    # Armed from minEpochs (never later than the last epoch, so a member always has a best state).
+    armed = min(int(hp["minEpochs"]), epochs)
     g = torch.Generator().manual_seed(seed)
     tag = f"member {k + 1}/{hp['members']}"
     for epoch in range(1, epochs + 1):
@@ -163,7 +165,9 @@ def train_member(k):
             mape24 = ((centre[:, -1] - va_y[:, -1]).abs() / va_y[:, -1]).mean().item() * 100
             cover = ((va_y >= vp[:, :, 0]) & (va_y <= vp[:, :, -1])).float().mean().item() * 100
         mark = ""
-        if vloss < best - 1e-7:
+        if epoch < armed:
+            pass  # early stopping not armed yet: this epoch is neither a best nor counted toward patience
+        elif vloss < best - 1e-7:
             best, best_epoch, bad, mark = vloss, epoch, 0, " *"
             best_state = {name: v.clone() for name, v in net.state_dict().items()}
         else:

@@ -80,6 +80,9 @@ describe.runIf(hasTorch)('training smoke test (synthetic series)', () => {
       // Recent changes computed in the graph from the history: the exported graph must compute them too.
       '--changes',
       '3',
+      // Early stopping armed from epoch 5, clamped to the last epoch: epoch 1 can never be the best.
+      '--min-epochs',
+      '5',
     );
     args.push('--version', version, '--model-dir', modelDir);
     const run = spawnSync('npx', args, { encoding: 'utf8', timeout: 240_000 });
@@ -95,7 +98,11 @@ describe.runIf(hasTorch)('training smoke test (synthetic series)', () => {
     expect(metrics.h1.n).toBe(267);
     expect(metrics.h1.mape).toBeLessThan(20);
     expect(JSON.parse(readFileSync(join(modelDir, 'registry.json'), 'utf8'))).toEqual({ default: version });
-    expect((meta as unknown as { training: { hyper: { changes: number } } }).training.hyper.changes).toBe(3);
+    const training = (
+      meta as unknown as { training: { hyper: { changes: number }; members: { bestEpoch: number }[] } }
+    ).training;
+    expect(training.hyper.changes).toBe(3);
+    expect(training.members.map((m) => m.bestEpoch)).toEqual([2]);
 
     const samples = JSON.parse(readFileSync(join(modelDir, meta.paritySamples), 'utf8')) as ParitySamples;
     const model = await loadOnnxForecaster(modelDir, version);

@@ -57,6 +57,12 @@ export const TrainerHyperSchema = z.strictObject({
   weightDecay: z.number().nonnegative(),
   batchSize: positiveInt,
   patience: positiveInt,
+  /**
+   * Early stopping is armed from this epoch on (1 = from the first): earlier epochs are neither kept as
+   * a member's best state nor counted toward `patience`, so a member whose validation loss is noisy
+   * while the one-cycle learning rate is near its peak is not stopped (and restored) there.
+   */
+  minEpochs: positiveInt,
   h1Weight: z.number().positive(),
   /**
    * Recent changes computed inside the graph from the history input (0 = none): the last `changes`

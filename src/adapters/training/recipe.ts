@@ -33,6 +33,7 @@ export const DEFAULT_RECIPE: TrainingRecipe = {
   weightDecay: 1e-4,
   batchSize: 256,
   patience: 6,
+  minEpochs: 1,
   h1Weight: 24,
   changes: 0,
   holidayWeight: 1,

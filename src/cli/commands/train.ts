@@ -41,6 +41,7 @@ export const RECIPE_FLAGS: Record<string, keyof TrainingRecipe> = {
   'weight-decay': 'weightDecay',
   'batch-size': 'batchSize',
   patience: 'patience',
+  'min-epochs': 'minEpochs',
   'h1-weight': 'h1Weight',
   changes: 'changes',
   'holiday-weight': 'holidayWeight',
