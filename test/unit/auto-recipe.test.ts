@@ -58,13 +58,15 @@ describe('automatic recipe search', () => {
     }));
     const { run: published, search } = await searchRecipe(request, AUTO_RECIPE_SEARCH, run);
     // Trials on the newest three years, two members; the final on every window with four.
-    expect(trained.map((r) => [r.windowHours, r.h1Weight, r.members, r.maxTrain])).toEqual([
-      [336, 24, 2, 26_280],
-      [168, 24, 2, 26_280],
-      [168, 96, 2, 26_280],
-      [168, 96, 2, 26_280],
-      [168, 96, 4, 0],
+    // Only the final arms early stopping late (finalPatch); the trials keep the recipe's rule.
+    expect(trained.map((r) => [r.windowHours, r.h1Weight, r.members, r.maxTrain, r.minEpochs])).toEqual([
+      [336, 24, 2, 26_280, 1],
+      [168, 24, 2, 26_280, 1],
+      [168, 96, 2, 26_280, 1],
+      [168, 96, 2, 26_280, 1],
+      [168, 96, 4, 0, 10],
     ]);
+    expect(search.finalPatch).toEqual({ minEpochs: 10 });
     expect(search.published).toBe('final');
     expect(search.chosen).toMatchObject({
       windowHours: 168,
@@ -72,6 +74,7 @@ describe('automatic recipe search', () => {
       dropout: 0.2,
       h1Weight: 96,
       members: 4,
+      minEpochs: 10,
     });
     expect(published.recipe).toEqual(search.chosen);
     // The recent-changes trial ties (these fake figures ignore it): the base of its stage stays.
@@ -85,7 +88,7 @@ describe('automatic recipe search', () => {
       mapeH24: r.h1Weight === 96 ? 1.47 : 1.47 - 0.001,
     }));
     const { search } = await searchRecipe(request, AUTO_RECIPE_SEARCH, run);
-    expect(search.chosen).toEqual({ ...DEFAULT_RECIPE, members: 4 });
+    expect(search.chosen).toEqual({ ...DEFAULT_RECIPE, members: 4, minEpochs: 10 });
     expect(search.trials.map((t) => t.outcome)).toEqual(['chosen', 'rejected', 'rejected', 'rejected']);
     expect(trained).toHaveLength(5);
   });
@@ -121,7 +124,7 @@ describe('automatic recipe search', () => {
       'skipped: budget',
     ]);
     expect(search.published).toBe('final');
-    expect(search.chosen).toEqual({ ...DEFAULT_RECIPE, members: 2 });
+    expect(search.chosen).toEqual({ ...DEFAULT_RECIPE, members: 2, minEpochs: 10 });
   });
 
   it('publishes the trial itself when it already had every window and more members do not fit', async () => {
@@ -131,5 +134,7 @@ describe('automatic recipe search', () => {
     expect(trained.map((r) => [r.members, r.maxTrain])).toEqual([[2, 0]]);
     expect(search.published).toBe('trial');
     expect(search.chosen.members).toBe(2);
+    // The trial as it was trained: the final's patch was never applied.
+    expect(search.chosen.minEpochs).toBe(1);
   });
 });
