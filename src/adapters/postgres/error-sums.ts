@@ -10,6 +10,18 @@ const DEFAULT_FIRST_LOOKBACK_MS = 35 * 24 * HOUR_MS;
 /** Every scoring transaction takes this advisory lock: the error sums are maintained by difference. */
 const SCORING_LOCK_KEY = 7_240_119;
 
+/**
+ * Settings of the scoring and refresh transactions. An hour of 10,000 series is 240,000 scores and 30,000
+ * window rows: their sorts and hashes spill to disk at the default 4 MB. The commit does not wait for its
+ * WAL to reach the disk: all they write is derived from actuals and forecasts, a crash loses at most the
+ * last fraction of a second of it (consistently: each transaction is kept or lost whole, in order), and the
+ * run, then recorded as failed, leaves the watermark where it was, so the next run does the work again.
+ * The run's own record is committed synchronously after them, which makes them durable too.
+ */
+function transactionSettings(sql: AnySql) {
+  return sql`set_config('work_mem', '64MB', true), set_config('synchronous_commit', 'off', true)`;
+}
+
 /** The rolling windows stored in metric_rollups, in hours up to and including the window's end hour. */
 export const ROLLING_WINDOWS = [
   { name: '24h', hours: 24 },
@@ -183,9 +195,8 @@ export async function scoreAndSum(sql: Sql, request: ScoreRequest): Promise<Scor
     // The lock, the work memory and the last run's watermark in one round trip. (The watermark is read with
     // the snapshot taken before the lock was granted: a run that finished meanwhile is then looked at again,
     // which the comparison with its stored scores makes harmless; the scoring statement itself sees them.)
-    // An hour of 10,000 series is 240,000 scores: their sorts spill to disk at the default 4 MB.
     const [state] = await tx<{ watermark: string | null }[]>`
-      select set_config('work_mem', '64MB', true),
+      select ${transactionSettings(tx)},
              ${
                request.since === undefined
                  ? tx`(select details ->> 'watermark' from runs
@@ -446,19 +457,22 @@ function movedWindowSumsSql(sql: AnySql, previousEnd: Date, windowEnd: Date) {
   return sql`
     with w as (select * from unnest(${names}::text[], ${hours}::int[]) as t (window_name, hours)),
     parts as (
-      select series_id, model_version, window_name, ${sums(1, 'rolling_sums')} from rolling_sums
+      -- (known: the stream has a row in rolling_sums; shown: and one in metric_rollups, which the last
+      -- refresh wrote for the streams with n > 0)
+      select series_id, model_version, window_name, ${sums(1, 'rolling_sums')}, true as known, n > 0 as shown
+      from rolling_sums
       union all
       -- the hours entering every window
-      select h.series_id, h.model_version, w.window_name, ${sums(1, 'h')}
+      select h.series_id, h.model_version, w.window_name, ${sums(1, 'h')}, false, false
       from w join error_hours h on h.hour > ${previousEnd} and h.hour <= ${windowEnd}
       union all
       -- the hours leaving it
-      select h.series_id, h.model_version, w.window_name, ${sums(-1, 'h')}
+      select h.series_id, h.model_version, w.window_name, ${sums(-1, 'h')}, false, false
       from w join error_hours h on h.hour > ${previousEnd}::timestamptz - w.hours * interval '1 hour'
                                and h.hour <= ${windowEnd}::timestamptz - w.hours * interval '1 hour'
       union all
       -- changes since the previous refresh to the hours its window covered
-      select c.series_id, c.model_version, w.window_name, ${sums(1, 'c')}
+      select c.series_id, c.model_version, w.window_name, ${sums(1, 'c')}, false, false
       from w join changes c on c.hour > ${previousEnd}::timestamptz - w.hours * interval '1 hour'
                            and c.hour <= ${previousEnd}
     )
@@ -467,7 +481,8 @@ function movedWindowSumsSql(sql: AnySql, previousEnd: Date, windowEnd: Date) {
            sum(pct_error_sum) as pct_error_sum, sum(pct_error_n)::int as pct_error_n,
            sum(persistence_abs_error_sum) as persistence_abs_error_sum, sum(persistence_n)::int as persistence_n,
            sum(skill_abs_error_sum) as skill_abs_error_sum, sum(covered_n)::int as covered_n,
-           sum(interval_n)::int as interval_n, sum(fallback_n)::int as fallback_n
+           sum(interval_n)::int as interval_n, sum(fallback_n)::int as fallback_n,
+           bool_or(known) as known, bool_or(shown) as shown
     from parts
     group by series_id, model_version, window_name`;
 }
@@ -485,9 +500,8 @@ export async function refreshRollupsFromSums(sql: Sql, now: number): Promise<Rol
             from pulse_maintain_storage(${new Date(now)}) m, ${expireWeatherCall(sql, now)} w`;
   const rows = await transaction(sql, async (tx) => {
     // The sums and their recorded changes hold still while the windows move (scoring takes this lock).
-    // ≈ 4 (moving) or ≈ 110 (recomputing) sum rows per series are grouped by series, model and window: in
-    // memory, not by sorting.
-    await tx`select set_config('work_mem', '64MB', true) from pg_advisory_xact_lock(${SCORING_LOCK_KEY})`;
+    // (≈ 4 moving or ≈ 110 recomputing sum rows per series are grouped by series, model and window)
+    await tx`select ${transactionSettings(tx)} from pg_advisory_xact_lock(${SCORING_LOCK_KEY})`;
     // (read under the lock: the windows must move from the state the last refresh left)
     const [state] = await tx<{ end_ms: number }[]>`
       select extract(epoch from window_end)::float8 * 1000 as end_ms from rolling_window`;
@@ -499,6 +513,7 @@ export async function refreshRollupsFromSums(sql: Sql, now: number): Promise<Rol
     const rollupKey = (a: string, b: string) =>
       tx`${tx(a)}.series_id = ${tx(b)}.series_id and ${tx(a)}.model_version = ${tx(b)}.model_version
          and ${tx(a)}.window_name = ${tx(b)}.window_name`;
+    const sumColumns = SUM_COLUMNS.map((c) => tx`${tx(c)}`).reduce((list, item) => tx`${list}, ${item}`);
     const metricColumns = [
       'n',
       'mae',
@@ -522,7 +537,11 @@ export async function refreshRollupsFromSums(sql: Sql, now: number): Promise<Rol
     >`
       -- the changes recorded since the last refresh are consumed (moving) or in the recomputed sums already
       with changes as (delete from error_sum_changes returning *),
-      sums as (${moving ? movedWindowSumsSql(tx, new Date(previous), windowEnd) : windowSumsSql(tx, windowEnd)}),
+      sums as (${
+        moving
+          ? movedWindowSumsSql(tx, new Date(previous), windowEnd)
+          : tx`select r.*, null::boolean as known, null::boolean as shown from (${windowSumsSql(tx, windowEnd)}) r`
+      }),
       -- every stream's row rewritten in place in one pass (a join, not a conflict check per row; heap-only
       -- updates, 0092), new streams added, and when recomputing, streams no window holds any more removed
       saved as (
@@ -532,9 +551,9 @@ export async function refreshRollupsFromSums(sql: Sql, now: number): Promise<Rol
         where ${rollupKey('r', 's')}
       ),
       added as (
-        insert into rolling_sums
-        select * from sums s
-        where not exists (select 1 from rolling_sums r where ${rollupKey('r', 's')})
+        insert into rolling_sums (series_id, model_version, window_name, ${sumColumns})
+        select series_id, model_version, window_name, ${sumColumns} from sums s
+        where ${moving ? tx`not s.known` : tx`not exists (select 1 from rolling_sums r where ${rollupKey('r', 's')})`}
       ),
       ${
         moving
@@ -554,12 +573,13 @@ export async function refreshRollupsFromSums(sql: Sql, now: number): Promise<Rol
                pulse_rmse(squared_error_sum, n) as rmse, pulse_mape(pct_error_sum, pct_error_n) as mape,
                pulse_bias(error_sum, n) as bias, pulse_mae(persistence_abs_error_sum, persistence_n) as persistence_mae,
                pulse_skill(skill_abs_error_sum, persistence_abs_error_sum) as skill,
-               pulse_share(covered_n, interval_n) as coverage, pulse_share(fallback_n, n) as fallback_rate
+               pulse_share(covered_n, interval_n) as coverage, pulse_share(fallback_n, n) as fallback_rate, shown
         from sums
         where n > 0
       ),
       -- The same for metric_rollups (all horizons): rewritten in place (heap-only updates, no delete and
-      -- insert of every row with its key and foreign-key checks), new streams added, the rest removed.
+      -- insert of every row with its key and foreign-key checks), new streams added, the rest removed. When
+      -- moving, which rows exist is known from the last refresh (shown), so neither needs an anti-join.
       rewritten as (
         update metric_rollups r set window_end = ${windowEnd}, computed_at = now(),
           ${metricColumns.map((c) => tx`${tx(c)} = m.${tx(c)}`).reduce((list, item) => tx`${list}, ${item}`)}
@@ -573,12 +593,22 @@ export async function refreshRollupsFromSums(sql: Sql, now: number): Promise<Rol
         select series_id, model_version, 0, window_name, ${windowEnd}, n, mae, rmse, mape, bias, persistence_mae,
                skill, coverage, fallback_rate
         from metrics m
-        where not exists (select 1 from metric_rollups r where ${rollupKey('r', 'm')} and r.horizon = 0)
+        where ${
+          moving
+            ? tx`not m.shown`
+            : tx`not exists (select 1 from metric_rollups r where ${rollupKey('r', 'm')} and r.horizon = 0)`
+        }
+        on conflict (series_id, model_version, horizon, window_name) do nothing
         returning series_id, model_version, window_name, n, mape, fallback_rate
       ),
       removed as (
-        delete from metric_rollups r
-        where r.horizon <> 0 or not exists (select 1 from metrics m where ${rollupKey('r', 'm')})
+        ${
+          moving
+            ? tx`delete from metric_rollups r using sums s
+                 where ${rollupKey('r', 's')} and r.horizon = 0 and s.shown and not s.n > 0`
+            : tx`delete from metric_rollups r
+                 where r.horizon <> 0 or not exists (select 1 from metrics m where ${rollupKey('r', 'm')})`
+        }
       )
       select s.name as series_name, w.model_version, w.window_name, w.n, w.mape, w.fallback_rate
       from (select * from rewritten union all select * from written) w join series s on s.id = w.series_id`;
