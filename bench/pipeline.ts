@@ -215,9 +215,10 @@ export async function benchBackfill(
     id: 'backfill',
     title: `Backfill of ${hours.toLocaleString('en')} hours, one series`,
     method:
-      'runBackfill (one history read, forecasts in batches of 4,096 origins, one insert of their rows per batch: one row per origin ' +
-      'with the horizons as arrays, migration 0070) vs bench/naive.ts: one window query, a batch-of-one forecast and one INSERT of ' +
-      'its row for each origin. Both store every horizon of every origin; rows are deleted between runs.',
+      'runBackfill (one history read, forecasts in equal batches of at most 4,096 origins, each batch written while the next is ' +
+      'forecast, by a binary COPY into a temporary table and one INSERT … SELECT: one row per origin with the horizons as arrays, ' +
+      'migration 0070) vs bench/naive.ts: one window query, a batch-of-one forecast and one INSERT of its row for each origin. ' +
+      'Both store every horizon of every origin; rows are deleted between runs.',
     figures: [
       timing(
         'backfill.setBased',
