@@ -25,7 +25,7 @@ describe('the binary COPY encoding', () => {
         type: 'timestamptz',
         values: [Date.UTC(2025, 0, 1, 5), Date.UTC(1999, 11, 31, 23, 59, 59, 123), 0],
       },
-      xs: { type: 'float8[]', values: [doubles, [1, null, 3], null] },
+      xs: { type: 'float8[]', values: [Float64Array.from(doubles), [1, null, 3], null] },
       empty: { type: 'float8[]', values: [[], [null], [2.5]] },
     } as const;
     await db.sql.begin(async (tx) => {
@@ -82,6 +82,9 @@ describe('the binary COPY encoding', () => {
         },
       }),
     ).toThrow('column value, row 2: non-finite number NaN at index 1');
+    expect(() =>
+      encodeCopyBinary({ value: { type: 'float8[]', values: [Float64Array.of(1, Infinity)] } }),
+    ).toThrow('column value, row 1: non-finite number Infinity at index 1');
     expect(() => encodeCopyBinary({ id: { type: 'int4', values: [1.5] } })).toThrow(
       'column id, row 1: 1.5 is not a 32-bit integer',
     );

@@ -125,6 +125,17 @@ export function encodeCopyBinary(columns: Readonly<Record<string, CopyColumn>>):
           view.setInt32(at + 12, items.length);
           view.setInt32(at + 16, 1);
           at += 20;
+          if (items instanceof Float64Array) {
+            // the model's values: no nulls, and one element type for the JIT
+            for (let i = 0; i < items.length; i++) {
+              const x = items[i]!;
+              if (!Number.isFinite(x)) throw fail(c, r, `non-finite number ${x} at index ${i}`);
+              view.setInt32(at, 8);
+              view.setFloat64(at + 4, x);
+              at += 12;
+            }
+            break;
+          }
           for (let i = 0; i < items.length; i++) {
             const x = items[i];
             if (x === null || x === undefined) {
@@ -149,12 +160,14 @@ export function encodeCopyBinary(columns: Readonly<Record<string, CopyColumn>>):
 /** The size of a float8[] value: 20 bytes of header (12 when empty), 4 per element, 8 per non-null one. */
 function arrayBytes(items: ArrayLike<number | null>): number {
   if (items.length === 0) return 12;
+  if (items instanceof Float64Array) return 20 + 12 * items.length;
   let bytes = 20;
   for (let i = 0; i < items.length; i++) bytes += items[i] === null || items[i] === undefined ? 4 : 12;
   return bytes;
 }
 
 function hasNull(items: ArrayLike<number | null>): boolean {
+  if (items instanceof Float64Array) return false;
   for (let i = 0; i < items.length; i++) if (items[i] === null || items[i] === undefined) return true;
   return false;
 }
