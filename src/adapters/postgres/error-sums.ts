@@ -579,7 +579,7 @@ export async function refreshRollupsFromSums(sql: Sql, now: number): Promise<Rol
       ),
       -- The same for metric_rollups (all horizons): rewritten in place (heap-only updates, no delete and
       -- insert of every row with its key and foreign-key checks), new streams added, the rest removed. When
-      -- moving, which rows exist is known from the last refresh (shown), so neither needs an anti-join.
+      -- moving, which rows to remove is known from the last refresh (shown), without an anti-join.
       rewritten as (
         update metric_rollups r set window_end = ${windowEnd}, computed_at = now(),
           ${metricColumns.map((c) => tx`${tx(c)} = m.${tx(c)}`).reduce((list, item) => tx`${list}, ${item}`)}
@@ -595,7 +595,9 @@ export async function refreshRollupsFromSums(sql: Sql, now: number): Promise<Rol
         from metrics m
         where ${
           moving
-            ? tx`not m.shown`
+            ? // not rewritten: a new stream, or a row deleted since the last refresh (put back, not left out
+              // until the next recomputation); an anti-join over this statement's own rewrites
+              tx`not exists (select 1 from rewritten r where ${rollupKey('r', 'm')})`
             : tx`not exists (select 1 from metric_rollups r where ${rollupKey('r', 'm')} and r.horizon = 0)`
         }
         on conflict (series_id, model_version, horizon, window_name) do nothing
