@@ -261,4 +261,44 @@ describe('partitioned storage', () => {
       'forecasts_p2020_02',
     ]);
   });
+
+  it('makes a new month while a reader holds the tables, without waiting for it (no deadlock with readers)', async () => {
+    // A dashboard query in progress: it has locked scores and forecasts (the views read both).
+    const reader = await sql.reserve();
+    await reader`begin`;
+    await reader`select count(*) from evaluations`;
+    const maker = connect(serverUrl(name), { max: 1 });
+    try {
+      // CREATE TABLE … PARTITION OF would wait for the reader (ACCESS EXCLUSIVE on the parents) and fail here.
+      await maker`set lock_timeout = '2s'`;
+      const [made] = await maker<{ n: number }[]>`
+        select pulse_ensure_partitions('2031-05-01T00:00Z', '2031-05-31T00:00Z') as n`;
+      expect(made!.n).toBe(2);
+    } finally {
+      await reader`rollback`;
+      reader.release();
+      await maker.end();
+    }
+    // The attached month is a partition like the others: same indexes, and rows land in it.
+    const indexes = await sql<{ table: string; n: number }[]>`
+      select c.relname as table, count(*)::int as n from pg_index i join pg_class c on c.oid = i.indrelid
+      where c.relname in ('forecasts_p2031_05', 'forecasts_p2020_01', 'scores_p2031_05', 'scores_p2020_01')
+      group by 1 order by 1`;
+    expect(indexes).toEqual([
+      { table: 'forecasts_p2020_01', n: indexes[0]!.n },
+      { table: 'forecasts_p2031_05', n: indexes[0]!.n },
+      { table: 'scores_p2020_01', n: indexes[2]!.n },
+      { table: 'scores_p2031_05', n: indexes[2]!.n },
+    ]);
+    expect(indexes[0]!.n).toBeGreaterThanOrEqual(2);
+    const [series] = await sql<
+      { id: number }[]
+    >`insert into series (name) values ('attach-check') returning id`;
+    await sql`
+      insert into forecasts (series_id, model_version, last_input_hour, last_target_hour, method, quality, issued_at, value)
+      values (${series!.id}, 'm', '2031-05-02T00:00Z', '2031-05-02T01:00Z', 'm', 'ok', '2031-05-02T01:00Z', '{1}')`;
+    const [where] = await sql<{ partition: string }[]>`
+      select tableoid::regclass::text as partition from forecasts where series_id = ${series!.id}`;
+    expect(where!.partition).toBe('forecasts_p2031_05');
+  });
 });
