@@ -1,14 +1,13 @@
 import type { Writable } from 'node:stream';
-import type postgres from 'postgres';
 import { DatabaseError } from '../../core/errors.ts';
 import { HOUR_MS } from '../../core/time.ts';
 import type { OriginForecast } from '../../core/predictions.ts';
-import { transaction, type Sql } from './client.ts';
+import { transaction, type Sql, type TransactionSql } from './client.ts';
 import { encodeCopyBinary } from './copy-binary.ts';
 
 /**
- * Largest number of forecast origins per statement: the hourly run of 10,000 series is one statement, so
- * its round trips stay constant; a statement's arrays stay around 10 MB.
+ * Largest number of forecast origins per write: the hourly run of 10,000 series is one write (one COPY
+ * transaction), so its round trips stay constant; a write's data stays around 20 MB.
  */
 export const WRITE_CHUNK_ORIGINS = 20_000;
 
@@ -35,9 +34,9 @@ const NO_PARTITION = '23514';
  * the forecasts (origin × horizon) inserted.
  *
  * The months it writes into are normally there already (the migrate function and every hourly evaluation
- * keep the coming months ready), so the hourly run sends one statement. A write into a month that does
- * not exist yet (a backfill into the past) is refused by PostgreSQL without storing anything; the months
- * are then made and the statement repeated.
+ * keep the coming months ready), so the hourly run writes once. A write into a month that does not exist
+ * yet (a backfill into the past) is refused by PostgreSQL without storing anything; the months are then
+ * made and the write repeated (a COPY's data is then encoded and sent a second time).
  */
 export async function insertForecasts(
   sql: Sql,
@@ -93,9 +92,12 @@ function writeChunk(sql: Sql, origins: readonly OriginForecast[], runId: number 
     : insertChunk(sql, origins, runId);
 }
 
-/** The forecasts (horizons) a statement stored, from the rows it returns: every horizon of a missed origin, the valued ones of the others. */
+/**
+ * The forecasts (horizons) a statement stored, from the rows it returns: every horizon of a missed origin,
+ * the valued ones of the others.
+ */
 const storedForecasts = (
-  sql: Sql | postgres.TransactionSql,
+  sql: Sql | TransactionSql,
 ) => sql`coalesce(sum(case when quality = 'missed' then cardinality(value)
                                                    else num_nonnulls(variadic value) end), 0)::int`;
 
