@@ -2,8 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCopyBinary } from '../../src/adapters/postgres/copy-binary.ts';
 import { COPY_MIN_ORIGINS, insertForecasts } from '../../src/adapters/postgres/prediction-writes.ts';
 import { createPostgresStores } from '../../src/adapters/postgres/stores.ts';
+import { seasonalNaive168 } from '../../src/core/baselines.ts';
+import { singleForecaster } from '../../src/core/forecasting.ts';
 import type { OriginForecast } from '../../src/core/predictions.ts';
+import { generateSyntheticSeries } from '../../src/core/synthetic.ts';
 import { HOUR_MS } from '../../src/core/time.ts';
+import { runBackfill } from '../../src/core/use-cases/run-backfill.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
 let db: TestDatabase;
@@ -156,5 +160,53 @@ describe('writing many forecast origins at once (the COPY path)', () => {
     const after = await stored(db.sql, a!.id);
     expect(after.slice(0, origins)).toEqual(before);
     expect(after).toHaveLength(origins + 200);
+  });
+});
+
+describe('a backfill into months not made yet', () => {
+  it('makes them before its first write, so no batch is refused and sent again', async () => {
+    const stores = createPostgresStores(db.sql);
+    const [series] = await stores.series.ensureSeries([{ name: 'bulk-backfill' }]);
+    const from = Date.UTC(2018, 0, 20);
+    const to = Date.UTC(2018, 4, 10, 23);
+    const rows = generateSyntheticSeries({ from: from - 400 * HOUR_MS, to, seed: 11 });
+    await stores.actuals.upsertActuals(series!.id, rows, to + HOUR_MS);
+    const months = async () =>
+      (
+        await db.sql<{ name: string }[]>`
+          select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
+          where i.inhparent = 'forecasts'::regclass and c.relname between 'forecasts_p2018_01' and 'forecasts_p2018_05'
+          order by 1`
+      ).map((r) => r.name);
+    expect(await months()).toEqual([]);
+    // Every write attempt, with the months that existed when it started.
+    const attempts: { origins: number; months: string[] }[] = [];
+    const watched = {
+      ...stores,
+      forecasts: Object.assign(Object.create(stores.forecasts) as typeof stores.forecasts, {
+        writeForecasts: async (f: readonly OriginForecast[], runId: number | null) => {
+          attempts.push({ origins: f.length, months: await months() });
+          return stores.forecasts.writeForecasts(f, runId);
+        },
+      }),
+    };
+    const summary = await runBackfill(watched, singleForecaster(seasonalNaive168), {
+      from,
+      to,
+      seriesNames: ['bulk-backfill'],
+      trigger: 'test',
+      batchOrigins: 1_400,
+    });
+    const origins = (to - from) / HOUR_MS + 1;
+    expect(summary.origins).toBe(origins);
+    // Batches of equal size, each large enough for the COPY path, each finding all five months made.
+    expect(attempts.map((a) => a.origins)).toEqual([1_332, 1_332]);
+    expect(attempts[0]!.origins).toBeGreaterThanOrEqual(COPY_MIN_ORIGINS);
+    for (const a of attempts)
+      expect(a.months).toEqual(['01', '02', '03', '04', '05'].map((m) => `forecasts_p2018_${m}`));
+    expect(summary.forecastsWritten).toBe(origins * 24);
+    const [count] = await db.sql<{ n: number }[]>`
+      select count(*)::int as n from forecasts where series_id = ${series!.id}`;
+    expect(count!.n).toBe(origins);
   });
 });

@@ -137,6 +137,7 @@ export class MemoryStores implements Stores {
       }
       return inserted;
     },
+    prepareWrites: async (): Promise<void> => undefined, // a map needs no room made
     latestForecastOrigins: async (streams: readonly ForecastStream[]): Promise<Map<string, number>> => {
       const wanted = new Set(streams.map(streamKey));
       const found = new Map<string, number>();

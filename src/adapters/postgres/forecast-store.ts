@@ -106,6 +106,12 @@ export class PostgresForecastStore implements ForecastStore {
     return found;
   }
 
+  async prepareWrites(span: { readonly firstOrigin: number; readonly lastOrigin: number }): Promise<void> {
+    // Forecasts are partitioned by origin month (0070); the function makes the months that are missing.
+    await this
+      .sql`select pulse_ensure_partitions(${new Date(span.firstOrigin)}, ${new Date(span.lastOrigin)})`;
+  }
+
   async writeForecasts(forecasts: readonly OriginForecast[], runId: number | null): Promise<number> {
     try {
       return await insertForecasts(this.sql, forecasts, runId);

@@ -59,6 +59,12 @@ export interface ForecastStore {
    */
   writeForecasts(forecasts: readonly OriginForecast[], runId: number | null): Promise<number>;
   /**
+   * Makes room for forecasts made from origins in [firstOrigin, lastOrigin] before a bulk write into the
+   * past (one statement): without it the first write into each month not made yet is refused and sent
+   * again. Writes need not wait for it to be correct, only to be fast.
+   */
+  prepareWrites(span: { readonly firstOrigin: number; readonly lastOrigin: number }): Promise<void>;
+  /**
    * Per (series id, model version) asked for, the newest origin (last input hour) any stored forecast was
    * made from, or nothing when none is stored. One query for all.
    */

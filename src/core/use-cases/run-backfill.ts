@@ -74,6 +74,8 @@ export async function runBackfill(
         to: lastOrigin,
       });
       await resolver.prepare?.(histories.map((h) => h.series));
+      // A backfill writes into the past, where the store's months are usually not made yet.
+      if (histories.length > 0) await stores.forecasts.prepareWrites({ firstOrigin, lastOrigin });
       const origins: ForecastOrigin[] = [];
       for (const history of histories) {
         for (let origin = firstOrigin; origin <= lastOrigin; origin += HOUR_MS) {
