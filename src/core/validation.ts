@@ -80,13 +80,16 @@ export function plausibleBand(
   return [series.minPlausible ?? level / factor, series.maxPlausible ?? level * factor];
 }
 
-/** Median of about 31 evenly spaced values: robust to a few spikes, cheap enough for every backfill window. */
+/**
+ * Median of about 31 evenly spaced values: robust to a few spikes, cheap enough for every backfill window
+ * (a typed array sorts numbers natively, several times faster than a comparator over a plain array).
+ */
 function sampledMedian(values: Float64Array): number {
   const step = Math.max(1, Math.floor(values.length / 31));
-  const sample: number[] = [];
-  for (let i = values.length - 1; i >= 0; i -= step) if (!Number.isNaN(values[i]!)) sample.push(values[i]!);
-  sample.sort((a, b) => a - b);
-  return sample.length ? sample[sample.length >> 1]! : NaN;
+  const sample = new Float64Array(Math.ceil(values.length / step));
+  let n = 0;
+  for (let i = values.length - 1; i >= 0; i -= step) if (!Number.isNaN(values[i]!)) sample[n++] = values[i]!;
+  return n ? sample.subarray(0, n).sort()[n >> 1]! : NaN;
 }
 
 function trailingRun(values: Float64Array): number {
