@@ -207,6 +207,38 @@ describe('partitioned storage', () => {
     return out;
   }
 
+  it('leaves an expired month a reader is using for a later hour, without making the reader wait', async () => {
+    // A dashboard query in progress on the evaluations view: it holds scores and forecasts, January included.
+    const reader = await sql.reserve();
+    await reader`begin`;
+    await reader`select count(*) from evaluations`;
+    const housekeeper = connect(serverUrl(name), { max: 1 });
+    try {
+      await housekeeper`update storage_settings set raw_retention = interval '1 month'`;
+      // A drop waiting for the reader would run into this (and queue every later query behind it).
+      await housekeeper`set statement_timeout = '10s'`;
+      const [result] = await housekeeper<{ created: number; dropped: string[] }[]>`
+        select (pulse_maintain_storage(now())).*`;
+      expect(result!.dropped).toEqual([]);
+      // The reader goes on, with January still there.
+      const [seen] = await reader<{ n: number }[]>`
+        select count(*)::int as n from evaluations where target_hour < '2025-02-01T00:00Z'`;
+      expect(seen!.n).toBeGreaterThan(0);
+      // The lock timeout was for the drops only.
+      const [setting] = await housekeeper<{ lock_timeout: string }[]>`show lock_timeout`;
+      expect(setting!.lock_timeout).toBe('0');
+    } finally {
+      await reader`rollback`;
+      reader.release();
+      await housekeeper`reset statement_timeout`;
+      await housekeeper`update storage_settings set raw_retention = interval '13 months'`;
+      await housekeeper.end();
+    }
+    const months = await sql<{ partition: string }[]>`
+      select partition from storage_partitions where month_start = '2025-01-01' order by 1`;
+    expect(months.map((m) => m.partition)).toEqual(['forecasts_p2025_01', 'scores_p2025_01']);
+  });
+
   it('drops whole expired months only, never a newer row, and keeps the error sums', async () => {
     const panelsBefore = await januaryPanels();
     for (const rows of Object.values(panelsBefore)) expect(rows.length).toBeGreaterThan(5);
