@@ -34,9 +34,9 @@ const NO_PARTITION = '23514';
  * the forecasts (origin × horizon) inserted.
  *
  * The months it writes into are normally there already (the migrate function and every hourly evaluation
- * keep the coming months ready), so the hourly run writes once. A write into a month that does not exist
- * yet (a backfill into the past) is refused by PostgreSQL without storing anything; the months are then
- * made and the write repeated (a COPY's data is then encoded and sent a second time).
+ * keep the coming months ready; a backfill makes its own first, ForecastStore.prepareWrites), so a write
+ * goes once. A write into a month that does not exist yet is refused by PostgreSQL without storing
+ * anything; the months are then made and the write repeated (a COPY's data encoded and sent again).
  */
 export async function insertForecasts(
   sql: Sql,
