@@ -31,9 +31,14 @@ const TEMPLATE = 'pulse_bench_template';
 
 /**
  * Starts an embedded PostgreSQL under .pulse/ (or uses `adminUrl`'s server), migrates a template
- * database once and clones it for every scenario, so scenarios never see each other's rows.
+ * database once and clones it for every scenario, so scenarios never see each other's rows. `settings`
+ * (`-c name=value` at start) are for a server the bench starts; the default is PostgreSQL's own defaults.
  */
-export async function startBenchServer(repoRoot: string, adminUrl?: string): Promise<BenchServer> {
+export async function startBenchServer(
+  repoRoot: string,
+  adminUrl?: string,
+  settings?: Readonly<Record<string, string>>,
+): Promise<BenchServer> {
   let stop = async () => {};
   let urlOf: (db: string) => string;
   if (adminUrl) {
@@ -41,8 +46,9 @@ export async function startBenchServer(repoRoot: string, adminUrl?: string): Pro
   } else {
     const log: string[] = [];
     const running = await startEphemeralDatabase({
-      dataDir: join(repoRoot, '.pulse', `bench-pg-${process.pid}`),
+      dataDir: join(repoRoot, '.pulse', `bench-pg-${process.pid}${settings ? '-sized' : ''}`),
       port: await freePort(),
+      settings,
       onLog: (line) => log.push(line),
     }).catch((error: Error) => {
       throw new Error(`${error.message}\n${log.slice(-20).join('\n')}`);

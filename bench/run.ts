@@ -18,7 +18,7 @@ import { benchInference } from './inference.ts';
 import { findModel } from './model.ts';
 import { benchBackfill, benchEvaluation, benchHourly, type HourlyMeasurement } from './pipeline.ts';
 import { printSection, summarize, toMarkdown, type BenchResults } from './report.ts';
-import { benchForecastAtScale, benchSteadyEvaluation, benchStorageYear } from './scale.ts';
+import { benchForecastAtScale, benchSteadyEvaluation, benchStorageYear, SIZED_SETTINGS } from './scale.ts';
 import { benchSizes } from './sizes.ts';
 
 const SECTIONS = [
@@ -117,9 +117,19 @@ async function main(): Promise<number> {
       storage.actual = r.bytesPerActual;
       return r.section;
     });
-    await run('rollups', 'Hourly evaluation at steady state', async () =>
-      benchSteadyEvaluation(await pipeline()),
-    );
+    await run('rollups', 'Hourly evaluation at steady state', async () => {
+      // The sized server (SIZED_SETTINGS) only when the bench starts its servers itself; stopped after the section.
+      let sized: BenchServer | undefined;
+      try {
+        return await benchSteadyEvaluation(await pipeline(), async () =>
+          quick || args['database-url']
+            ? undefined
+            : (sized = await startBenchServer(repoRoot, undefined, SIZED_SETTINGS)),
+        );
+      } finally {
+        await sized?.close();
+      }
+    });
     await run('scale', 'Hourly forecast run at scale', async () => benchForecastAtScale(await pipeline()));
     await run('storage', 'Storage after a simulated year', async () => benchStorageYear(await pipeline()));
     await run('backfill', 'Backfill', async () => {

@@ -15,6 +15,8 @@ export interface EmbeddedDatabaseOptions {
   readonly password?: string;
   /** Log lines of the server (initdb and start-up). */
   readonly onLog?: (line: string) => void;
+  /** Server settings for this start (`-c name=value`), e.g. the bench's sized configuration; default none. */
+  readonly settings?: Readonly<Record<string, string>>;
 }
 
 export interface RunningDatabase {
@@ -61,6 +63,10 @@ function createServerInstance(options: EmbeddedDatabaseOptions, persistent: bool
     password: options.password ?? DEFAULT_PASSWORD,
     persistent,
     createPostgresUser: userInfo().uid === 0,
+    postgresFlags: Object.entries(options.settings ?? {}).flatMap(([name, value]) => [
+      '-c',
+      `${name}=${value}`,
+    ]),
     onLog: (line: string) => options.onLog?.(String(line).trim()),
     onError: (line: unknown) => options.onLog?.(String(line).trim()),
   });
