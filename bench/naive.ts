@@ -8,6 +8,7 @@
 import type { PostgresStores } from '../src/adapters/postgres/stores.ts';
 import type { Sql } from '../src/adapters/postgres/client.ts';
 import { FALLBACK_HISTORY_HOURS, forecastOrigins, type ModelResolver } from '../src/core/forecasting.ts';
+import type { OriginForecast } from '../src/core/predictions.ts';
 import type { SeriesInfo } from '../src/core/series.ts';
 import { HOUR_MS } from '../src/core/time.ts';
 import { recordRun } from '../src/core/use-cases/record-run.ts';
@@ -23,6 +24,21 @@ export interface NaiveOutcome {
 }
 
 const date = (ms: number) => new Date(ms);
+
+/** One origin's forecast in one INSERT (its horizons as arrays, migration 0070); true when it was new. */
+export async function insertOrigin(sql: Sql, f: OriginForecast): Promise<boolean> {
+  const values = f.values ? Array.from(f.values) : new Array<null>(f.horizons).fill(null);
+  const result = await sql`
+    insert into forecasts (series_id, model_version, last_input_hour, last_target_hour, method, quality, reason,
+                           issued_at, value, lower_bound, upper_bound)
+    values (${f.seriesId}, ${f.modelVersion}, ${date(f.lastInputHour)},
+            ${date(f.lastInputHour + f.horizons * HOUR_MS)}, ${f.method}, ${f.quality}, ${f.reason},
+            ${date(f.issuedAt)}, ${values}::float8[],
+            ${f.lower ? Array.from(f.lower) : null}::float8[],
+            ${f.upper ? Array.from(f.upper) : null}::float8[])
+    on conflict (series_id, model_version, last_input_hour) do nothing`;
+  return result.count > 0;
+}
 
 /** Backfill one series origin by origin: read its window, forecast it alone, insert its row. */
 export async function naiveBackfill(
@@ -55,19 +71,7 @@ export async function naiveBackfill(
           resolver,
         );
         const f = outcome.forecasts[0];
-        if (f) {
-          const values = f.values ? Array.from(f.values) : new Array<null>(f.horizons).fill(null);
-          const result = await sql`
-          insert into forecasts (series_id, model_version, last_input_hour, last_target_hour, method, quality, reason,
-                                 issued_at, value, lower_bound, upper_bound)
-          values (${f.seriesId}, ${f.modelVersion}, ${date(f.lastInputHour)},
-                  ${date(f.lastInputHour + f.horizons * HOUR_MS)}, ${f.method}, ${f.quality}, ${f.reason},
-                  ${date(f.issuedAt)}, ${values}::float8[],
-                  ${f.lower ? Array.from(f.lower) : null}::float8[],
-                  ${f.upper ? Array.from(f.upper) : null}::float8[])
-          on conflict (series_id, model_version, last_input_hour) do nothing`;
-          if (result.count) rowsWritten += f.horizons;
-        }
+        if (f && (await insertOrigin(sql, f))) rowsWritten += f.horizons;
         done++;
         if (performance.now() - t0 > request.budgetMs) break;
       }

@@ -1,4 +1,5 @@
 import { createPostgresStores } from '../src/adapters/postgres/stores.ts';
+import { COPY_MIN_ORIGINS } from '../src/adapters/postgres/prediction-writes.ts';
 import type { OriginForecast } from '../src/core/predictions.ts';
 import { mulberry32 } from '../src/core/synthetic.ts';
 import { HOUR_MS } from '../src/core/time.ts';
@@ -15,7 +16,7 @@ import {
   type BenchServer,
 } from './database.ts';
 import { figure, skipped, timing, TARGETS, type Figure, type Section } from './figures.ts';
-import { naiveBackfill, naiveEvaluation } from './naive.ts';
+import { insertOrigin, naiveBackfill, naiveEvaluation } from './naive.ts';
 import { RssHighWater, spreadOf, timeRuns } from './stats.ts';
 
 /** Newest actual when an hourly scenario starts (an ordinary June Monday). */
@@ -197,6 +198,31 @@ export async function benchBackfill(
   const [fast] = await db.sql<{ n: number; total: number }[]>`
     select count(*)::int as n, coalesce(sum(value), 0)::float8 as total from predictions`;
   const bytesPerPrediction = await bytesPerRow(db.sql, 'forecasts', 'predictions');
+  // The write path alone: one backfill's forecasts written as runBackfill writes them (its batches, here one
+  // after the other) and with one INSERT per origin, as bench/naive.ts writes them.
+  const batches: OriginForecast[][] = [];
+  await clear();
+  await runBackfill(
+    {
+      ...store,
+      forecasts: Object.assign(Object.create(store.forecasts) as typeof store.forecasts, {
+        writeForecasts: (f: readonly OriginForecast[], runId: number | null) => {
+          batches.push([...f]);
+          return store.forecasts.writeForecasts(f, runId);
+        },
+      }),
+    },
+    options.resolver,
+    { from, to, trigger: 'bench' },
+  );
+  const writes = await timeRuns({ repetitions: reps, before: clear }, async () => {
+    for (const batch of batches) await store.forecasts.writeForecasts(batch, null);
+  });
+  await clear();
+  const rowWritesStart = performance.now();
+  for (const batch of batches) for (const f of batch) await insertOrigin(db.sql, f);
+  const rowWrites = performance.now() - rowWritesStart;
+  const [rowWritten] = await db.sql<{ n: number }[]>`select count(*)::int as n from forecasts`;
   await clear();
   db.queries.count = 0;
   const naive = await naiveBackfill(db.sql, store, options.resolver, {
@@ -250,6 +276,26 @@ export async function benchBackfill(
         value: (complete ? naive.ms : naive.projectedMs) / setBased.median,
         unit: '×',
         target: hours === 8760 ? TARGETS.backfillRatio : undefined,
+      }),
+      timing(
+        'backfill.write',
+        'Its write path alone: the same forecasts stored as runBackfill stores them',
+        writes,
+        undefined,
+        `${batches.length} writes (binary COPY from ${COPY_MIN_ORIGINS.toLocaleString('en')} origins), one after the other`,
+      ),
+      figure({
+        id: 'backfill.rowWrites',
+        label: 'The same forecasts, one INSERT per origin',
+        value: rowWrites,
+        unit: 'ms',
+        note: `${rowWritten!.n.toLocaleString('en')} rows`,
+      }),
+      figure({
+        id: 'backfill.writeRatio',
+        label: 'Write path: one INSERT per origin ÷ as runBackfill writes',
+        value: rowWrites / writes.median,
+        unit: '×',
       }),
       figure({
         id: 'backfill.rss',
