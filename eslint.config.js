@@ -14,7 +14,6 @@ export default tseslint.config(
       'node_modules/',
       'cdk.out/',
       '.pulse/',
-      'training/',
       'coverage/',
       'grafana/dashboards/',
       'bench/out/',
