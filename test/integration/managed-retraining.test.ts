@@ -248,6 +248,27 @@ describe.runIf(hasTorch)('managed retraining cycle: training-data and promotion 
     expect(decision).toMatchObject({ promoted: false, challenger_figures: null });
   });
 
+  it('reads a job handed on by the version before a deploy, whose recipe lacks the fields added since', async () => {
+    const job = (await createTrainingDataHandler(
+      openTestRuntime(env()),
+      options(),
+    )({
+      step: 'prepare',
+      series: 'regime_1',
+      startedAt: new Date(Math.floor(Date.now() / 60_000) * 60_000 + 120_000).toISOString(),
+    })) as TrainingJob;
+    const { minEpochs: _m, changes: _c, ...recipe } = job.recipe;
+    const promote = createPromotionHandler(openTestRuntime(env()), options());
+    const outcome = (await promote({
+      step: 'failed',
+      series: 'regime_1',
+      job: { ...job, recipe },
+      error: { Error: 'States.Timeout', Cause: 'the training job ran past its limit' },
+    })) as PromotionResult;
+    expect(outcome).toMatchObject({ series: 'regime_1', promoted: false });
+    expect(outcome.reason).toBe('training failed: States.Timeout: the training job ran past its limit');
+  });
+
   it('refuses a promote event without the training job, and a missing model.tar.gz, naming them', async () => {
     const promote = createPromotionHandler(openTestRuntime(env()), options());
     await expect(promote({ step: 'promote', modelArtifacts: 's3://b-1/x' })).rejects.toThrow(

@@ -15,7 +15,12 @@ import { MetricUnit } from '../observability.ts';
 import type { PostgresStores } from '../postgres/stores.ts';
 import type { Runtime } from '../runtime.ts';
 import { MANIFEST_FILE } from '../training/dataset-export.ts';
-import { DEFAULT_RECIPE, TrainingRecipeSchema, type TrainingRecipe } from '../training/recipe.ts';
+import {
+  DEFAULT_RECIPE,
+  RecordedRecipeSchema,
+  TrainingRecipeSchema,
+  type TrainingRecipe,
+} from '../training/recipe.ts';
 import {
   judgeChallenger,
   recordTrainingFailure,
@@ -71,7 +76,8 @@ const TrainingJobSchema = z
     trainEnd: z.number(),
     trainingSpan: z.object({ from: z.string(), to: z.string() }),
     validationSpan: z.object({ from: z.string(), to: z.string() }),
-    recipe: TrainingRecipeSchema,
+    // A job handed on by the function before a deploy may lack the fields added since.
+    recipe: RecordedRecipeSchema,
   })
   .strict();
 export type TrainingJob = z.infer<typeof TrainingJobSchema>;

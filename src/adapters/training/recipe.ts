@@ -17,6 +17,16 @@ export const TrainingRecipeSchema = TrainerHyperSchema.extend({
 
 export type TrainingRecipe = z.infer<typeof TrainingRecipeSchema>;
 
+/**
+ * A recipe recorded by an earlier version of Pulse, such as a retraining job that was in flight when a
+ * deploy replaced the function reading it: the fields added since default to what those versions did
+ * (early stopping armed from the first epoch, no recent changes).
+ */
+export const RecordedRecipeSchema = TrainingRecipeSchema.extend({
+  minEpochs: TrainingRecipeSchema.shape.minEpochs.default(1),
+  changes: TrainingRecipeSchema.shape.changes.default(0),
+});
+
 /** The shipped Türkiye model's recipe (docs/model.md, chosen on the 2024 development year). */
 export const DEFAULT_RECIPE: TrainingRecipe = {
   windowHours: 336,
