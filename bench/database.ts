@@ -3,7 +3,7 @@ import { createPostgresStores } from '../src/adapters/postgres/stores.ts';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { freePort, startEphemeralDatabase } from '../src/adapters/embedded-db.ts';
-import type { Sql } from '../src/adapters/postgres/client.ts';
+import { clientOptions, type Sql } from '../src/adapters/postgres/client.ts';
 import { runMigrations } from '../src/adapters/postgres/migrate.ts';
 import type { SeriesInfo } from '../src/core/series.ts';
 import { generateSyntheticSeries, mulberry32 } from '../src/core/synthetic.ts';
@@ -70,14 +70,10 @@ export async function startBenchServer(
       await admin.unsafe(`create database ${name} template ${template}`);
       const url = urlOf(name);
       const queries = { count: 0 };
-      // The same settings as connect() in src/adapters/postgres/client.ts, plus the debug hook that counts.
+      // connect()'s settings (src/adapters/postgres/client.ts) on one connection, with a longer statement
+      // timeout for the set-ups, plus the debug hook that counts.
       const sql = postgres(url, {
-        max: 1,
-        idle_timeout: 60,
-        max_lifetime: 60 * 30,
-        connect_timeout: 5,
-        ssl: false,
-        onnotice: () => undefined,
+        ...clientOptions(url, { max: 1, ssl: false }),
         connection: { application_name: 'pulse-bench', statement_timeout: 600_000 },
         debug: () => {
           queries.count++;
