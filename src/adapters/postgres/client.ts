@@ -85,7 +85,10 @@ export function connect(url: string, options: ConnectOptions = {}): Sql {
 }
 
 /** connect()'s postgres.js options, for a client that adds to them (the bench counts its statements). */
-export function clientOptions(url: string, options: ConnectOptions = {}): postgres.Options<Record<string, postgres.PostgresType>> {
+export function clientOptions(
+  url: string,
+  options: ConnectOptions = {},
+): postgres.Options<Record<string, postgres.PostgresType>> {
   const mode: SslMode =
     options.ssl === true
       ? 'require'
