@@ -212,6 +212,14 @@ const describeServer = (s: Awaited<ReturnType<typeof steadyScenario>>['server'])
       `${s.checkpointsCompleted} checkpoints completed and ${s.autovacuums} autovacuums during the runs`
     : '';
 
+/** What a scenario leaves in the section's details: its rows, set-up time, statements and server counters. */
+const scenarioDetails = (r: Awaited<ReturnType<typeof steadyScenario>>) => ({
+  ...r.rows,
+  setupSeconds: r.setupSeconds,
+  queries: r.queries,
+  server: r.server,
+});
+
 /** The deployment docs/deploy.md sizes 10,000 series on: db.m7g.xlarge, 16 GB, RDS's shared_buffers of 25 %. */
 export const SIZED_SETTINGS = { shared_buffers: '4GB' } as const;
 
@@ -243,12 +251,7 @@ export async function benchSteadyEvaluation(
           `${Math.max(...r.queries)} statements${describeServer(r.server)}`,
       ),
     );
-    details[`series_${n}`] = {
-      ...r.rows,
-      setupSeconds: r.setupSeconds,
-      queries: r.queries,
-      server: r.server,
-    };
+    details[`series_${n}`] = scenarioDetails(r);
   }
   const sized = await sizedServer?.();
   let sizedNote =
@@ -267,13 +270,7 @@ export async function benchSteadyEvaluation(
           `scored per run${describeServer(r.server)}`,
       ),
     );
-    details[`series_${n}_sized`] = {
-      settings: SIZED_SETTINGS,
-      ...r.rows,
-      setupSeconds: r.setupSeconds,
-      queries: r.queries,
-      server: r.server,
-    };
+    details[`series_${n}_sized`] = { settings: SIZED_SETTINGS, ...scenarioDetails(r) };
     sizedNote =
       `The second ${n.toLocaleString('en')}-series figure is the same scenario on a second embedded server started with ` +
       `shared_buffers = ${SIZED_SETTINGS.shared_buffers}: docs/deploy.md sizes 10,000 series on db.m7g.xlarge (16 GB), ` +

@@ -61,7 +61,7 @@ export interface ForecastStore {
   /**
    * Makes room for forecasts made from origins in [firstOrigin, lastOrigin] before a bulk write into the
    * past (one statement): without it the first write into each month not made yet is refused and sent
-   * again. Writes need not wait for it to be correct, only to be fast.
+   * again. Writes are correct without it; it only spares them that refused first attempt.
    */
   prepareWrites(span: { readonly firstOrigin: number; readonly lastOrigin: number }): Promise<void>;
   /**
