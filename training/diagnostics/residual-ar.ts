@@ -11,7 +11,7 @@
 import { createModelResolver } from '../../src/adapters/model-resolver.ts';
 import { readActualsFile } from '../../src/cli/commands/import.ts';
 import { knownCalendar } from '../../src/cli/known-datasets.ts';
-import { dayOfIso, utcOfLocal } from '../../src/core/calendar/index.ts';
+import { dayOfIso, localHour, utcOfLocal } from '../../src/core/calendar/index.ts';
 import { runBacktest } from '../../src/core/backtest.ts';
 import type { Forecaster, ForecastWindow } from '../../src/core/forecaster.ts';
 import { indexOf, toHourlySeries } from '../../src/core/hourly-series.ts';
@@ -203,5 +203,34 @@ out.corrections = sets.map((lags) => {
     cnt[hourOf(p.t)]!++;
   }
   out.hourBias = { laterMae: +m(pd, (p) => p.f + bias[hourOf(p.t)]! / cnt[hourOf(p.t)]!).toFixed(2) };
+}
+// Where the later period's 1 h error lies: by local hour of the target (model and persistence MAE), and
+// the share of the model's absolute error carried by its largest 1 % and 5 % of hours.
+{
+  const sum = new Array<number>(24).fill(0);
+  const pers = new Array<number>(24).fill(0);
+  const count = new Array<number>(24).fill(0);
+  const errors: number[] = [];
+  for (const t of dev) {
+    const y = actual(t);
+    const f = h1.get(t);
+    const last = actual(t - HOUR_MS);
+    if (Number.isNaN(y) || f === undefined || Number.isNaN(last)) continue;
+    const h = localHour(calendar.timezone, t).hour;
+    sum[h]! += Math.abs(y - f);
+    pers[h]! += Math.abs(y - last);
+    count[h]!++;
+    errors.push(Math.abs(y - f));
+  }
+  errors.sort((a, b) => b - a);
+  const total = errors.reduce((a, b) => a + b, 0);
+  const share = (part: number) =>
+    +(errors.slice(0, Math.round(errors.length * part)).reduce((a, b) => a + b, 0) / total).toFixed(3);
+  out.byLocalHour = sum.map((s, h) => ({
+    hour: h,
+    mae: +(s / count[h]!).toFixed(1),
+    persistenceMae: +(pers[h]! / count[h]!).toFixed(1),
+  }));
+  out.largestHoursShare = { '1%': share(0.01), '5%': share(0.05) };
 }
 console.log(JSON.stringify(out, null, 1));
