@@ -17,7 +17,8 @@ import {
 } from './database.ts';
 import { figure, skipped, timing, TARGETS, type Figure, type Section } from './figures.ts';
 import { insertOrigin, naiveBackfill, naiveEvaluation } from './naive.ts';
-import { RssHighWater, spreadOf, timeRuns } from './stats.ts';
+import { availableParallelism } from 'node:os';
+import { processCpuMs, RssHighWater, serverCpuMs, spreadOf, timeRuns } from './stats.ts';
 
 /** Newest actual when an hourly scenario starts (an ordinary June Monday). */
 const NOW = Date.UTC(2025, 5, 2, 0);
@@ -186,15 +187,30 @@ export async function benchBackfill(
   };
   const queries: number[] = [];
   const rss = new RssHighWater().start();
+  // CPU of each run, in this process (JavaScript and ONNX Runtime's threads) and in the database server.
+  const cpu: { process: number; server: number | null }[] = [];
   const backfill = async () => {
     db.queries.count = 0;
+    const process0 = processCpuMs();
+    const server0 = await serverCpuMs(db.sql);
     await runBackfill(store, options.resolver, { from, to, trigger: 'bench' });
+    const server1 = await serverCpuMs(db.sql);
+    cpu.push({
+      process: processCpuMs() - process0,
+      server: server0 === null || server1 === null ? null : server1 - server0,
+    });
     queries.push(db.queries.count);
   };
   // The first run is timed on its own: it also makes the year's months and compiles the code paths.
   const first = await timeRuns({ repetitions: 1 }, backfill);
+  cpu.length = 0;
   const setBased = await timeRuns({ repetitions: reps, before: clear }, backfill);
   const peak = rss.stop();
+  const processCpu = spreadOf(cpu.map((c) => c.process));
+  const serverCpu = cpu.every((c) => c.server !== null) ? spreadOf(cpu.map((c) => c.server!)) : null;
+  const cores = availableParallelism();
+  // No schedule of this work on `cores` cores ends sooner, however well it overlaps.
+  const cpuFloor = serverCpu ? (processCpu.median + serverCpu.median) / cores : null;
   const [fast] = await db.sql<{ n: number; total: number }[]>`
     select count(*)::int as n, coalesce(sum(value), 0)::float8 as total from predictions`;
   const bytesPerPrediction = await bytesPerRow(db.sql, 'forecasts', 'predictions');
@@ -276,6 +292,39 @@ export async function benchBackfill(
         value: (complete ? naive.ms : naive.projectedMs) / setBased.median,
         unit: '×',
         target: hours === 8760 ? TARGETS.backfillRatio : undefined,
+      }),
+      timing(
+        'backfill.processCpu',
+        'CPU per set-based backfill, this process',
+        processCpu,
+        undefined,
+        "JavaScript and ONNX Runtime's threads (process.cpuUsage)",
+      ),
+      serverCpu
+        ? timing(
+            'backfill.serverCpu',
+            'CPU per set-based backfill, database server',
+            serverCpu,
+            undefined,
+            "its processes' utime + stime (/proc)",
+          )
+        : skipped(
+            'backfill.serverCpu',
+            'CPU per set-based backfill, database server',
+            'ms',
+            "the server's processes are not readable here (not a local server)",
+          ),
+      figure({
+        id: 'backfill.cpuFloor',
+        label: `Shortest possible backfill on ${cores} cores: (process + server CPU) ÷ ${cores}`,
+        value: cpuFloor,
+        unit: 'ms',
+        note:
+          cpuFloor === null
+            ? undefined
+            : `the row-at-a-time run is ${((complete ? naive.ms : naive.projectedMs) / cpuFloor).toFixed(
+                1,
+              )}× this: the most any schedule of this work could reach here`,
       }),
       timing(
         'backfill.write',

@@ -1,3 +1,6 @@
+import { readFile } from 'node:fs/promises';
+import type { Sql } from '../src/adapters/postgres/client.ts';
+
 /** Median and spread of repeated measurements: one number is never enough on a shared machine. */
 export interface Spread {
   readonly median: number;
@@ -83,3 +86,35 @@ export class RssHighWater {
 }
 
 export const MB = 1024 * 1024;
+
+/**
+ * CPU milliseconds used so far by the database server's processes, when it runs on this machine (the
+ * bench's own server): /proc/<pid>/stat of every process pg_stat_activity lists (backends and
+ * background workers). Null when a process cannot be read there (a remote server, another OS).
+ */
+export async function serverCpuMs(sql: Sql): Promise<number | null> {
+  const pids = await sql<{ pid: number }[]>`select pid from pg_stat_activity`;
+  let total = 0;
+  for (const { pid } of pids) {
+    let stat: string;
+    try {
+      if ((await readFile(`/proc/${pid}/comm`, 'utf8')).trim() !== 'postgres') return null;
+      stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return null;
+    }
+    // Fields after the command's closing parenthesis; utime and stime are the 14th and 15th of the line.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    total += ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+  }
+  return total;
+}
+
+/** USER_HZ, the unit of /proc's CPU times: 100 on every Linux that Node runs on. */
+const CLOCK_TICKS_PER_S = 100;
+
+/** CPU milliseconds this process (all its threads, ONNX Runtime's included) used so far. */
+export function processCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
