@@ -14,6 +14,7 @@ export const PRICES = {
   lambdaRequestPerMillion: 0.2,
   rdsT4gMicroHour: 0.016,
   rdsT4gSmallHour: 0.032,
+  rdsT4gMediumHour: 0.065,
   rdsGp3GbMonth: 0.115,
   grafanaEditorMonth: 9,
   grafanaViewerMonth: 5,
@@ -103,9 +104,8 @@ export interface CostInputs {
   readonly hourly: readonly HourlyMeasurement[];
   /** Median cold start (import + first event) of the forecast function, ms. */
   readonly coldStartMs: number;
-  readonly bytesPerActual: number;
-  readonly bytesPerPrediction: number;
-  readonly bytesPerEvaluation: number;
+  /** Bytes one series adds to the database in a year with the default retention (storage section). */
+  readonly bytesPerSeriesYear: number;
 }
 
 /** Assumptions that are not measured here, stated next to the numbers. */
@@ -118,10 +118,6 @@ const ASSUMED = {
   logsGbPerMonth: 0.05,
   azs: 2,
   natGbPerMonth: 1,
-  /** A series is stored at every horizon each hour: 24 predictions and 24 evaluations. */
-  horizons: 24,
-  /** Bytes per stored row when a section that measures it was not run. */
-  bytesPerRowFallback: 300,
 };
 
 export function estimateCost(repoRoot: string, inputs: CostInputs): Section {
@@ -142,15 +138,15 @@ export function estimateCost(repoRoot: string, inputs: CostInputs): Section {
     const lambda =
       (forecastGbS + evaluateGbS + ingestGbS) * P.lambdaArmGbSecond +
       (requests / 1e6) * P.lambdaRequestPerMillion;
-    const instance = n >= 1000 ? 'db.t4g.small' : stack.dbInstanceClass;
-    const instanceHour = instance.includes('small') ? P.rdsT4gSmallHour : P.rdsT4gMicroHour;
+    // docs/deploy.md's sizing: db.t4g.medium (4 GB) from 1,000 series.
+    const instance = n >= 1000 ? 'db.t4g.medium' : stack.dbInstanceClass;
+    const instanceHour = instance.includes('medium')
+      ? P.rdsT4gMediumHour
+      : instance.includes('small')
+        ? P.rdsT4gSmallHour
+        : P.rdsT4gMicroHour;
     const rdsInstance = instanceHour * HOURS_PER_MONTH * (stack.multiAz ? 2 : 1);
-    const rowsPerYear = n * ASSUMED.horizons * 8760;
-    const b = (x: number) => (Number.isFinite(x) ? x : ASSUMED.bytesPerRowFallback);
-    const dataGbAfterYear =
-      (rowsPerYear * (b(inputs.bytesPerPrediction) + b(inputs.bytesPerEvaluation)) +
-        n * 8760 * b(inputs.bytesPerActual)) /
-      1024 ** 3;
+    const dataGbAfterYear = (n * inputs.bytesPerSeriesYear) / 1024 ** 3;
     const storageGb = Math.max(stack.allocatedStorageGb, Math.ceil(dataGbAfterYear));
     const rdsStorage = storageGb * P.rdsGp3GbMonth * (stack.multiAz ? 2 : 1);
     const grafana =
@@ -195,7 +191,7 @@ export function estimateCost(repoRoot: string, inputs: CostInputs): Section {
     `Region ${P.region}, on-demand list prices as of ${P.asOf}; free tiers ignored; 730 h/month.`,
     `Lambda arm64 $${P.lambdaArmGbSecond}/GB-s + $${P.lambdaRequestPerMillion}/1M requests; memory as synthesized (forecast ${stack.forecastMemoryMb} MB, evaluate ${stack.evaluateMemoryMb} MB, ingest ${stack.ingestMemoryMb} MB; ${stack.source}).`,
     `Billed duration per hourly invoke = measured cold start (${inputs.coldStartMs.toFixed(0)} ms, INIT billed since 2025-08-01) + measured warm run for N series; ingest assumed ${ASSUMED.ingestMsPerSeries} ms per series per hour (not measured).`,
-    `RDS PostgreSQL db.t4g.micro $${P.rdsT4gMicroHour}/h, db.t4g.small $${P.rdsT4gSmallHour}/h (small assumed from 1,000 series), ${stack.multiAz ? 'Multi-AZ (×2)' : 'Single-AZ'}; gp3 $${P.rdsGp3GbMonth}/GB-month, at least the ${stack.allocatedStorageGb} GB allocated, more when 12 months of predictions+evaluations (measured ${inputs.bytesPerPrediction.toFixed(0)} + ${inputs.bytesPerEvaluation.toFixed(0)} B/row, actuals ${inputs.bytesPerActual.toFixed(0)} B, ${ASSUMED.horizons} rows each per series-hour, no retention) need it.`,
+    `RDS PostgreSQL db.t4g.micro $${P.rdsT4gMicroHour}/h, db.t4g.small $${P.rdsT4gSmallHour}/h, db.t4g.medium $${P.rdsT4gMediumHour}/h (medium from 1,000 series, as docs/deploy.md sizes it), ${stack.multiAz ? 'Multi-AZ (×2)' : 'Single-AZ'}; gp3 $${P.rdsGp3GbMonth}/GB-month, at least the ${stack.allocatedStorageGb} GB allocated, more when a year of data needs it (${(inputs.bytesPerSeriesYear / 1024 ** 2).toFixed(1)} MB per series, measured by the storage section: actuals, forecasts, scores and error sums with the default retention).`,
     `Managed Grafana $${P.grafanaEditorMonth}/editor, $${P.grafanaViewerMonth}/viewer per month (assumed ${ASSUMED.grafanaEditors} editor + ${ASSUMED.grafanaViewers} viewers).`,
     `CloudWatch $${P.cloudwatchAlarmMonth}/alarm (${stack.alarms}), $${P.cloudwatchMetricMonth}/custom metric (${ASSUMED.customMetrics} assumed), logs $${P.cloudwatchLogsIngestGb}/GB ingested.`,
     `Secrets Manager $${P.secretMonth}/secret (${stack.secrets}) + $${P.secretApiPer10k}/10k calls; KMS $${P.kmsKeyMonth}/key (${stack.kmsKeys}).`,

@@ -76,7 +76,8 @@ async function main(): Promise<number> {
   });
   let hourly: HourlyMeasurement[] = [];
   let coldStartMs = NaN;
-  const storage = { actual: NaN, prediction: NaN, evaluation: NaN };
+  // Measured by the storage section, read by the cost estimate.
+  let bytesPerSeriesYear = NaN;
   const pipeline = async () => ({
     server: await db(),
     resolver: model.resolver,
@@ -114,7 +115,6 @@ async function main(): Promise<number> {
     await run('hourly', 'Hourly runs', async () => {
       const r = await benchHourly(await pipeline());
       hourly = r.measurements;
-      storage.actual = r.bytesPerActual;
       return r.section;
     });
     await run('rollups', 'Hourly evaluation at steady state', async () => {
@@ -131,17 +131,13 @@ async function main(): Promise<number> {
       }
     });
     await run('scale', 'Hourly forecast run at scale', async () => benchForecastAtScale(await pipeline()));
-    await run('storage', 'Storage after a simulated year', async () => benchStorageYear(await pipeline()));
-    await run('backfill', 'Backfill', async () => {
-      const r = await benchBackfill(await pipeline());
-      storage.prediction = r.bytesPerPrediction;
+    await run('storage', 'Storage after a simulated year', async () => {
+      const r = await benchStorageYear(await pipeline());
+      bytesPerSeriesYear = r.bytesPerSeriesYear;
       return r.section;
     });
-    await run('evaluation', 'Evaluation', async () => {
-      const r = await benchEvaluation(await pipeline());
-      storage.evaluation = r.bytesPerEvaluation;
-      return r.section;
-    });
+    await run('backfill', 'Backfill', async () => benchBackfill(await pipeline()));
+    await run('evaluation', 'Evaluation', async () => benchEvaluation(await pipeline()));
     await run('coldStart', 'Cold start', async () => {
       const r = await benchColdStart(repoRoot, workDir, await db(), model, quick);
       coldStartMs = r.medianMs;
@@ -150,12 +146,12 @@ async function main(): Promise<number> {
     await run('accuracy', 'Accuracy', () => benchAccuracy(model, args['data-dir']!));
     await run('cost', 'Cost', async () => {
       if (hourly.length === 0) throw new Error('the cost estimate needs the hourly section');
+      if (!Number.isFinite(bytesPerSeriesYear))
+        throw new Error('the cost estimate needs the storage section');
       return estimateCost(repoRoot, {
         hourly,
         coldStartMs: Number.isFinite(coldStartMs) ? coldStartMs : 1000,
-        bytesPerActual: storage.actual,
-        bytesPerPrediction: storage.prediction,
-        bytesPerEvaluation: storage.evaluation,
+        bytesPerSeriesYear,
       });
     });
   } finally {

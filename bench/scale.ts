@@ -363,7 +363,9 @@ export async function benchForecastAtScale(options: PipelineOptions): Promise<Se
  * Rows and bytes a year leaves behind: a few series simulated over 14 months of hourly forecasts, scores
  * and sums with the default retention applied at the end, measured per series and scaled to 1,000.
  */
-export async function benchStorageYear(options: PipelineOptions): Promise<Section> {
+export async function benchStorageYear(
+  options: PipelineOptions,
+): Promise<{ section: Section; bytesPerSeriesYear: number }> {
   const n = options.quick ? 1 : 4;
   const db = await options.server.createDatabase('storage');
   await createSeries(db.sql, n);
@@ -400,11 +402,10 @@ export async function benchStorageYear(options: PipelineOptions): Promise<Sectio
     error_days: 365,
   };
   const figures: Figure[] = [];
-  let totalBytes = 0;
+  let bytesPerSeriesYear = 0;
   for (const m of measured) {
     const bytesPerRow = m.rows > 0 ? m.bytes / m.rows : NaN;
-    const yearBytes = bytesPerRow * perSeriesRows[m.name as keyof typeof perSeriesRows] * 1000;
-    totalBytes += yearBytes;
+    bytesPerSeriesYear += bytesPerRow * perSeriesRows[m.name as keyof typeof perSeriesRows];
     figures.push(
       figure({
         id: `storage.${m.name}`,
@@ -419,13 +420,13 @@ export async function benchStorageYear(options: PipelineOptions): Promise<Sectio
     figure({
       id: 'storage.year.1000',
       label: 'Storage after one year, 1,000 series, default retention (13 months)',
-      value: totalBytes / 1024 ** 3,
+      value: (bytesPerSeriesYear * 1000) / 1024 ** 3,
       unit: 'GB',
       target: TARGETS.storageYear1000,
       note: 'per-row sizes above × a year of rows per series × 1,000 (one forecast row of 24 horizons and one score row of 24 horizons per series-hour)',
     }),
   );
-  return {
+  const section: Section = {
     id: 'storage',
     title: 'Storage after a simulated year with retention',
     method:
@@ -435,4 +436,5 @@ export async function benchStorageYear(options: PipelineOptions): Promise<Sectio
       `${oldest!.t.toISOString().slice(0, 13)}h. Sizes are pg_total_relation_size over the partitions after VACUUM ANALYZE.`,
     figures,
   };
+  return { section, bytesPerSeriesYear };
 }
