@@ -15,10 +15,12 @@ import { estimateCost } from './cost.ts';
 import { startBenchServer, type BenchServer } from './database.ts';
 import { skipped, type Section } from './figures.ts';
 import { benchInference } from './inference.ts';
+import { benchModelCache } from './model-cache.ts';
 import { findModel } from './model.ts';
 import { benchBackfill, benchEvaluation, benchHourly, type HourlyMeasurement } from './pipeline.ts';
 import { printSection, summarize, toMarkdown, type BenchResults } from './report.ts';
 import { benchForecastAtScale, benchSteadyEvaluation, benchStorageYear, SIZED_SETTINGS } from './scale.ts';
+import { benchRetrainingCost } from './retraining-cost.ts';
 import { benchSizes } from './sizes.ts';
 
 const SECTIONS = [
@@ -31,6 +33,8 @@ const SECTIONS = [
   'backfill',
   'evaluation',
   'coldStart',
+  'modelCache',
+  'retraining',
   'accuracy',
   'cost',
 ] as const;
@@ -143,6 +147,8 @@ async function main(): Promise<number> {
       coldStartMs = r.medianMs;
       return r.section;
     });
+    await run('modelCache', 'Model cache', () => benchModelCache(model, quick ? [1, 10] : [1, 10, 100]));
+    await run('retraining', 'Retraining cycle', () => benchRetrainingCost(model, quick ? 2 : 10));
     await run('accuracy', 'Accuracy', () => benchAccuracy(model, args['data-dir']!));
     await run('cost', 'Cost', async () => {
       if (hourly.length === 0) throw new Error('the cost estimate needs the hourly section');

@@ -49,6 +49,8 @@ describe('npm run bench -- --quick', () => {
       'backfill',
       'evaluation',
       'coldStart',
+      'modelCache',
+      'retraining',
       'cost',
     ]);
     const figures = new Map(results.sections.flatMap((s) => s.figures).map((f) => [f.id, f]));
@@ -65,6 +67,9 @@ describe('npm run bench -- --quick', () => {
     expect(figures.get('evaluation.naive')?.note).toContain('same evaluations as set-based: yes');
     expect(figures.get('size.runtimeLayer.unzipped')?.value).toBeGreaterThan(1);
     expect(figures.get('cost.1')?.value).toBeGreaterThan(0);
+    // Every series forecast by its own model (the section throws otherwise), and the cycle priced.
+    expect(figures.get('modelCache.10.first')?.value).toBeGreaterThan(0);
+    expect(figures.get('retraining.cost')?.value).toBeGreaterThan(0);
     for (const f of figures.values()) expect(['pass', 'miss', 'info', 'skipped']).toContain(f.status);
     const markdown = readFileSync(join(out, 'results.md'), 'utf8');
     expect(markdown).toContain('| Figure | Measured | Spread | Target | Status | Note |');
