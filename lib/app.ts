@@ -66,6 +66,7 @@ export function createPulseApp(props: AppProps = {}): { app: App; stack: PulseSt
     fallbackRateThresholdPercent: contextNumber(app, 'pulse:fallbackRateThresholdPercent'),
     grafanaAuthentication: grafanaAuthentication(app),
     reservedConcurrentExecutions: contextNumber(app, 'pulse:reservedConcurrency'),
+    forecastMemoryMb: contextNumber(app, 'pulse:forecastMemoryMb'),
     seriesConfigFile: contextString(app, 'pulse:seriesConfig'),
     weather: {
       source: weatherSource as 'open-meteo' | 'none' | undefined,

@@ -36,6 +36,8 @@ export interface PulseStackProps extends StackProps {
   readonly logRetention?: RetentionDays;
   /** Reserved concurrency of each scheduled function (see ScheduledFunctionsProps). @default none */
   readonly reservedConcurrentExecutions?: number;
+  /** Memory of the forecast function, MB (see ScheduledFunctionsProps). @default 1024 */
+  readonly forecastMemoryMb?: number;
   /** @default the repository's model-artifacts/ */
   readonly modelArtifactsDir?: string;
   /**
@@ -103,6 +105,7 @@ export class PulseStack extends Stack {
       ingestSecret: props.ingestSecret,
       production,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      forecastMemoryMb: props.forecastMemoryMb,
       weather: props.weather,
     });
     const withWeather = this.migrations.seriesConfig.series.filter((s) => s.weather).map((s) => s.name);

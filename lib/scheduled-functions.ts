@@ -65,6 +65,12 @@ export interface ScheduledFunctionsProps {
    * accounts (quota 10) cannot reserve any. @default no reservation
    */
   readonly reservedConcurrentExecutions?: number;
+  /**
+   * Memory of the forecast function, MB (1,024–10,240). It bounds the distinct per-series models one run
+   * can hold (modelsThatFit in src/adapters/config.ts: 32 at 1,024 MB, 96 at 2,048); series assigned a
+   * model beyond them get the default model, labelled. @default 1024
+   */
+  readonly forecastMemoryMb?: number;
   /** Weather forecasts for weather models (docs/deploy.md, "Weather"). @default none fetched */
   readonly weather?: WeatherProps;
 }
@@ -153,7 +159,7 @@ export class ScheduledFunctions extends Construct {
       ...base,
       entry: 'functions/forecast/index.ts',
       description: 'Pulse: forecast every active series (hourly) or backfill a range (manual invoke)',
-      memorySize: 1024,
+      memorySize: forecastMemory(props.forecastMemoryMb),
       timeout: Duration.minutes(10),
       environment: { ...common, MODEL_DIR },
       layers: [props.onnxRuntime.layer, props.models.layer],
@@ -274,4 +280,13 @@ function thirdPartySecret(
   });
   Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: props.whyNotRotated });
   return secret;
+}
+
+/** The forecast function's memory: Lambda's range, and at least the 1,024 MB the default model was sized for. */
+function forecastMemory(mb: number | undefined): number {
+  if (mb === undefined) return 1024;
+  if (!Number.isInteger(mb) || mb < 1024 || mb > 10_240) {
+    throw new Error(`pulse:forecastMemoryMb must be a whole number of MB from 1024 to 10240, got ${mb}`);
+  }
+  return mb;
 }

@@ -15,6 +15,18 @@ export const DEFAULT_SERVICE_NAME = 'pulse';
 export const DEFAULT_METRICS_NAMESPACE = 'Pulse';
 /** The port of the CLI's embedded PostgreSQL. */
 export const DEFAULT_LOCAL_PORT = 54329;
+/**
+ * Memory of a Lambda process before its models (runtime, ONNX Runtime, a 10,000-series run's windows and
+ * forecasts), and what one loaded model adds: the shipped 4-member model measured 13.4 MB per session
+ * (npm run bench, section modelCache), with room for larger ones.
+ */
+export const PROCESS_BASE_MB = 512;
+export const MODEL_SESSION_MB = 16;
+
+/** The models a process of `memoryMb` can hold without running out of memory (at least one: the default). */
+export function modelsThatFit(memoryMb: number): number {
+  return Math.max(1, Math.floor((memoryMb - PROCESS_BASE_MB) / MODEL_SESSION_MB));
+}
 
 const optionalNumber = <T extends number | undefined>(fallback: T) =>
   z
@@ -51,6 +63,8 @@ const EnvironmentSchema = z.object({
   TRAINING_DATA_URI: optionalText,
   RETRAIN_RECIPE: optionalText,
   PULSE_DEFAULT_MODEL: optionalText,
+  PULSE_MAX_MODELS: optionalNumber(undefined),
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: optionalNumber(undefined),
   PULSE_MIGRATIONS_DIR: optionalText,
   STALE_AFTER_HOURS: optionalNumber(DEFAULT_WINDOW_CHECKS.staleAfterHours),
   INGEST_SERIES: optionalText,
@@ -98,6 +112,11 @@ export interface RuntimeConfig {
   readonly retrainRecipe?: string;
   /** Serve this version (or baseline) as the default instead of the registry's. */
   readonly defaultModel?: string;
+  /**
+   * The most ONNX models a forecasting process holds at once (PULSE_MAX_MODELS; in Lambda, what its
+   * memory fits): series assigned a model beyond it get the default, labelled. Unset: no limit.
+   */
+  readonly maxModels?: number;
   readonly migrationsDir?: string;
   /** The series configuration file (pulse.config.json) the migrate function applies. */
   readonly seriesConfigFile?: string;
@@ -152,6 +171,12 @@ export function loadConfig(env: Environment): RuntimeConfig {
     trainingDataUri: e.TRAINING_DATA_URI,
     retrainRecipe: e.RETRAIN_RECIPE,
     defaultModel: e.PULSE_DEFAULT_MODEL,
+    maxModels:
+      e.PULSE_MAX_MODELS !== undefined
+        ? Math.floor(e.PULSE_MAX_MODELS)
+        : e.AWS_LAMBDA_FUNCTION_MEMORY_SIZE !== undefined
+          ? modelsThatFit(e.AWS_LAMBDA_FUNCTION_MEMORY_SIZE)
+          : undefined,
     migrationsDir: e.PULSE_MIGRATIONS_DIR,
     seriesConfigFile: e.PULSE_SERIES_CONFIG,
     staleAfterHours: e.STALE_AFTER_HOURS,

@@ -30,6 +30,12 @@ export interface ResolverOptions {
    * here once per process; when the store cannot be read, the default model stands in, labelled.
    */
   readonly store?: ModelStore;
+  /**
+   * The most ONNX models held at once, the default included (each session holds its weights in memory).
+   * An assigned version beyond it is not loaded: the default forecasts for it, labelled, so a process
+   * never runs out of memory because series were given their own models. Unset: no limit.
+   */
+  readonly maxModels?: number;
 }
 
 /**
@@ -70,6 +76,11 @@ export async function createModelResolver(options: ResolverOptions): Promise<Loa
   const missing = new Map<string, Forecaster>();
   const loadAssigned = async (version: string): Promise<void> => {
     if (byVersion.has(version)) return;
+    const held = [...byVersion.values()].filter((f) => !BASELINES.includes(f)).length;
+    if (options.maxModels !== undefined && held >= options.maxModels) {
+      missing.set(version, overCapacity(version, defaultForecaster, options.maxModels));
+      return;
+    }
     const store = options.store;
     if (!store || existsSync(join(options.modelDir, `${version}.json`))) {
       try {
@@ -134,6 +145,20 @@ function unavailable(version: string, like: Forecaster, cause: Error): Forecaste
     horizons: like.horizons,
     async forecast(): Promise<ForecastResult[]> {
       throw new ModelError(`model ${version} is unavailable: ${cause.message}`, { cause });
+    },
+  };
+}
+
+/** The default model forecasting in place of `version`, which would not fit in memory: labelled. */
+function overCapacity(version: string, fallback: Forecaster, maxModels: number): Forecaster {
+  return {
+    version,
+    windowHours: fallback.windowHours,
+    horizons: fallback.horizons,
+    forecast: (windows) => fallback.forecast(windows),
+    substitution: {
+      method: fallback.version,
+      reason: `model-unavailable: model ${version} is not loaded because this process already holds the ${maxModels} models its memory fits (PULSE_MAX_MODELS; in AWS raise the forecast function's memory, docs/deploy.md); the default model ${fallback.version} stands in`,
     },
   };
 }

@@ -17,7 +17,7 @@ export interface Models {
 }
 
 export function openModels(
-  config: Pick<RuntimeConfig, 'modelDir' | 'defaultModel' | 'modelStore'>,
+  config: Pick<RuntimeConfig, 'modelDir' | 'defaultModel' | 'modelStore' | 'maxModels'>,
   options: { store?: ModelStore } = {},
 ): Models {
   let resolver: Promise<LoadedModels> | undefined;
@@ -31,6 +31,7 @@ export function openModels(
             assignedVersions: await stores.modelVersions.assigned(),
             defaultVersion: config.defaultModel,
             store,
+            maxModels: config.maxModels,
           });
           await stores.modelVersions.register(created.forecasters);
           return created;

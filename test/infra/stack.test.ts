@@ -71,6 +71,20 @@ describe('functions', () => {
     expect(resources[forecastId]!.Properties).toMatchObject({ MemorySize: 1024, Timeout: 600 });
   });
 
+  it("takes the forecast function's memory from context, which bounds the per-series models it holds", () => {
+    const noBundling = { 'aws:cdk:bundling-stacks': [] };
+    const big = synthPulse({ ...noBundling, 'pulse:forecastMemoryMb': '2048' }).template;
+    const forecast = Object.values(big.findResources('AWS::Lambda::Function')).find((r) =>
+      String(r.Properties.Description).startsWith('Pulse: forecast'),
+    )!;
+    expect(forecast.Properties.MemorySize).toBe(2048);
+    // Lambda tells the function its memory (AWS_LAMBDA_FUNCTION_MEMORY_SIZE): no variable of ours to keep in step.
+    expect(forecast.Properties.Environment.Variables.PULSE_MAX_MODELS).toBeUndefined();
+    expect(() => synthPulse({ ...noBundling, 'pulse:forecastMemoryMb': '512' })).toThrow(
+      /pulse:forecastMemoryMb must be a whole number of MB from 1024 to 10240, got 512/,
+    );
+  });
+
   it('reserves no concurrency by default, so an account with the quota of 10 can deploy', () => {
     for (const id of [forecastId, evaluateId, ingestId, migrateId, provisionerId]) {
       expect(resources[id]!.Properties.ReservedConcurrentExecutions, id).toBeUndefined();

@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ModelStore } from '../../src/adapters/model-store/model-store.ts';
+import { LocalModelStore } from '../../src/adapters/model-store/local-store.ts';
 import { openModelStore } from '../../src/adapters/model-store/open.ts';
 import { parseS3Uri, S3ModelStore } from '../../src/adapters/model-store/s3-store.ts';
 import { clearOnnxForecasterCache, loadOnnxForecaster } from '../../src/adapters/onnx/forecaster.ts';
@@ -87,6 +88,89 @@ describe('forecasting from the model store', () => {
     const before = store.fetches;
     await runForecast(stores, resolver, { asOf: to + 2 * HOUR_MS + 7 * 60_000, trigger: 'test' });
     expect(store.fetches).toBe(before + 1);
+  });
+});
+
+describe('more per-series models than the process may hold', () => {
+  let db: TestDatabase;
+  const storeDir = mkdtempSync(join(tmpdir(), 'pulse-model-cap-'));
+  const from = Date.UTC(2025, 4, 1);
+  const to = from + (21 * 24 - 1) * HOUR_MS;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const stores = createPostgresStores(db.sql);
+    // Two versions only the store holds: copies of the shipped model under their own names.
+    const meta = JSON.parse(readFileSync(`model-artifacts/${SHIPPED}.json`, 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    for (const version of ['own-v1', 'own-v2']) {
+      copyFileSync(`model-artifacts/${SHIPPED}.onnx`, join(storeDir, `${version}.onnx`));
+      const onnx = { ...(meta.onnx as object), file: `${version}.onnx` };
+      writeFileSync(join(storeDir, `${version}.json`), JSON.stringify({ ...meta, version, onnx }));
+    }
+    const series = await stores.series.ensureSeries(
+      ['first', 'second', 'third'].map((name) => ({ name, country: 'TR', timezone: 'Europe/Istanbul' })),
+    );
+    for (const [i, s] of series.entries()) {
+      await stores.actuals.upsertActuals(
+        s.id,
+        generateSyntheticSeries({ from, to, seed: i + 1 }),
+        to + HOUR_MS,
+      );
+    }
+    await db.sql`insert into model_versions (version, kind, window_hours, horizons)
+                 values ('own-v1', 'onnx', 336, 24), ('own-v2', 'onnx', 336, 24)`;
+    await db.sql`update series set model_version = 'own-v1' where name = 'second'`;
+    await db.sql`update series set model_version = 'own-v2' where name = 'third'`;
+  });
+  afterAll(async () => {
+    rmSync(storeDir, { recursive: true, force: true });
+    clearOnnxForecasterCache();
+    await db?.drop();
+  });
+
+  it('loads models up to the limit in the order of the series; the rest get the default, labelled, and are still forecast', async () => {
+    const stores = createPostgresStores(db.sql);
+    const models = openModels(
+      { modelDir: 'model-artifacts', maxModels: 2 },
+      { store: new LocalModelStore(storeDir) },
+    );
+    const resolver = await models.resolver(stores);
+    // The default and own-v1 (assigned to the older series): two sessions, as allowed.
+    expect(
+      resolver.forecasters
+        .filter((f) => f.version.startsWith('own-') || f.version === SHIPPED)
+        .map((f) => f.version),
+    ).toEqual([SHIPPED, 'own-v1']);
+    const summary = await runForecast(stores, resolver, { asOf: to + HOUR_MS + 7 * 60_000, trigger: 'test' });
+    expect(summary).toMatchObject({ seriesCount: 3, okSeries: 2, fallbackSeries: 1, forecastsWritten: 72 });
+    expect(summary.fallbackReasons).toEqual({ 'model-unavailable': 1 });
+    const rows = await db.sql<
+      { name: string; model_version: string; method: string; quality: string; reason: string | null }[]
+    >`
+      select distinct s.name, p.model_version, p.method, p.quality, p.reason
+      from predictions p join series s on s.id = p.series_id order by s.name`;
+    expect(rows.map((r) => ({ ...r }))).toEqual([
+      { name: 'first', model_version: SHIPPED, method: SHIPPED, quality: 'ok', reason: null },
+      { name: 'second', model_version: 'own-v1', method: 'own-v1', quality: 'ok', reason: null },
+      {
+        name: 'third',
+        model_version: 'own-v2',
+        method: SHIPPED,
+        quality: 'fallback',
+        reason: `model-unavailable: model own-v2 is not loaded because this process already holds the 2 models its memory fits (PULSE_MAX_MODELS; in AWS raise the forecast function's memory, docs/deploy.md); the default model ${SHIPPED} stands in`,
+      },
+    ]);
+    // With room for all three, the same series gets its own model.
+    clearOnnxForecasterCache();
+    const roomy = await openModels(
+      { modelDir: 'model-artifacts', maxModels: 3 },
+      { store: new LocalModelStore(storeDir) },
+    ).resolver(stores);
+    const next = await runForecast(stores, roomy, { asOf: to + 2 * HOUR_MS + 7 * 60_000, trigger: 'test' });
+    expect(next).toMatchObject({ seriesCount: 3, okSeries: 3, fallbackSeries: 0 });
   });
 });
 

@@ -31,10 +31,11 @@ export class PostgresModelVersionsStore {
       on conflict (version) do update set sha256 = excluded.sha256, metadata = excluded.metadata`;
   }
 
-  /** Distinct model versions assigned to active series. */
+  /** Distinct model versions assigned to active series, the version of the oldest series first. */
   async assigned(): Promise<string[]> {
     const rows = await this.sql<{ model_version: string }[]>`
-      select distinct model_version from series where active and model_version is not null`;
+      select model_version from series where active and model_version is not null
+      group by model_version order by min(id)`;
     return rows.map((r) => r.model_version);
   }
 }
