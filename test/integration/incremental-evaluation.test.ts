@@ -60,7 +60,9 @@ const op: fc.Arbitrary<Op> = fc.oneof(
       model,
       quality: fc.constantFrom('ok' as const, 'ok' as const, 'fallback' as const, 'missed' as const),
       band: fc.boolean(),
-      values: fc.array(value, { minLength: 24, maxLength: 24 }),
+      // Up to 30 horizons: the scoring reads the last 24 actuals before a target in one pass and finds an
+      // older origin's actual by a probe of its own.
+      values: fc.array(value, { minLength: 24, maxLength: 30 }),
     }),
   },
   {

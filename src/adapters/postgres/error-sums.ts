@@ -1,5 +1,6 @@
 import type postgres from 'postgres';
 import type { RollupSummary, ScoreRequest, ScoreResult } from '../../core/ports/stores.ts';
+import { HORIZONS } from '../../core/features.ts';
 import { HOUR_MS } from '../../core/time.ts';
 import { transaction, type Sql } from './client.ts';
 import { expireWeatherCall } from './weather-store.ts';
@@ -114,6 +115,14 @@ function addToSums(sql: AnySql, deltas: string, insertMissing: boolean) {
 const MAX_HORIZON_HOURS = 168;
 
 /**
+ * How far back the persistence references of a target hour are read in one pass: the horizons of the
+ * models Pulse trains. A forecast with a longer horizon finds its reference by a probe of its own, so the
+ * common case reads 24 actuals per target hour instead of 168 (at 10,000 series with 200 hours of actuals
+ * the scoring statement went from 1.57 to 1.39 s).
+ */
+const REFERENCE_HOURS = HORIZONS;
+
+/**
  * `at_changed`: per changed hour (the CTE `changed`) and model, the forecasts maturing there, scored in one
  * pass: the row `scores` would hold (horizons, persistence errors) and the error sums of its hour, as the
  * per-forecast path of scoreAndSum computes them for new scores. `was_scored` marks the target hours that
@@ -133,12 +142,13 @@ function freshScoresSql(sql: AnySql, until: Date) {
                      where s.series_id = c.series_id and s.model_version = x.model_version
                        and s.target_hour = c.hour) as was_scored
       from changed c
-      -- the persistence references: the series' actuals in the longest horizon before the target, read once
+      -- the persistence references: the series' actuals in the REFERENCE_HOURS before the target, read once
       -- (ascending, from the key) instead of probed per forecast
       cross join lateral (
         select array_agg(a.hour order by a.hour) as hours, array_agg(a.value order by a.hour) as vals
         from actuals a
-        where a.series_id = c.series_id and a.hour >= c.hour - ${span} and a.hour < c.hour
+        where a.series_id = c.series_id and a.hour >= c.hour - ${REFERENCE_HOURS} * interval '1 hour'
+          and a.hour < c.hour
       ) ref
       cross join lateral (
         select e.model_version,
@@ -162,11 +172,14 @@ function freshScoresSql(sql: AnySql, until: Date) {
           from forecasts f
           cross join lateral (select (date_part('epoch', c.hour - f.last_input_hour) / 3600)::int as horizon) k
           -- the origin's actual: h places from the end of the window when its newest hours have no gap, else
-          -- found by search (null when there is none)
+          -- found by search (null when there is none); an origin before the window, by a probe
           cross join lateral (
             select case when ref.hours[cardinality(ref.hours) + 1 - k.horizon] = f.last_input_hour
                         then ref.vals[cardinality(ref.hours) + 1 - k.horizon]
-                        else ref.vals[array_position(ref.hours, f.last_input_hour)] end as reference
+                        when k.horizon <= ${REFERENCE_HOURS}
+                        then ref.vals[array_position(ref.hours, f.last_input_hour)]
+                        else (select o.value from actuals o
+                              where o.series_id = f.series_id and o.hour = f.last_input_hour) end as reference
           ) r
           where f.series_id = c.series_id and f.last_target_hour >= c.hour and f.last_target_hour <= c.hour + ${span}
             and f.last_input_hour < c.hour and f.last_input_hour >= c.hour - ${span}
