@@ -147,7 +147,9 @@ async function main(): Promise<number> {
       coldStartMs = r.medianMs;
       return r.section;
     });
-    await run('modelCache', 'Model cache', () => benchModelCache(model, quick ? [1, 10] : [1, 10, 100]));
+    await run('modelCache', 'Model cache', () =>
+      benchModelCache(repoRoot, model, quick ? [1, 10] : [1, 10, 100]),
+    );
     await run('retraining', 'Retraining cycle', () => benchRetrainingCost(model, quick ? 2 : 10));
     await run('accuracy', 'Accuracy', () => benchAccuracy(model, args['data-dir']!));
     await run('cost', 'Cost', async () => {
