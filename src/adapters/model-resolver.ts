@@ -78,7 +78,8 @@ export async function createModelResolver(options: ResolverOptions): Promise<Loa
     if (byVersion.has(version)) return;
     const held = [...byVersion.values()].filter((f) => !BASELINES.includes(f)).length;
     if (options.maxModels !== undefined && held >= options.maxModels) {
-      missing.set(version, overCapacity(version, defaultForecaster, options.maxModels));
+      const problem = `is not loaded because this process already holds the ${options.maxModels} models its memory fits (PULSE_MAX_MODELS; in AWS raise the forecast function's memory, docs/deploy.md)`;
+      missing.set(version, standIn(version, defaultForecaster, problem));
       return;
     }
     const store = options.store;
@@ -96,7 +97,8 @@ export async function createModelResolver(options: ResolverOptions): Promise<Loa
     try {
       dir = await store.fetch(version);
     } catch (error) {
-      missing.set(version, standIn(version, defaultForecaster, store.uri, error as Error));
+      const problem = `cannot be read from the model store ${store.uri} (${(error as Error).message})`;
+      missing.set(version, standIn(version, defaultForecaster, problem));
       return;
     }
     try {
@@ -149,8 +151,8 @@ function unavailable(version: string, like: Forecaster, cause: Error): Forecaste
   };
 }
 
-/** The default model forecasting in place of `version`, which would not fit in memory: labelled. */
-function overCapacity(version: string, fallback: Forecaster, maxModels: number): Forecaster {
+/** The default model forecasting in place of `version`, labelled with why (`problem`). */
+function standIn(version: string, fallback: Forecaster, problem: string): Forecaster {
   return {
     version,
     windowHours: fallback.windowHours,
@@ -158,21 +160,7 @@ function overCapacity(version: string, fallback: Forecaster, maxModels: number):
     forecast: (windows) => fallback.forecast(windows),
     substitution: {
       method: fallback.version,
-      reason: `model-unavailable: model ${version} is not loaded because this process already holds the ${maxModels} models its memory fits (PULSE_MAX_MODELS; in AWS raise the forecast function's memory, docs/deploy.md); the default model ${fallback.version} stands in`,
-    },
-  };
-}
-
-/** The default model forecasting in place of `version`, whose store could not be read: labelled. */
-function standIn(version: string, fallback: Forecaster, storeUri: string, cause: Error): Forecaster {
-  return {
-    version,
-    windowHours: fallback.windowHours,
-    horizons: fallback.horizons,
-    forecast: (windows) => fallback.forecast(windows),
-    substitution: {
-      method: fallback.version,
-      reason: `model-unavailable: model ${version} cannot be read from the model store ${storeUri} (${cause.message}); the default model ${fallback.version} stands in`,
+      reason: `model-unavailable: model ${version} ${problem}; the default model ${fallback.version} stands in`,
     },
   };
 }

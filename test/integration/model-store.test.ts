@@ -32,6 +32,16 @@ class UnreadableStore implements ModelStore {
   }
 }
 
+/** Who forecast each series and how, as stored: one row per series, model, method, quality and reason. */
+async function storedLabels(db: TestDatabase) {
+  const rows = await db.sql<
+    { name: string; model_version: string; method: string; quality: string; reason: string | null }[]
+  >`
+    select distinct s.name, p.model_version, p.method, p.quality, p.reason
+    from predictions p join series s on s.id = p.series_id order by s.name`;
+  return rows.map((r) => ({ ...r }));
+}
+
 describe('forecasting from the model store', () => {
   let db: TestDatabase;
   const from = Date.UTC(2025, 4, 1);
@@ -64,12 +74,7 @@ describe('forecasting from the model store', () => {
     const summary = await runForecast(stores, resolver, { asOf: to + HOUR_MS + 7 * 60_000, trigger: 'test' });
     expect(summary).toMatchObject({ seriesCount: 2, okSeries: 1, fallbackSeries: 1, forecastsWritten: 48 });
     expect(summary.fallbackReasons).toEqual({ 'model-unavailable': 1 });
-    const rows = await db.sql<
-      { name: string; model_version: string; method: string; quality: string; reason: string | null }[]
-    >`
-      select distinct s.name, p.model_version, p.method, p.quality, p.reason
-      from predictions p join series s on s.id = p.series_id order by s.name`;
-    expect(rows.map((r) => ({ ...r }))).toEqual([
+    expect(await storedLabels(db)).toEqual([
       { name: 'default-model', model_version: SHIPPED, method: SHIPPED, quality: 'ok', reason: null },
       {
         name: 'own-model',
@@ -147,12 +152,7 @@ describe('more per-series models than the process may hold', () => {
     const summary = await runForecast(stores, resolver, { asOf: to + HOUR_MS + 7 * 60_000, trigger: 'test' });
     expect(summary).toMatchObject({ seriesCount: 3, okSeries: 2, fallbackSeries: 1, forecastsWritten: 72 });
     expect(summary.fallbackReasons).toEqual({ 'model-unavailable': 1 });
-    const rows = await db.sql<
-      { name: string; model_version: string; method: string; quality: string; reason: string | null }[]
-    >`
-      select distinct s.name, p.model_version, p.method, p.quality, p.reason
-      from predictions p join series s on s.id = p.series_id order by s.name`;
-    expect(rows.map((r) => ({ ...r }))).toEqual([
+    expect(await storedLabels(db)).toEqual([
       { name: 'first', model_version: SHIPPED, method: SHIPPED, quality: 'ok', reason: null },
       { name: 'second', model_version: 'own-v1', method: 'own-v1', quality: 'ok', reason: null },
       {
