@@ -8,9 +8,9 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { figure, skipped, type Figure, type Section } from './figures.ts';
+import { figure, type Figure, type Section } from './figures.ts';
 import type { ModelCacheReport } from './model-cache-child.ts';
-import type { BenchModel } from './model.ts';
+import { modelMissingSection, type BenchModel } from './model.ts';
 
 const run = promisify(execFile);
 
@@ -20,14 +20,7 @@ export async function benchModelCache(
   counts: readonly number[],
 ): Promise<Section> {
   const title = 'Forecast step with distinct per-series models (model cache)';
-  if (model.status !== 'present') {
-    return {
-      id: 'modelCache',
-      title,
-      method: 'needs the shipped ONNX model',
-      figures: [skipped('modelCache', title, 'ms', 'model missing')],
-    };
-  }
+  if (model.status !== 'present') return modelMissingSection('modelCache', title, 'ms');
   const figures: Figure[] = [];
   for (const count of counts) {
     const { stdout } = await run(

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { createModelResolver, type LoadedModels } from '../src/adapters/model-resolver.ts';
 import type { ModelMetadata } from '../src/adapters/onnx/metadata.ts';
 import { seasonalNaive168 } from '../src/core/baselines.ts';
+import { skipped, type Section } from './figures.ts';
 
 export interface BenchModel {
   readonly dir: string;
@@ -45,4 +46,14 @@ export function listModels(dir: string): ModelMetadata[] {
       }
     })
     .filter((m): m is ModelMetadata => m !== null && typeof m.version === 'string' && !!m.onnx);
+}
+
+/** The section of a bench that needs the shipped ONNX model, when there is none. */
+export function modelMissingSection(id: string, title: string, unit: string): Section {
+  return {
+    id,
+    title,
+    method: 'needs the shipped ONNX model',
+    figures: [skipped(id, title, unit, 'model missing')],
+  };
 }

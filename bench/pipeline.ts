@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { createPostgresStores } from '../src/adapters/postgres/stores.ts';
 import { COPY_MIN_ORIGINS } from '../src/adapters/postgres/prediction-writes.ts';
 import type { OriginForecast } from '../src/core/predictions.ts';
@@ -17,7 +18,6 @@ import {
 } from './database.ts';
 import { figure, skipped, timing, TARGETS, type Figure, type Section } from './figures.ts';
 import { insertOrigin, naiveBackfill, naiveEvaluation } from './naive.ts';
-import { availableParallelism } from 'node:os';
 import { processCpuMs, RssHighWater, serverCpuMs, spreadOf, timeRuns } from './stats.ts';
 
 /** Newest actual when an hourly scenario starts (an ordinary June Monday). */
@@ -252,7 +252,7 @@ export async function benchBackfill(options: PipelineOptions): Promise<Section> 
   const naiveNote = complete
     ? `${naive.rowsWritten} rows, ${naiveQueries} statements; same rows as the set-based run: ${same ? 'yes' : 'NO'}`
     : `stopped after ${naive.done} of ${naive.total} origins (${(naive.ms / 1000).toFixed(1)} s), projected linearly; ${naiveQueries} statements so far`;
-  const section: Section = {
+  return {
     id: 'backfill',
     title: `Backfill of ${hours.toLocaleString('en')} hours, one series`,
     method:
@@ -356,7 +356,6 @@ export async function benchBackfill(options: PipelineOptions): Promise<Section> 
       }),
     ],
   };
-  return section;
 }
 
 /** Scoring a year of matured predictions set-based (one statement) against row-at-a-time. */
@@ -420,7 +419,7 @@ export async function benchEvaluation(options: PipelineOptions): Promise<Section
   const complete = naive.done === naive.total;
   const same = complete && fast!.n === slow!.n && Math.abs(fast!.total - slow!.total) <= 1e-6 * fast!.total;
   const naiveMs = complete ? naive.ms : naive.projectedMs;
-  const section: Section = {
+  return {
     id: 'evaluation',
     title: `Evaluation of ${n.toLocaleString('en')} matured predictions`,
     method:
@@ -459,7 +458,6 @@ export async function benchEvaluation(options: PipelineOptions): Promise<Section
       }),
     ],
   };
-  return section;
 }
 
 export function skippedPipeline(reason: string): Section {

@@ -19,8 +19,8 @@ import type { SeriesInfo } from '../src/core/series.ts';
 import { generateSyntheticSeries, SYNTHETIC_CALENDAR } from '../src/core/synthetic.ts';
 import { HOUR_MS } from '../src/core/time.ts';
 import { RETRAINING_PRICES, retrainingCycleCost } from './cost.ts';
-import { figure, skipped, type Section } from './figures.ts';
-import type { BenchModel } from './model.ts';
+import { figure, type Section } from './figures.ts';
+import { modelMissingSection, type BenchModel } from './model.ts';
 
 /** Memory of both retraining Lambdas (lib/retraining.ts). */
 const LAMBDA_MEMORY_MB = 3008;
@@ -33,14 +33,7 @@ const JOB_OVERHEAD_SECONDS = 60;
 
 export async function benchRetrainingCost(model: BenchModel, years: number): Promise<Section> {
   const title = 'One retraining cycle per series';
-  if (model.status !== 'present') {
-    return {
-      id: 'retraining',
-      title,
-      method: 'needs the shipped ONNX model',
-      figures: [skipped('retraining', title, 'USD', 'model missing')],
-    };
-  }
+  if (model.status !== 'present') return modelMissingSection('retraining', title, 'USD');
   const to = Date.UTC(2025, 11, 31, 20); // the last hour of 2025 in Istanbul
   const from = to - (years * 8766 - 1) * HOUR_MS;
   const actuals = toHourlySeries(

@@ -20,8 +20,8 @@ export const DEFAULT_LOCAL_PORT = 54329;
  * forecasts), and what one loaded model adds: the shipped 4-member model measured 13.4 MB per session
  * (npm run bench, section modelCache), with room for larger ones.
  */
-export const PROCESS_BASE_MB = 512;
-export const MODEL_SESSION_MB = 16;
+const PROCESS_BASE_MB = 512;
+const MODEL_SESSION_MB = 16;
 
 /** The models a process of `memoryMb` can hold without running out of memory (at least one: the default). */
 export function modelsThatFit(memoryMb: number): number {
